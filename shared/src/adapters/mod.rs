@@ -1,0 +1,15 @@
+//! Embedded adapters: every port implemented in process, for the one-command
+//! local run and for tests. They keep the same guarantees as the AWS adapters
+//! (atomic multi-record changes, uniqueness, expiry checked on read).
+
+mod blobs;
+mod clock;
+mod ids;
+mod mail;
+mod memory;
+
+pub use blobs::MemoryBlobStore;
+pub use clock::{ManualClock, SystemClock};
+pub use ids::UlidGenerator;
+pub use mail::{ConsoleMailer, RecordingMailer};
+pub use memory::MemoryStore;

@@ -1,0 +1,218 @@
+//! Settings read once from the environment, at cold start.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `JWT_SECRET` | required (32+ bytes) | signs tokens, keys OTP hashes |
+//! | `ACCESS_TOKEN_TTL_SECS` | 3600 | access token lifetime |
+//! | `REFRESH_TOKEN_TTL_SECS` | 604800 | refresh token lifetime |
+//! | `OTP_TTL_SECS` | 600 | e-mail code lifetime |
+//! | `OTP_MAX_ATTEMPTS` | 5 | wrong tries before a code is dead |
+//! | `OTP_RESEND_INTERVAL_SECS` | 60 | at most one code per address per interval |
+//! | `OTP_MAX_PER_HOUR` | 5 | codes per address per hour |
+//! | `LOGIN_MAX_FAILURES` | 10 | failed logins per address per 15 minutes |
+//! | `MAX_PICTURE_BYTES` | 2097152 | largest profile picture |
+//! | `MAX_GROUP_MEMBERS` | 256 | largest group room |
+//! | `MAIL_FROM` | `Chat <no-reply@example.com>` | sender of OTP mail |
+
+use std::str::FromStr;
+
+/// Shortest accepted signing secret (HS256 wants at least 256 bits).
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Tunable limits and lifetimes of the product.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Access token lifetime in seconds.
+    pub access_ttl_secs: i64,
+    /// Refresh token lifetime in seconds.
+    pub refresh_ttl_secs: i64,
+    /// OTP lifetime in seconds.
+    pub otp_ttl_secs: i64,
+    /// Wrong OTP tries before the code is dead.
+    pub otp_max_attempts: u32,
+    /// Minimum seconds between two codes for one address.
+    pub otp_resend_interval_secs: u64,
+    /// Codes per address per hour.
+    pub otp_max_per_hour: u32,
+    /// Failed logins per address per 15 minutes before logins are refused.
+    pub login_max_failures: u32,
+    /// Largest profile picture in bytes.
+    pub max_picture_bytes: usize,
+    /// Largest group room.
+    pub max_group_members: usize,
+    /// Sender address of OTP mail.
+    pub mail_from: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            access_ttl_secs: 3600,
+            refresh_ttl_secs: 7 * 24 * 3600,
+            otp_ttl_secs: 600,
+            otp_max_attempts: 5,
+            otp_resend_interval_secs: 60,
+            otp_max_per_hour: 5,
+            login_max_failures: 10,
+            max_picture_bytes: 2 * 1024 * 1024,
+            max_group_members: 256,
+            mail_from: "Chat <no-reply@example.com>".into(),
+        }
+    }
+}
+
+/// The signing secret; its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Secret {
+    /// Wraps a secret, refusing one shorter than [`MIN_SECRET_LEN`].
+    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+        if bytes.len() < MIN_SECRET_LEN {
+            return Err(format!("must be at least {MIN_SECRET_LEN} bytes"));
+        }
+        Ok(Self(bytes))
+    }
+
+    /// The secret bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Everything a function needs from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Signs tokens and keys OTP hashes.
+    pub jwt_secret: Secret,
+    /// Limits and lifetimes.
+    pub settings: Settings,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so that tests need no process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let raw_secret = lookup("JWT_SECRET").ok_or(ConfigError::Missing("JWT_SECRET"))?;
+        let jwt_secret = Secret::new(raw_secret.into_bytes()).map_err(|reason| {
+            ConfigError::Invalid {
+                name: "JWT_SECRET",
+                reason,
+            }
+        })?;
+        Ok(Self {
+            jwt_secret,
+            settings: settings_from(&lookup)?,
+        })
+    }
+}
+
+/// Reads every [`Settings`] field, keeping the default where a variable is unset.
+pub fn settings_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+    let d = Settings::default();
+    Ok(Settings {
+        access_ttl_secs: number(lookup, "ACCESS_TOKEN_TTL_SECS", d.access_ttl_secs)?,
+        refresh_ttl_secs: number(lookup, "REFRESH_TOKEN_TTL_SECS", d.refresh_ttl_secs)?,
+        otp_ttl_secs: number(lookup, "OTP_TTL_SECS", d.otp_ttl_secs)?,
+        otp_max_attempts: number(lookup, "OTP_MAX_ATTEMPTS", d.otp_max_attempts)?,
+        otp_resend_interval_secs: number(
+            lookup,
+            "OTP_RESEND_INTERVAL_SECS",
+            d.otp_resend_interval_secs,
+        )?,
+        otp_max_per_hour: number(lookup, "OTP_MAX_PER_HOUR", d.otp_max_per_hour)?,
+        login_max_failures: number(lookup, "LOGIN_MAX_FAILURES", d.login_max_failures)?,
+        max_picture_bytes: number(lookup, "MAX_PICTURE_BYTES", d.max_picture_bytes)?,
+        max_group_members: number(lookup, "MAX_GROUP_MEMBERS", d.max_group_members)?,
+        mail_from: lookup("MAIL_FROM").unwrap_or(d.mail_from),
+    })
+}
+
+fn number<T: FromStr + PartialOrd + Default>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match lookup(name) {
+        None => Ok(default),
+        Some(raw) => {
+            let value: T = raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            })?;
+            if value <= T::default() {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: "must be greater than zero".into(),
+                });
+            }
+            Ok(value)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn names_the_missing_or_bad_variable() {
+        let err = Config::from_lookup(lookup(&[])).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("environment variable JWT_SECRET is required but not set"));
+        let err = Config::from_lookup(lookup(&[("JWT_SECRET", "short")])).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("JWT_SECRET") && e.contains("32 bytes")));
+        let secret = "s".repeat(32);
+        let err = Config::from_lookup(lookup(&[("JWT_SECRET", &secret), ("OTP_TTL_SECS", "ten")]))
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("OTP_TTL_SECS")));
+    }
+
+    #[test]
+    fn defaults_and_overrides() -> Result<(), ConfigError> {
+        let secret = "s".repeat(32);
+        let cfg = Config::from_lookup(lookup(&[("JWT_SECRET", &secret), ("ACCESS_TOKEN_TTL_SECS", "60")]))?;
+        assert_eq!(cfg.settings.access_ttl_secs, 60);
+        assert_eq!(cfg.settings.otp_ttl_secs, 600);
+        assert_eq!(format!("{:?}", cfg.jwt_secret), "Secret(***)");
+        Ok(())
+    }
+}

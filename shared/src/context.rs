@@ -1,0 +1,97 @@
+//! The context of ports a use-case runs over.
+
+use std::sync::Arc;
+
+use crate::adapters::{ConsoleMailer, MemoryBlobStore, MemoryStore, SystemClock, UlidGenerator};
+use crate::config::{Config, Settings};
+use crate::ports::{
+    BlobStore, Clock, IdGenerator, Mailer, MessageStore, OtpStore, RateLimiter, RoomStore,
+    TokenStore, UserStore,
+};
+use crate::security::jwt::JwtKeys;
+use crate::security::otp::OtpHasher;
+
+/// The ports and keys a request is served with. Built once per process
+/// (per Lambda cold start), shared by every request.
+#[derive(Clone)]
+pub struct Ctx {
+    /// Accounts.
+    pub users: Arc<dyn UserStore>,
+    /// E-mail verification codes.
+    pub otps: Arc<dyn OtpStore>,
+    /// Refresh tokens.
+    pub tokens: Arc<dyn TokenStore>,
+    /// Rooms and members.
+    pub rooms: Arc<dyn RoomStore>,
+    /// Messages.
+    pub messages: Arc<dyn MessageStore>,
+    /// Rate limits.
+    pub limiter: Arc<dyn RateLimiter>,
+    /// Outgoing mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// Profile pictures.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// New ids.
+    pub ids: Arc<dyn IdGenerator>,
+    /// Token signing.
+    pub jwt: JwtKeys,
+    /// OTP hashing.
+    pub otp: OtpHasher,
+    /// Limits and lifetimes.
+    pub settings: Settings,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ctx {
+    /// A context entirely on embedded adapters: in-memory store and blobs,
+    /// mail printed to the console, the system clock. Blob URLs start with
+    /// `public_base_url`.
+    pub fn embedded(config: &Config, public_base_url: &str) -> Self {
+        let store = Arc::new(MemoryStore::new());
+        Self::with_store(
+            config,
+            store,
+            Arc::new(ConsoleMailer),
+            Arc::new(MemoryBlobStore::new(public_base_url)),
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// A context over one store that implements every store port.
+    pub fn with_store<S>(
+        config: &Config,
+        store: Arc<S>,
+        mailer: Arc<dyn Mailer>,
+        blobs: Arc<dyn BlobStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self
+    where
+        S: UserStore + OtpStore + TokenStore + RoomStore + MessageStore + RateLimiter + 'static,
+    {
+        let secret = config.jwt_secret.expose();
+        Self {
+            users: store.clone(),
+            otps: store.clone(),
+            tokens: store.clone(),
+            rooms: store.clone(),
+            messages: store.clone(),
+            limiter: store,
+            mailer,
+            blobs,
+            clock,
+            ids: Arc::new(UlidGenerator),
+            jwt: JwtKeys::new(secret),
+            otp: OtpHasher::new(&[b"otp:".as_slice(), secret].concat()),
+            settings: config.settings.clone(),
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The entities the stores keep.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Email, MessageBody, MessageId, ProfileText, RoomId, RoomName, Timestamp, UserId, Username,
+};
+
+/// A direct room always has exactly its two participants.
+pub const DIRECT_ROOM_SIZE: u32 = 2;
+
+/// A registered account.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Opaque id.
+    pub id: UserId,
+    /// Unique (case-insensitively) display name.
+    pub username: Username,
+    /// Unique, normalised e-mail address.
+    pub email: Email,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Whether the address was confirmed with a one-time code.
+    pub email_verified: bool,
+    /// Given name.
+    pub first_name: ProfileText,
+    /// Family name.
+    pub last_name: ProfileText,
+    /// Free text about the user.
+    pub bio: ProfileText,
+    /// Blob-store key of the profile picture.
+    pub picture_key: Option<String>,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+/// A partial change to a profile: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    /// New username (must stay unique).
+    pub username: Option<Username>,
+    /// New given name.
+    pub first_name: Option<ProfileText>,
+    /// New family name.
+    pub last_name: Option<ProfileText>,
+    /// New bio.
+    pub bio: Option<ProfileText>,
+    /// New picture key.
+    pub picture_key: Option<String>,
+}
+
+impl ProfileUpdate {
+    /// True when nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.username.is_none()
+            && self.first_name.is_none()
+            && self.last_name.is_none()
+            && self.bio.is_none()
+            && self.picture_key.is_none()
+    }
+
+    /// Applies the change to `user`.
+    pub fn apply_to(&self, user: &mut User) {
+        if let Some(v) = &self.username {
+            user.username = v.clone();
+        }
+        if let Some(v) = &self.first_name {
+            user.first_name = v.clone();
+        }
+        if let Some(v) = &self.last_name {
+            user.last_name = v.clone();
+        }
+        if let Some(v) = &self.bio {
+            user.bio = v.clone();
+        }
+        if let Some(v) = &self.picture_key {
+            user.picture_key = Some(v.clone());
+        }
+    }
+}
+
+/// Whether a room is a two-person conversation or a named group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoomKind {
+    /// Exactly two members, no admins' actions, one per pair of users.
+    Direct,
+    /// Named, with admins who manage the members.
+    Group,
+}
+
+impl RoomKind {
+    /// The wire name (`direct` or `group`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomKind::Direct => "direct",
+            RoomKind::Group => "group",
+        }
+    }
+}
+
+/// A member's rights in a group room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// May add and remove members and change roles.
+    Admin,
+    /// May read and send messages.
+    Member,
+}
+
+impl Role {
+    /// The wire name (`admin` or `member`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+/// The newest message of a room, kept on the room for the room list.
+#[derive(Debug, Clone)]
+pub struct MessagePreview {
+    /// Message id.
+    pub id: MessageId,
+    /// Sender id.
+    pub sender_id: UserId,
+    /// Sender's username when it was sent.
+    pub sender_username: Username,
+    /// The text.
+    pub body: MessageBody,
+    /// When it was sent.
+    pub created_at: Timestamp,
+}
+
+/// A chat room.
+#[derive(Debug, Clone)]
+pub struct Room {
+    /// Opaque id.
+    pub id: RoomId,
+    /// Direct or group.
+    pub kind: RoomKind,
+    /// Group rooms have a name; direct rooms do not.
+    pub name: Option<RoomName>,
+    /// Who created it.
+    pub created_by: UserId,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Number of members, maintained by the store.
+    pub member_count: u32,
+    /// Number of admins, maintained by the store.
+    pub admin_count: u32,
+    /// The newest message, if any.
+    pub last_message: Option<MessagePreview>,
+}
+
+impl Room {
+    /// When something last happened in the room: its newest message or its creation.
+    pub fn last_activity(&self) -> Timestamp {
+        self.last_message
+            .as_ref()
+            .map_or(self.created_at, |m| m.created_at)
+    }
+
+    /// The key that makes a direct room unique for its pair of users, whatever
+    /// the order they are given in.
+    pub fn direct_key(a: &UserId, b: &UserId) -> String {
+        let (first, second) = if a <= b { (a, b) } else { (b, a) };
+        format!("{first}#{second}")
+    }
+}
+
+/// A user's membership of a room.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The room.
+    pub room_id: RoomId,
+    /// The user.
+    pub user_id: UserId,
+    /// Admin or plain member.
+    pub role: Role,
+    /// When the user joined.
+    pub joined_at: Timestamp,
+}
+
+/// A stored message.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Opaque id.
+    pub id: MessageId,
+    /// The room it was sent to.
+    pub room_id: RoomId,
+    /// The sender.
+    pub sender_id: UserId,
+    /// The sender's username when it was sent.
+    pub sender_username: Username,
+    /// The text.
+    pub body: MessageBody,
+    /// When the server accepted it; history is ordered by this, then by id.
+    pub created_at: Timestamp,
+    /// The sender's own id for the message, which makes retries idempotent.
+    pub client_id: Option<String>,
+}
+
+impl Message {
+    /// The preview kept on the room.
+    pub fn preview(&self) -> MessagePreview {
+        MessagePreview {
+            id: self.id.clone(),
+            sender_id: self.sender_id.clone(),
+            sender_username: self.sender_username.clone(),
+            body: self.body.clone(),
+            created_at: self.created_at,
+        }
+    }
+}

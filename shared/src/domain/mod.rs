@@ -1,0 +1,16 @@
+//! Values parsed at the boundary and the entities built from them.
+//!
+//! A value of one of these types is valid by construction: parse once where
+//! input arrives, and the rest of the code never checks again.
+
+mod entities;
+mod ids;
+mod text;
+mod time;
+
+pub use entities::{
+    Member, Message, MessagePreview, ProfileUpdate, Role, Room, RoomKind, User, DIRECT_ROOM_SIZE,
+};
+pub use ids::{MessageId, RoomId, UserId};
+pub use text::{Email, MessageBody, Password, ProfileText, RoomName, Username};
+pub use time::Timestamp;

@@ -1,0 +1,216 @@
+//! Reading request bodies: JSON objects and `multipart/form-data`, with size
+//! and type limits and DRF-style messages for every field problem.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use super::ApiRequest;
+use crate::error::Validator;
+use crate::{Error, Result};
+
+/// Largest JSON body any route accepts.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+/// Room for the text fields and boundaries of a multipart body beyond its file.
+pub const MAX_MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+const REQUIRED: &str = "This field is required.";
+
+/// A JSON object body.
+#[derive(Debug, Default)]
+pub struct JsonObject(Map<String, Value>);
+
+impl JsonObject {
+    /// Parses the body as a JSON object. An empty body is an empty object, so
+    /// that the client learns which fields are required.
+    pub fn parse(req: &ApiRequest) -> Result<Self> {
+        if let Some(media) = req.media_type() {
+            if media != "application/json" && !media.ends_with("+json") {
+                return Err(Error::UnsupportedMediaType(format!(
+                    "Unsupported media type \"{media}\" in request. Send application/json."
+                )));
+            }
+        }
+        Self::from_bytes(&req.body)
+    }
+
+    /// Parses bytes as a JSON object, within [`MAX_JSON_BYTES`].
+    pub fn from_bytes(body: &[u8]) -> Result<Self> {
+        if body.len() > MAX_JSON_BYTES {
+            return Err(Error::PayloadTooLarge(format!(
+                "Request body is larger than {MAX_JSON_BYTES} bytes."
+            )));
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self::default());
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => Ok(Self(map)),
+            Ok(_) => Err(Error::BadRequest(
+                "Invalid data. Expected a JSON object.".into(),
+            )),
+            Err(e) => Err(Error::BadRequest(format!("JSON parse error - {e}"))),
+        }
+    }
+
+    /// A required string field; records an error and returns `None` if it is
+    /// missing, null or not a string.
+    pub fn required_str(&self, v: &mut Validator, name: &str) -> Option<String> {
+        match self.0.get(name) {
+            None => {
+                v.add(name, REQUIRED);
+                None
+            }
+            Some(value) => self.as_str(v, name, value),
+        }
+    }
+
+    /// An optional string field; `None` when absent, an error when of another type.
+    pub fn optional_str(&self, v: &mut Validator, name: &str) -> Option<String> {
+        self.0.get(name).and_then(|value| self.as_str(v, name, value))
+    }
+
+    /// Whether the field is present (even as null).
+    pub fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    fn as_str(&self, v: &mut Validator, name: &str, value: &Value) -> Option<String> {
+        match value {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => {
+                v.add(name, "This field may not be null.");
+                None
+            }
+            // DRF accepts numbers where it expects strings; ids are often numbers in clients.
+            Value::Number(n) => Some(n.to_string()),
+            _ => {
+                v.add(name, "Not a valid string.");
+                None
+            }
+        }
+    }
+
+    /// An optional list of strings (numbers are accepted and turned to text).
+    pub fn optional_str_list(&self, v: &mut Validator, name: &str) -> Option<Vec<String>> {
+        match self.0.get(name)? {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        Value::String(s) => out.push(s.clone()),
+                        Value::Number(n) => out.push(n.to_string()),
+                        _ => {
+                            v.add(name, "Expected a list of ids.");
+                            return None;
+                        }
+                    }
+                }
+                Some(out)
+            }
+            Value::Null => None,
+            _ => {
+                v.add(name, "Expected a list of items but got another type.");
+                None
+            }
+        }
+    }
+}
+
+/// The parts of a `multipart/form-data` body.
+#[derive(Debug, Default)]
+pub struct Form {
+    /// Text fields.
+    pub fields: HashMap<String, String>,
+    /// File fields.
+    pub files: HashMap<String, Bytes>,
+}
+
+/// Parses a `multipart/form-data` body whose files are at most `max_file` bytes.
+pub async fn multipart(req: &ApiRequest, max_file: usize) -> Result<Form> {
+    let content_type = req.header("content-type").unwrap_or_default();
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|_| Error::BadRequest("Multipart form parse error - missing boundary.".into()))?;
+    if req.body.len() > max_file + MAX_MULTIPART_OVERHEAD {
+        return Err(too_large(max_file));
+    }
+    let body = req.body.clone();
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let constraints = multer::Constraints::new().size_limit(
+        multer::SizeLimit::new()
+            .per_field(u64::try_from(max_file).unwrap_or(u64::MAX))
+            .whole_stream(u64::try_from(max_file + MAX_MULTIPART_OVERHEAD).unwrap_or(u64::MAX)),
+    );
+    let mut parts = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let mut form = Form::default();
+    loop {
+        let field = match parts.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return Err(multipart_error(e, max_file)),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let is_file = field.file_name().is_some();
+        let data = field
+            .bytes()
+            .await
+            .map_err(|e| multipart_error(e, max_file))?;
+        if is_file {
+            form.files.insert(name, data);
+        } else {
+            let text = String::from_utf8(data.to_vec()).map_err(|_| {
+                Error::field(&name, "Not valid UTF-8 text.")
+            })?;
+            form.fields.insert(name, text);
+        }
+    }
+    Ok(form)
+}
+
+fn too_large(max_file: usize) -> Error {
+    Error::PayloadTooLarge(format!("Uploaded file is larger than {max_file} bytes."))
+}
+
+fn multipart_error(e: multer::Error, max_file: usize) -> Error {
+    match e {
+        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
+            too_large(max_file)
+        }
+        other => Error::BadRequest(format!("Multipart form parse error - {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_are_specific() {
+        assert!(matches!(JsonObject::from_bytes(b"{"), Err(Error::BadRequest(_))));
+        assert!(matches!(JsonObject::from_bytes(b"[1]"), Err(Error::BadRequest(_))));
+        assert!(matches!(
+            JsonObject::from_bytes(&vec![b' '; MAX_JSON_BYTES + 1]),
+            Err(Error::PayloadTooLarge(_))
+        ));
+        assert!(JsonObject::from_bytes(b"").is_ok());
+    }
+
+    #[test]
+    fn fields_report_missing_null_and_wrong_type() -> Result<()> {
+        let body = JsonObject::from_bytes(br#"{"a": null, "b": {}, "c": "x", "d": 5}"#)?;
+        let mut v = Validator::new();
+        assert_eq!(body.required_str(&mut v, "a"), None);
+        assert_eq!(body.required_str(&mut v, "b"), None);
+        assert_eq!(body.required_str(&mut v, "missing"), None);
+        assert_eq!(body.required_str(&mut v, "c").as_deref(), Some("x"));
+        assert_eq!(body.required_str(&mut v, "d").as_deref(), Some("5"));
+        let Err(Error::Validation(errors)) = v.finish() else {
+            panic!("expected validation errors");
+        };
+        assert_eq!(errors["a"], vec!["This field may not be null."]);
+        assert_eq!(errors["b"], vec!["Not a valid string."]);
+        assert_eq!(errors["missing"], vec![REQUIRED]);
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! The route table: every REST route, its methods, path and Lambda name.
+
+use http::Method;
+
+use super::{errors, handlers, ApiRequest, ApiResponse};
+use crate::Ctx;
+
+/// One REST route. Each is served by its own Lambda function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// `POST /api/users/register/`
+    Register,
+    /// `POST /api/users/verify-email/`
+    VerifyEmail,
+    /// `POST /api/users/resend-otp/`
+    ResendOtp,
+    /// `POST /api/users/token/`
+    Token,
+    /// `POST /api/users/token/refresh/`
+    TokenRefresh,
+    /// `POST /api/users/logout/`
+    Logout,
+    /// `GET /api/users/profile/`
+    ProfileGet,
+    /// `PUT|PATCH /api/users/profile/`
+    ProfileUpdate,
+    /// `GET /api/chat/rooms/`
+    RoomsList,
+    /// `POST /api/chat/rooms/`
+    RoomsCreate,
+    /// `GET /api/chat/rooms/{id}/`
+    RoomGet,
+    /// `GET /api/chat/rooms/{id}/messages/`
+    MessagesList,
+    /// `POST /api/chat/rooms/{id}/messages/`
+    MessagesSend,
+    /// `GET /api/chat/rooms/{id}/members/`
+    MembersList,
+    /// `POST /api/chat/rooms/{id}/members/`
+    MembersAdd,
+    /// `PATCH /api/chat/rooms/{id}/members/{user_id}/`
+    MemberUpdate,
+    /// `DELETE /api/chat/rooms/{id}/members/{user_id}/`
+    MemberRemove,
+    /// `POST /api/chat/rooms/{id}/leave/`
+    RoomLeave,
+    /// `POST /api/chat/direct-chat/{user_id}/`
+    DirectChat,
+}
+
+/// How a route is reached and what its Lambda is called.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    /// The route.
+    pub route: Route,
+    /// Methods it answers.
+    pub methods: &'static [&'static str],
+    /// Path template with `{name}` parameters, as API Gateway and axum write it.
+    pub path: &'static str,
+    /// The Lambda binary (and SAM function) that serves it.
+    pub function: &'static str,
+}
+
+macro_rules! spec {
+    ($route:ident, [$($m:literal),+], $path:literal, $function:literal) => {
+        RouteSpec { route: Route::$route, methods: &[$($m),+], path: $path, function: $function }
+    };
+}
+
+/// Every REST route.
+pub const ROUTES: &[RouteSpec] = &[
+    spec!(Register, ["POST"], "/api/users/register/", "register"),
+    spec!(VerifyEmail, ["POST"], "/api/users/verify-email/", "verify-email"),
+    spec!(ResendOtp, ["POST"], "/api/users/resend-otp/", "resend-otp"),
+    spec!(Token, ["POST"], "/api/users/token/", "token"),
+    spec!(TokenRefresh, ["POST"], "/api/users/token/refresh/", "token-refresh"),
+    spec!(Logout, ["POST"], "/api/users/logout/", "logout"),
+    spec!(ProfileGet, ["GET"], "/api/users/profile/", "profile-get"),
+    spec!(ProfileUpdate, ["PUT", "PATCH"], "/api/users/profile/", "profile-update"),
+    spec!(RoomsList, ["GET"], "/api/chat/rooms/", "rooms-list"),
+    spec!(RoomsCreate, ["POST"], "/api/chat/rooms/", "rooms-create"),
+    spec!(RoomGet, ["GET"], "/api/chat/rooms/{id}/", "room-get"),
+    spec!(MessagesList, ["GET"], "/api/chat/rooms/{id}/messages/", "messages-list"),
+    spec!(MessagesSend, ["POST"], "/api/chat/rooms/{id}/messages/", "messages-send"),
+    spec!(MembersList, ["GET"], "/api/chat/rooms/{id}/members/", "members-list"),
+    spec!(MembersAdd, ["POST"], "/api/chat/rooms/{id}/members/", "members-add"),
+    spec!(MemberUpdate, ["PATCH"], "/api/chat/rooms/{id}/members/{user_id}/", "member-update"),
+    spec!(MemberRemove, ["DELETE"], "/api/chat/rooms/{id}/members/{user_id}/", "member-remove"),
+    spec!(RoomLeave, ["POST"], "/api/chat/rooms/{id}/leave/", "room-leave"),
+    spec!(DirectChat, ["POST"], "/api/chat/direct-chat/{user_id}/", "direct-chat"),
+];
+
+impl Route {
+    /// This route's entry in [`ROUTES`].
+    pub fn spec(self) -> &'static RouteSpec {
+        ROUTES
+            .iter()
+            .find(|s| s.route == self)
+            .unwrap_or(&ROUTES[0])
+    }
+}
+
+/// Serves one request on `route`. Never fails: every error becomes its JSON answer.
+pub async fn handle(ctx: &Ctx, route: Route, req: ApiRequest) -> ApiResponse {
+    let spec = route.spec();
+    if !spec.methods.contains(&req.method.as_str()) {
+        return errors::method_not_allowed(req.method.as_str());
+    }
+    let result = match route {
+        Route::Register => handlers::register(ctx, &req).await,
+        Route::VerifyEmail => handlers::verify_email(ctx, &req).await,
+        Route::ResendOtp => handlers::resend_otp(ctx, &req).await,
+        Route::Token => handlers::token(ctx, &req).await,
+        Route::TokenRefresh => handlers::token_refresh(ctx, &req).await,
+        Route::Logout => handlers::logout(ctx, &req).await,
+        Route::ProfileGet => handlers::profile_get(ctx, &req).await,
+        Route::ProfileUpdate => handlers::profile_update(ctx, &req).await,
+        Route::RoomsList => handlers::rooms_list(ctx, &req).await,
+        Route::RoomsCreate => handlers::rooms_create(ctx, &req).await,
+        Route::RoomGet => handlers::room_get(ctx, &req).await,
+        Route::MessagesList => handlers::messages_list(ctx, &req).await,
+        Route::MessagesSend => handlers::messages_send(ctx, &req).await,
+        Route::MembersList => handlers::members_list(ctx, &req).await,
+        Route::MembersAdd => handlers::members_add(ctx, &req).await,
+        Route::MemberUpdate => handlers::member_update(ctx, &req).await,
+        Route::MemberRemove => handlers::member_remove(ctx, &req).await,
+        Route::RoomLeave => handlers::room_leave(ctx, &req).await,
+        Route::DirectChat => handlers::direct_chat(ctx, &req).await,
+    };
+    result.unwrap_or_else(errors::to_response)
+}
+
+/// The method as `http` spells it, for adapters that build routers.
+pub fn parse_method(raw: &str) -> Option<Method> {
+    Method::from_bytes(raw.as_bytes()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_route_has_one_unique_function_and_path_method() {
+        let functions: HashSet<_> = ROUTES.iter().map(|s| s.function).collect();
+        assert_eq!(functions.len(), ROUTES.len());
+        let mut seen = HashSet::new();
+        for spec in ROUTES {
+            assert_eq!(spec.route.spec().function, spec.function);
+            assert!(spec.path.starts_with("/api/") && spec.path.ends_with('/'));
+            for method in spec.methods {
+                assert!(parse_method(method).is_some());
+                assert!(seen.insert((spec.path, *method)), "{method} {} twice", spec.path);
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! # chat-core
+//!
+//! Everything of the chat backend that does not depend on where it runs: the
+//! domain, the ports (traits) through which it reaches state and the outside
+//! world, embedded adapters for those ports, the use-cases and the HTTP
+//! handlers that every Lambda binary and the local gateway call.
+//!
+//! ## Layout
+//!
+//! - [`domain`]: values parsed at the boundary (e-mail, username, password,
+//!   room name, message body, ids, timestamps) and the entities built from them.
+//! - [`ports`]: one small async trait per capability (users, OTPs, refresh
+//!   tokens, rooms, messages, rate limits, mail, blobs, clock, ids).
+//! - [`adapters`]: embedded implementations of every port, used by the local
+//!   gateway and by tests. AWS implementations live in their own crate.
+//! - [`security`]: password hashing, JWTs, one-time codes, randomness.
+//! - [`usecases`]: the behaviour of the product, over a [`Ctx`] of ports.
+//! - [`http`]: transport-neutral request/response types, the route table,
+//!   request parsing and the mapping of errors to JSON responses.
+//! - [`config`]: settings read once from the environment.
+#![warn(missing_docs)]
+
+pub mod adapters;
+pub mod config;
+pub mod context;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod ports;
+pub mod security;
+pub mod usecases;
+
+pub use context::Ctx;
+pub use error::{Error, Result};

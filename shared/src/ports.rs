@@ -1,0 +1,295 @@
+//! The ports: one small trait per capability the use-cases need.
+//!
+//! Expected outcomes (an e-mail already taken, a reused refresh token, the
+//! last admin leaving) are values of an outcome enum; `Err` is kept for
+//! infrastructure failures ([`Error::Unavailable`], [`Error::Internal`]).
+//! Every store operation that touches more than one record is atomic.
+
+use async_trait::async_trait;
+
+use crate::domain::{
+    Email, Member, Message, MessageId, ProfileUpdate, Role, Room, RoomId, Timestamp, User, UserId,
+    Username,
+};
+#[allow(unused_imports)]
+use crate::Error;
+use crate::Result;
+
+/// Result of [`UserStore::create_user`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateUser {
+    /// The user was stored.
+    Created,
+    /// Another account has this e-mail address.
+    EmailTaken,
+    /// Another account has this username (case-insensitively).
+    UsernameTaken,
+}
+
+/// Result of [`UserStore::update_profile`].
+#[derive(Debug, Clone)]
+pub enum UpdateProfile {
+    /// The profile as it is now.
+    Updated(Box<User>),
+    /// The new username belongs to someone else.
+    UsernameTaken,
+    /// No such user.
+    NotFound,
+}
+
+/// Accounts, unique by e-mail and by username.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Stores a new user unless its e-mail or username is taken; atomic, so
+    /// concurrent registrations of one address create one account.
+    async fn create_user(&self, user: &User) -> Result<CreateUser>;
+    /// The user with this id.
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>>;
+    /// The user with this (normalised) e-mail.
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
+    /// The user with this username, compared case-insensitively.
+    async fn user_by_username(&self, username: &Username) -> Result<Option<User>>;
+    /// The users with these ids that exist, in any order.
+    async fn users_by_ids(&self, ids: &[UserId]) -> Result<Vec<User>>;
+    /// Marks the e-mail address as verified.
+    async fn mark_verified(&self, id: &UserId) -> Result<()>;
+    /// Applies a partial profile change; a username change is atomic with its
+    /// uniqueness check.
+    async fn update_profile(&self, id: &UserId, update: &ProfileUpdate) -> Result<UpdateProfile>;
+}
+
+/// A pending e-mail verification code.
+#[derive(Debug, Clone)]
+pub struct OtpRecord {
+    /// The address being verified.
+    pub email: Email,
+    /// The account it verifies.
+    pub user_id: UserId,
+    /// Keyed hash of the code; the code itself is never stored.
+    pub code_hash: String,
+    /// The code is dead after this instant.
+    pub expires_at: Timestamp,
+    /// Verification attempts made so far.
+    pub attempts: u32,
+}
+
+/// Pending e-mail verification codes, one per address.
+#[async_trait]
+pub trait OtpStore: Send + Sync {
+    /// Stores a code for the address, replacing any earlier one.
+    async fn put_otp(&self, otp: &OtpRecord) -> Result<()>;
+    /// Atomically counts one attempt against the address's code and returns
+    /// the record if the code is still usable: not expired at `now` and fewer
+    /// than `max_attempts` attempts before this one. Counting before comparing
+    /// bounds the guesses, even when they arrive concurrently.
+    async fn take_attempt(
+        &self,
+        email: &Email,
+        now: Timestamp,
+        max_attempts: u32,
+    ) -> Result<Option<OtpRecord>>;
+    /// Removes the address's code.
+    async fn delete_otp(&self, email: &Email) -> Result<()>;
+}
+
+/// A refresh token that was issued, identified by its `jti`.
+#[derive(Debug, Clone)]
+pub struct RefreshRecord {
+    /// The token's unique id.
+    pub jti: String,
+    /// The login session it belongs to; every rotation stays in one family.
+    pub family: String,
+    /// The token's owner.
+    pub user_id: UserId,
+    /// When the token expires.
+    pub expires_at: Timestamp,
+}
+
+/// Result of [`TokenStore::rotate_refresh`].
+#[derive(Debug, Clone)]
+pub enum Rotate {
+    /// The old token was consumed and the new one stored.
+    Rotated,
+    /// The old token had been used already: a sign that it was stolen.
+    Reused,
+    /// The token is unknown, expired, or its family was revoked.
+    Invalid,
+}
+
+/// Issued refresh tokens and revoked token families.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Records a newly issued refresh token.
+    async fn put_refresh(&self, record: &RefreshRecord) -> Result<()>;
+    /// Atomically consumes `old_jti` (which must be live, unused and of a
+    /// family that is not revoked) and records `new`, which belongs to the same family.
+    async fn rotate_refresh(&self, old_jti: &str, new: &RefreshRecord, now: Timestamp)
+        -> Result<Rotate>;
+    /// Revokes every token of a family, until `until` (when its tokens have
+    /// expired anyway).
+    async fn revoke_family(&self, family: &str, until: Timestamp) -> Result<()>;
+}
+
+/// Result of [`RateLimiter::hit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    /// Within the limit; the hit was counted.
+    Allowed,
+    /// Over the limit; retry after this many seconds.
+    Limited {
+        /// Seconds until the window resets.
+        retry_after_secs: u64,
+    },
+}
+
+/// Fixed-window counters, e.g. for "one code per minute per address".
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Counts a hit on `key` in the window of `window_secs` that contains
+    /// `now`, allowing at most `limit` hits per window.
+    async fn hit(&self, key: &str, window_secs: u64, limit: u32, now: Timestamp)
+        -> Result<RateDecision>;
+}
+
+/// Result of [`RoomStore::create_direct`].
+#[derive(Debug, Clone)]
+pub enum CreateDirect {
+    /// A new room was created.
+    Created(Box<Room>),
+    /// The pair already had a room; here it is.
+    Existing(Box<Room>),
+}
+
+/// Result of [`RoomStore::add_member`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddMember {
+    /// The member was added.
+    Added,
+    /// The user was a member already.
+    AlreadyMember,
+    /// The room does not exist.
+    NoRoom,
+}
+
+/// Result of [`RoomStore::remove_member`] and [`RoomStore::set_role`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeMember {
+    /// Done.
+    Done,
+    /// The user is not a member.
+    NotMember,
+    /// Refused: the room would have members but no admin.
+    LastAdmin,
+}
+
+/// Rooms and their members.
+#[async_trait]
+pub trait RoomStore: Send + Sync {
+    /// Stores a group room with its first members, all or nothing.
+    async fn create_group(&self, room: &Room, members: &[Member]) -> Result<()>;
+    /// Creates the direct room of a pair, or returns the one they have. Atomic:
+    /// concurrent calls for one pair yield one room.
+    async fn create_direct(&self, room: &Room, members: &[Member; 2]) -> Result<CreateDirect>;
+    /// The room with this id.
+    async fn room(&self, id: &RoomId) -> Result<Option<Room>>;
+    /// The membership of `user` in `room`.
+    async fn member(&self, room: &RoomId, user: &UserId) -> Result<Option<Member>>;
+    /// Every member of a room.
+    async fn members(&self, room: &RoomId) -> Result<Vec<Member>>;
+    /// Every room `user` belongs to.
+    async fn rooms_of(&self, user: &UserId) -> Result<Vec<Room>>;
+    /// Adds a member, keeping the room's counts in step.
+    async fn add_member(&self, member: &Member) -> Result<AddMember>;
+    /// Removes a member unless that would leave other members without an admin.
+    async fn remove_member(&self, room: &RoomId, user: &UserId) -> Result<ChangeMember>;
+    /// Changes a member's role unless that would leave the room without an admin.
+    async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> Result<ChangeMember>;
+}
+
+/// Where a page of history starts: strictly older than this message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryCursor {
+    /// The `created_at` of the last message already seen.
+    pub created_at: Timestamp,
+    /// Its id, which breaks ties between messages of the same millisecond.
+    pub id: MessageId,
+}
+
+/// Result of [`MessageStore::append`].
+#[derive(Debug, Clone)]
+pub enum Append {
+    /// Stored, and the room's last message updated.
+    Stored,
+    /// The sender had already sent a message with this client id; here it is.
+    Duplicate(Box<Message>),
+}
+
+/// Messages of rooms, newest first.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Stores a message and makes it the room's last message, atomically.
+    /// A message whose `client_id` the sender already used in this room is
+    /// not stored again.
+    async fn append(&self, message: &Message) -> Result<Append>;
+    /// Up to `limit` messages of the room, newest first, strictly older than
+    /// `before` when given.
+    async fn history(
+        &self,
+        room: &RoomId,
+        before: Option<&HistoryCursor>,
+        limit: usize,
+    ) -> Result<Vec<Message>>;
+}
+
+/// An e-mail to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// Recipient.
+    pub to: Email,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text part.
+    pub text: String,
+    /// HTML part.
+    pub html: String,
+}
+
+/// Sends e-mail.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends one message.
+    async fn send(&self, mail: &Mail) -> Result<()>;
+}
+
+/// A stored file and its media type.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    /// The bytes.
+    pub bytes: bytes::Bytes,
+    /// Media type, e.g. `image/png`.
+    pub content_type: String,
+}
+
+/// Stores files such as profile pictures.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores `blob` under `key`, replacing what was there.
+    async fn put(&self, key: &str, blob: Blob) -> Result<()>;
+    /// A URL from which a client can fetch the blob for a limited time.
+    async fn url(&self, key: &str, now: Timestamp) -> Result<String>;
+}
+
+/// Tells the time. Injected so that expiry can be tested.
+pub trait Clock: Send + Sync {
+    /// The current instant.
+    fn now(&self) -> Timestamp;
+}
+
+/// Makes new ids.
+pub trait IdGenerator: Send + Sync {
+    /// A new, unique, opaque id (26 characters, sortable by creation time).
+    fn new_id(&self) -> String;
+}
+
+/// Re-exported so adapters name one type for a message's id.
+pub type NewMessageId = MessageId;

@@ -1,0 +1,8 @@
+//! The behaviour of the product. Each function is one use-case over a
+//! [`Ctx`](crate::Ctx); inputs are already-parsed domain values, outputs are
+//! domain values that the HTTP layer renders.
+
+pub mod auth;
+pub mod messages;
+pub mod profile;
+pub mod rooms;

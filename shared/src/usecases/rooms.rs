@@ -1,0 +1,298 @@
+//! Rooms and their members, with the admin rules of group rooms.
+
+use std::collections::BTreeSet;
+
+use crate::domain::{Member, Role, Room, RoomId, RoomKind, RoomName, User, UserId};
+use crate::ports::{AddMember, ChangeMember, CreateDirect};
+use crate::{Ctx, Error, Result};
+
+/// What a caller asked for when creating a room.
+#[derive(Debug)]
+pub enum NewRoom {
+    /// A named group with these other members.
+    Group {
+        /// The group's name.
+        name: RoomName,
+        /// The other members (the creator is added as admin).
+        members: Vec<UserId>,
+    },
+    /// The direct room with this other user.
+    Direct {
+        /// The other participant.
+        with: UserId,
+    },
+}
+
+/// A room and whether this call created it.
+#[derive(Debug)]
+pub struct Created {
+    /// The room.
+    pub room: Room,
+    /// False when an existing direct room was returned.
+    pub created: bool,
+}
+
+/// A member together with their account, for member lists.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    /// The membership.
+    pub member: Member,
+    /// The account.
+    pub user: User,
+}
+
+fn room_not_found() -> Error {
+    Error::NotFound("Room not found.".into())
+}
+
+/// The room, if `user` is a member; otherwise "not found", so that outsiders
+/// cannot learn which rooms exist.
+pub async fn room_for_member(ctx: &Ctx, user: &UserId, room: &RoomId) -> Result<(Room, Member)> {
+    let member = ctx
+        .rooms
+        .member(room, user)
+        .await?
+        .ok_or_else(room_not_found)?;
+    let room = ctx.rooms.room(room).await?.ok_or_else(room_not_found)?;
+    Ok((room, member))
+}
+
+/// The rooms of `user`, most recently active first.
+pub async fn list(ctx: &Ctx, user: &UserId) -> Result<Vec<Room>> {
+    let mut rooms = ctx.rooms.rooms_of(user).await?;
+    rooms.sort_by(|a, b| {
+        b.last_activity()
+            .cmp(&a.last_activity())
+            .then_with(|| b.id.cmp(&a.id))
+    });
+    Ok(rooms)
+}
+
+/// Creates a group room, or creates/returns the direct room with one user.
+pub async fn create(ctx: &Ctx, creator: &UserId, request: NewRoom) -> Result<Created> {
+    match request {
+        NewRoom::Direct { with } => direct(ctx, creator, &with).await,
+        NewRoom::Group { name, members } => group(ctx, creator, name, members).await,
+    }
+}
+
+async fn group(ctx: &Ctx, creator: &UserId, name: RoomName, members: Vec<UserId>) -> Result<Created> {
+    let others: BTreeSet<UserId> = members.into_iter().filter(|m| m != creator).collect();
+    if others.len() + 1 > ctx.settings.max_group_members {
+        return Err(Error::field(
+            "members",
+            format!(
+                "A group can have at most {} members.",
+                ctx.settings.max_group_members
+            ),
+        ));
+    }
+    let wanted: Vec<UserId> = others.iter().cloned().collect();
+    let found: BTreeSet<UserId> = ctx
+        .users
+        .users_by_ids(&wanted)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    let unknown: Vec<String> = others
+        .iter()
+        .filter(|id| !found.contains(*id))
+        .map(|id| format!("Unknown user id: {id}."))
+        .collect();
+    if !unknown.is_empty() {
+        let mut errors = crate::error::FieldErrors::new();
+        errors.insert("members".into(), unknown);
+        return Err(Error::Validation(errors));
+    }
+    let now = ctx.clock.now();
+    let room = Room {
+        id: RoomId::from_trusted(ctx.ids.new_id()),
+        kind: RoomKind::Group,
+        name: Some(name),
+        created_by: creator.clone(),
+        created_at: now,
+        member_count: u32::try_from(others.len() + 1).unwrap_or(u32::MAX),
+        admin_count: 1,
+        last_message: None,
+    };
+    let member = |user: &UserId, role| Member {
+        room_id: room.id.clone(),
+        user_id: user.clone(),
+        role,
+        joined_at: now,
+    };
+    let mut all = vec![member(creator, Role::Admin)];
+    all.extend(others.iter().map(|u| member(u, Role::Member)));
+    ctx.rooms.create_group(&room, &all).await?;
+    Ok(Created {
+        room,
+        created: true,
+    })
+}
+
+/// The direct room of `caller` and `other`, created on first use. However
+/// often and however concurrently it is called, a pair has one room.
+pub async fn direct(ctx: &Ctx, caller: &UserId, other: &UserId) -> Result<Created> {
+    if caller == other {
+        return Err(Error::BadRequest(
+            "You cannot start a direct chat with yourself.".into(),
+        ));
+    }
+    if ctx.users.user_by_id(other).await?.is_none() {
+        return Err(Error::NotFound("User not found.".into()));
+    }
+    let now = ctx.clock.now();
+    let room = Room {
+        id: RoomId::from_trusted(ctx.ids.new_id()),
+        kind: RoomKind::Direct,
+        name: None,
+        created_by: caller.clone(),
+        created_at: now,
+        member_count: 2,
+        admin_count: 0,
+        last_message: None,
+    };
+    let member = |user: &UserId| Member {
+        room_id: room.id.clone(),
+        user_id: user.clone(),
+        role: Role::Member,
+        joined_at: now,
+    };
+    let pair = [member(caller), member(other)];
+    Ok(match ctx.rooms.create_direct(&room, &pair).await? {
+        CreateDirect::Created(room) => Created {
+            room: *room,
+            created: true,
+        },
+        CreateDirect::Existing(room) => Created {
+            room: *room,
+            created: false,
+        },
+    })
+}
+
+/// The members of a room the caller belongs to, with their accounts.
+pub async fn members(ctx: &Ctx, caller: &UserId, room: &RoomId) -> Result<Vec<MemberView>> {
+    room_for_member(ctx, caller, room).await?;
+    with_users(ctx, ctx.rooms.members(room).await?).await
+}
+
+/// Joins memberships with their accounts (members whose account is gone are left out).
+pub async fn with_users(ctx: &Ctx, members: Vec<Member>) -> Result<Vec<MemberView>> {
+    let ids: Vec<UserId> = members.iter().map(|m| m.user_id.clone()).collect();
+    let users = ctx.users.users_by_ids(&ids).await?;
+    let mut views: Vec<MemberView> = members
+        .into_iter()
+        .filter_map(|member| {
+            let user = users.iter().find(|u| u.id == member.user_id)?.clone();
+            Some(MemberView { member, user })
+        })
+        .collect();
+    views.sort_by(|a, b| {
+        (a.member.joined_at, &a.member.user_id).cmp(&(b.member.joined_at, &b.member.user_id))
+    });
+    Ok(views)
+}
+
+/// Checks that `caller` administers the group room `room`.
+async fn admin_of_group(ctx: &Ctx, caller: &UserId, room: &RoomId) -> Result<Room> {
+    let (room, member) = room_for_member(ctx, caller, room).await?;
+    if room.kind == RoomKind::Direct {
+        return Err(Error::BadRequest(
+            "The members of a direct chat cannot be changed.".into(),
+        ));
+    }
+    if member.role != Role::Admin {
+        return Err(Error::forbidden("Only room admins can do this."));
+    }
+    Ok(room)
+}
+
+/// An admin adds a user to a group room.
+pub async fn add_member(
+    ctx: &Ctx,
+    caller: &UserId,
+    room: &RoomId,
+    user: &UserId,
+    role: Role,
+) -> Result<MemberView> {
+    let room = admin_of_group(ctx, caller, room).await?;
+    let account = ctx
+        .users
+        .user_by_id(user)
+        .await?
+        .ok_or_else(|| Error::field("user_id", "User not found."))?;
+    if usize::try_from(room.member_count).unwrap_or(usize::MAX) >= ctx.settings.max_group_members {
+        return Err(Error::Conflict(format!(
+            "The room is full ({} members).",
+            ctx.settings.max_group_members
+        )));
+    }
+    let member = Member {
+        room_id: room.id.clone(),
+        user_id: user.clone(),
+        role,
+        joined_at: ctx.clock.now(),
+    };
+    match ctx.rooms.add_member(&member).await? {
+        AddMember::Added => Ok(MemberView {
+            member,
+            user: account,
+        }),
+        AddMember::AlreadyMember => Err(Error::Conflict(
+            "The user is already a member of this room.".into(),
+        )),
+        AddMember::NoRoom => Err(room_not_found()),
+    }
+}
+
+/// Removes `target` from a group room: an admin may remove anyone, anyone
+/// may remove themselves (leave). The last admin cannot leave other members
+/// without an admin.
+pub async fn remove_member(ctx: &Ctx, caller: &UserId, room: &RoomId, target: &UserId) -> Result<()> {
+    if caller == target {
+        let (room, _) = room_for_member(ctx, caller, room).await?;
+        if room.kind == RoomKind::Direct {
+            return Err(Error::BadRequest("You cannot leave a direct chat.".into()));
+        }
+    } else {
+        admin_of_group(ctx, caller, room).await?;
+    }
+    match ctx.rooms.remove_member(room, target).await? {
+        ChangeMember::Done => Ok(()),
+        ChangeMember::NotMember => Err(Error::NotFound("Member not found.".into())),
+        ChangeMember::LastAdmin => Err(Error::Conflict(
+            "The last admin cannot leave while the room has other members. Make another member admin first.".into(),
+        )),
+    }
+}
+
+/// An admin changes a member's role; the last admin cannot step down.
+pub async fn set_role(
+    ctx: &Ctx,
+    caller: &UserId,
+    room: &RoomId,
+    target: &UserId,
+    role: Role,
+) -> Result<MemberView> {
+    admin_of_group(ctx, caller, room).await?;
+    match ctx.rooms.set_role(room, target, role).await? {
+        ChangeMember::Done => {}
+        ChangeMember::NotMember => return Err(Error::NotFound("Member not found.".into())),
+        ChangeMember::LastAdmin => {
+            return Err(Error::Conflict(
+                "A room needs at least one admin. Make another member admin first.".into(),
+            ))
+        }
+    }
+    let member = ctx
+        .rooms
+        .member(room, target)
+        .await?
+        .ok_or_else(|| Error::NotFound("Member not found.".into()))?;
+    with_users(ctx, vec![member])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::NotFound("Member not found.".into()))
+}
