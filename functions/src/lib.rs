@@ -1,1 +1,14 @@
-//! placeholder
+//! # chat-functions
+//!
+//! The Lambda side: one binary per REST route (in `functions/<name>/main.rs`)
+//! and per WebSocket route. Each `main.rs` only names its route; this library
+//! builds the context once per cold start and adapts Lambda events to the
+//! shared handlers.
+//!
+//! ## Layout
+//!
+//! - [`backend`]: builds the [`chat_core::Ctx`] from the environment, once.
+//! - [`http`]: API Gateway HTTP API events to and from the shared handlers.
+
+pub mod backend;
+pub mod http;

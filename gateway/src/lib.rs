@@ -1,1 +1,60 @@
-//! placeholder
+//! # local-gateway
+//!
+//! Serves every route of the chat backend on one local port, calling the very
+//! same handler functions as the Lambda binaries do, through the same
+//! [`ApiRequest`]/[`ApiResponse`] types. It is how a newcomer runs the product
+//! with one command and how the end-to-end tests drive it.
+//!
+//! ## Layout
+//!
+//! - [`config`]: bind address, CORS origins and secrets from the environment.
+//! - [`rest`]: one axum route per entry of [`chat_core::http::ROUTES`].
+//! - [`media`]: serves the embedded blob store's pictures under `/media/`.
+//! - [`serve`]: runs a router on a listener until a shutdown signal.
+
+pub mod config;
+pub mod media;
+pub mod rest;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use chat_core::adapters::MemoryBlobStore;
+use chat_core::http::{ApiRequest, ApiResponse};
+use chat_core::Ctx;
+use tokio::net::TcpListener;
+use tower_http::cors::CorsLayer;
+
+/// Everything the gateway serves: the REST routes, the embedded media (when
+/// the blob store is the embedded one) and CORS.
+pub fn app(ctx: Arc<Ctx>, media: Option<Arc<MemoryBlobStore>>, cors: CorsLayer) -> Router {
+    let mut router = rest::router(ctx);
+    if let Some(blobs) = media {
+        router = router.merge(media::router(blobs));
+    }
+    router.fallback(rest::not_found).layer(cors)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets requests
+/// in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Converts a handler response to an axum response.
+pub fn into_axum(response: ApiResponse) -> axum::response::Response {
+    let mut out = axum::response::Response::new(axum::body::Body::from(response.body));
+    *out.status_mut() = response.status;
+    *out.headers_mut() = response.headers;
+    out
+}
+
+/// Re-exported for the binary and the tests.
+pub type Request = ApiRequest;

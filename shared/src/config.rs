@@ -120,12 +120,11 @@ impl Config {
     /// Reads settings through `lookup`, so that tests need no process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let raw_secret = lookup("JWT_SECRET").ok_or(ConfigError::Missing("JWT_SECRET"))?;
-        let jwt_secret = Secret::new(raw_secret.into_bytes()).map_err(|reason| {
-            ConfigError::Invalid {
+        let jwt_secret =
+            Secret::new(raw_secret.into_bytes()).map_err(|reason| ConfigError::Invalid {
                 name: "JWT_SECRET",
                 reason,
-            }
-        })?;
+            })?;
         Ok(Self {
             jwt_secret,
             settings: settings_from(&lookup)?,
@@ -165,10 +164,13 @@ where
     match lookup(name) {
         None => Ok(default),
         Some(raw) => {
-            let value: T = raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
-                name,
-                reason: e.to_string(),
-            })?;
+            let value: T = raw
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| ConfigError::Invalid {
+                    name,
+                    reason: e.to_string(),
+                })?;
             if value <= T::default() {
                 return Err(ConfigError::Invalid {
                     name,
@@ -195,9 +197,16 @@ mod tests {
 
     #[test]
     fn names_the_missing_or_bad_variable() {
-        let err = Config::from_lookup(lookup(&[])).err().map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some("environment variable JWT_SECRET is required but not set"));
-        let err = Config::from_lookup(lookup(&[("JWT_SECRET", "short")])).err().map(|e| e.to_string());
+        let err = Config::from_lookup(lookup(&[]))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("environment variable JWT_SECRET is required but not set")
+        );
+        let err = Config::from_lookup(lookup(&[("JWT_SECRET", "short")]))
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("JWT_SECRET") && e.contains("32 bytes")));
         let secret = "s".repeat(32);
         let err = Config::from_lookup(lookup(&[("JWT_SECRET", &secret), ("OTP_TTL_SECS", "ten")]))
@@ -209,7 +218,10 @@ mod tests {
     #[test]
     fn defaults_and_overrides() -> Result<(), ConfigError> {
         let secret = "s".repeat(32);
-        let cfg = Config::from_lookup(lookup(&[("JWT_SECRET", &secret), ("ACCESS_TOKEN_TTL_SECS", "60")]))?;
+        let cfg = Config::from_lookup(lookup(&[
+            ("JWT_SECRET", &secret),
+            ("ACCESS_TOKEN_TTL_SECS", "60"),
+        ]))?;
         assert_eq!(cfg.settings.access_ttl_secs, 60);
         assert_eq!(cfg.settings.otp_ttl_secs, 600);
         assert_eq!(format!("{:?}", cfg.jwt_secret), "Secret(***)");

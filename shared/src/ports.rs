@@ -11,8 +11,6 @@ use crate::domain::{
     Email, Member, Message, MessageId, ProfileUpdate, Role, Room, RoomId, Timestamp, User, UserId,
     Username,
 };
-#[allow(unused_imports)]
-use crate::Error;
 use crate::Result;
 
 /// Result of [`UserStore::create_user`].
@@ -123,8 +121,12 @@ pub trait TokenStore: Send + Sync {
     async fn put_refresh(&self, record: &RefreshRecord) -> Result<()>;
     /// Atomically consumes `old_jti` (which must be live, unused and of a
     /// family that is not revoked) and records `new`, which belongs to the same family.
-    async fn rotate_refresh(&self, old_jti: &str, new: &RefreshRecord, now: Timestamp)
-        -> Result<Rotate>;
+    async fn rotate_refresh(
+        &self,
+        old_jti: &str,
+        new: &RefreshRecord,
+        now: Timestamp,
+    ) -> Result<Rotate>;
     /// Revokes every token of a family, until `until` (when its tokens have
     /// expired anyway).
     async fn revoke_family(&self, family: &str, until: Timestamp) -> Result<()>;
@@ -147,8 +149,13 @@ pub enum RateDecision {
 pub trait RateLimiter: Send + Sync {
     /// Counts a hit on `key` in the window of `window_secs` that contains
     /// `now`, allowing at most `limit` hits per window.
-    async fn hit(&self, key: &str, window_secs: u64, limit: u32, now: Timestamp)
-        -> Result<RateDecision>;
+    async fn hit(
+        &self,
+        key: &str,
+        window_secs: u64,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<RateDecision>;
 }
 
 /// Result of [`RoomStore::create_direct`].
@@ -290,6 +297,3 @@ pub trait IdGenerator: Send + Sync {
     /// A new, unique, opaque id (26 characters, sortable by creation time).
     fn new_id(&self) -> String;
 }
-
-/// Re-exported so adapters name one type for a message's id.
-pub type NewMessageId = MessageId;

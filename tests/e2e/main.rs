@@ -1,1 +1,10 @@
-#[test] fn t(){}
+//! End-to-end tests: a real HTTP client against the local gateway on a free port.
+
+mod support;
+
+mod auth;
+mod authorization;
+mod bad_input;
+mod direct;
+mod journey;
+mod profile;

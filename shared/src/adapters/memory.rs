@@ -244,7 +244,9 @@ impl RateLimiter for MemoryStore {
         }
         let entry = s.rate.entry((key.to_owned(), start)).or_insert((0, end));
         if entry.0 >= limit {
-            let retry = u64::try_from(start + window - now.secs()).unwrap_or(1).max(1);
+            let retry = u64::try_from(start + window - now.secs())
+                .unwrap_or(1)
+                .max(1);
             return Ok(RateDecision::Limited {
                 retry_after_secs: retry,
             });
@@ -312,7 +314,11 @@ impl RoomStore for MemoryStore {
         let s = self.lock()?;
         Ok(s.rooms_by_user
             .get(user)
-            .map(|ids| ids.iter().filter_map(|id| s.rooms.get(id).cloned()).collect())
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| s.rooms.get(id).cloned())
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
@@ -364,7 +370,11 @@ impl RoomStore for MemoryStore {
 
     async fn set_role(&self, room_id: &RoomId, user: &UserId, role: Role) -> Result<ChangeMember> {
         let mut s = self.lock()?;
-        let Some(current) = s.members.get(room_id).and_then(|m| m.get(user)).map(|m| m.role)
+        let Some(current) = s
+            .members
+            .get(room_id)
+            .and_then(|m| m.get(user))
+            .map(|m| m.role)
         else {
             return Ok(ChangeMember::NotMember);
         };

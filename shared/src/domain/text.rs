@@ -18,9 +18,24 @@ pub const MAX_MESSAGE_CHARS: usize = 4000;
 
 /// Passwords refused outright; a tiny stand-in for Django's common-password list.
 const COMMON_PASSWORDS: &[&str] = &[
-    "password", "password1", "password123", "12345678", "123456789", "1234567890",
-    "qwerty123", "qwertyuiop", "iloveyou", "11111111", "abc12345", "letmein1",
-    "welcome1", "admin123", "passw0rd", "football", "baseball", "sunshine",
+    "password",
+    "password1",
+    "password123",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwerty123",
+    "qwertyuiop",
+    "iloveyou",
+    "11111111",
+    "abc12345",
+    "letmein1",
+    "welcome1",
+    "admin123",
+    "passw0rd",
+    "football",
+    "baseball",
+    "sunshine",
 ];
 
 /// A syntactically valid e-mail address, lower-cased so that one mailbox is
@@ -43,9 +58,7 @@ impl Email {
                 !label.is_empty()
                     && !label.starts_with('-')
                     && !label.ends_with('-')
-                    && label
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || c == '-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
         let local_ok = !local.is_empty()
             && local.len() <= 64
@@ -129,7 +142,11 @@ impl std::fmt::Debug for Password {
 impl Password {
     /// Checks a new password against the policy: 8-128 characters, not only
     /// digits, not a common password, not the username or e-mail.
-    pub fn parse_new(raw: &str, username: Option<&str>, email: Option<&str>) -> Result<Self, String> {
+    pub fn parse_new(
+        raw: &str,
+        username: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<Self, String> {
         let len = raw.chars().count();
         if len < MIN_PASSWORD_LEN {
             return Err(format!(
@@ -148,9 +165,8 @@ impl Password {
         if COMMON_PASSWORDS.contains(&lower.as_str()) {
             return Err("This password is too common.".into());
         }
-        let similar = |other: Option<&str>| {
-            other.is_some_and(|o| !o.is_empty() && lower == o.to_lowercase())
-        };
+        let similar =
+            |other: Option<&str>| other.is_some_and(|o| !o.is_empty() && lower == o.to_lowercase());
         let email_local = email.and_then(|e| e.split('@').next());
         if similar(username) || similar(email) || similar(email_local) {
             return Err("The password is too similar to the username or email.".into());
@@ -247,7 +263,9 @@ impl ProfileText {
     pub fn parse(raw: &str, max: usize) -> Result<Self, String> {
         let value = raw.trim();
         if value.chars().count() > max {
-            return Err(format!("Ensure this field has no more than {max} characters."));
+            return Err(format!(
+                "Ensure this field has no more than {max} characters."
+            ));
         }
         if value.chars().any(|c| c.is_control() && c != '\n') {
             return Err("Control characters are not allowed.".into());
@@ -272,8 +290,19 @@ mod tests {
 
     #[test]
     fn email_is_normalised_and_checked() {
-        assert_eq!(Email::parse(" Alice@Example.COM ").map(|e| e.0), Ok("alice@example.com".into()));
-        for bad in ["", "alice", "alice@", "@example.com", "a b@example.com", "alice@example", "a@-x.com"] {
+        assert_eq!(
+            Email::parse(" Alice@Example.COM ").map(|e| e.0),
+            Ok("alice@example.com".into())
+        );
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@example.com",
+            "a b@example.com",
+            "alice@example",
+            "a@-x.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }
@@ -284,7 +313,10 @@ mod tests {
         assert!(Username::parse("al ice").is_err());
         assert!(Username::parse("").is_err());
         assert!(Username::parse(&"a".repeat(151)).is_err());
-        assert_eq!(Username::parse("Alice").map(|u| u.key()), Ok("alice".into()));
+        assert_eq!(
+            Username::parse("Alice").map(|u| u.key()),
+            Ok("alice".into())
+        );
     }
 
     #[test]
@@ -296,7 +328,10 @@ mod tests {
         assert!(Password::parse_new("alicealice", Some("AliceAlice"), None).is_err());
         assert!(Password::parse_new("alicemail", None, Some("alicemail@example.com")).is_err());
         assert!(Password::parse_new(&"x".repeat(129), None, None).is_err());
-        assert_eq!(format!("{:?}", Password::parse_login("secret")), "Some(Password(***))");
+        assert_eq!(
+            format!("{:?}", Password::parse_login("secret")),
+            "Some(Password(***))"
+        );
     }
 
     #[test]

@@ -23,9 +23,13 @@ pub struct JsonObject(Map<String, Value>);
 
 impl JsonObject {
     /// Parses the body as a JSON object. An empty body is an empty object, so
-    /// that the client learns which fields are required.
+    /// that the client learns which fields are required. Like Django REST
+    /// Framework, a URL-encoded form is accepted too (a repeated key is a list).
     pub fn parse(req: &ApiRequest) -> Result<Self> {
         if let Some(media) = req.media_type() {
+            if media == "application/x-www-form-urlencoded" {
+                return Self::from_form(&req.body);
+            }
             if media != "application/json" && !media.ends_with("+json") {
                 return Err(Error::UnsupportedMediaType(format!(
                     "Unsupported media type \"{media}\" in request. Send application/json."
@@ -54,6 +58,26 @@ impl JsonObject {
         }
     }
 
+    fn from_form(body: &[u8]) -> Result<Self> {
+        if body.len() > MAX_JSON_BYTES {
+            return Err(Error::PayloadTooLarge(format!(
+                "Request body is larger than {MAX_JSON_BYTES} bytes."
+            )));
+        }
+        let mut map = Map::new();
+        for (key, value) in form_urlencoded::parse(body) {
+            let value = Value::String(value.into_owned());
+            match map.get_mut(key.as_ref()) {
+                None => {
+                    map.insert(key.into_owned(), value);
+                }
+                Some(Value::Array(items)) => items.push(value),
+                Some(first) => *first = Value::Array(vec![first.take(), value]),
+            }
+        }
+        Ok(Self(map))
+    }
+
     /// A required string field; records an error and returns `None` if it is
     /// missing, null or not a string.
     pub fn required_str(&self, v: &mut Validator, name: &str) -> Option<String> {
@@ -68,7 +92,9 @@ impl JsonObject {
 
     /// An optional string field; `None` when absent, an error when of another type.
     pub fn optional_str(&self, v: &mut Validator, name: &str) -> Option<String> {
-        self.0.get(name).and_then(|value| self.as_str(v, name, value))
+        self.0
+            .get(name)
+            .and_then(|value| self.as_str(v, name, value))
     }
 
     /// Whether the field is present (even as null).
@@ -110,6 +136,8 @@ impl JsonObject {
                 Some(out)
             }
             Value::Null => None,
+            // A URL-encoded form with a single value for the key.
+            Value::String(s) => Some(vec![s.clone()]),
             _ => {
                 v.add(name, "Expected a list of items but got another type.");
                 None
@@ -159,9 +187,8 @@ pub async fn multipart(req: &ApiRequest, max_file: usize) -> Result<Form> {
         if is_file {
             form.files.insert(name, data);
         } else {
-            let text = String::from_utf8(data.to_vec()).map_err(|_| {
-                Error::field(&name, "Not valid UTF-8 text.")
-            })?;
+            let text = String::from_utf8(data.to_vec())
+                .map_err(|_| Error::field(&name, "Not valid UTF-8 text."))?;
             form.fields.insert(name, text);
         }
     }
@@ -187,8 +214,14 @@ mod tests {
 
     #[test]
     fn json_errors_are_specific() {
-        assert!(matches!(JsonObject::from_bytes(b"{"), Err(Error::BadRequest(_))));
-        assert!(matches!(JsonObject::from_bytes(b"[1]"), Err(Error::BadRequest(_))));
+        assert!(matches!(
+            JsonObject::from_bytes(b"{"),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            JsonObject::from_bytes(b"[1]"),
+            Err(Error::BadRequest(_))
+        ));
         assert!(matches!(
             JsonObject::from_bytes(&vec![b' '; MAX_JSON_BYTES + 1]),
             Err(Error::PayloadTooLarge(_))

@@ -19,12 +19,11 @@ pub fn to_response(error: Error) -> ApiResponse {
     match error {
         Error::Validation(fields) => ApiResponse::json(StatusCode::BAD_REQUEST, &fields),
         Error::BadRequest(msg) => detail(StatusCode::BAD_REQUEST, &msg, "invalid"),
-        Error::Unauthorized { detail: msg, code } => {
-            detail(StatusCode::UNAUTHORIZED, &msg, code).with_header(
+        Error::Unauthorized { detail: msg, code } => detail(StatusCode::UNAUTHORIZED, &msg, code)
+            .with_header(
                 WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"api\""),
-            )
-        }
+            ),
         Error::Forbidden { detail: msg, code } => detail(StatusCode::FORBIDDEN, &msg, code),
         Error::NotFound(msg) => detail(StatusCode::NOT_FOUND, &msg, "not_found"),
         Error::Conflict(msg) => detail(StatusCode::CONFLICT, &msg, "conflict"),
@@ -37,9 +36,11 @@ pub fn to_response(error: Error) -> ApiResponse {
         Error::PayloadTooLarge(msg) => {
             detail(StatusCode::PAYLOAD_TOO_LARGE, &msg, "payload_too_large")
         }
-        Error::UnsupportedMediaType(msg) => {
-            detail(StatusCode::UNSUPPORTED_MEDIA_TYPE, &msg, "unsupported_media_type")
-        }
+        Error::UnsupportedMediaType(msg) => detail(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &msg,
+            "unsupported_media_type",
+        ),
         Error::Unavailable(cause) => {
             tracing::warn!(%cause, "dependency unavailable");
             detail(
@@ -86,8 +87,16 @@ mod tests {
 
     #[test]
     fn throttled_sets_retry_after() {
-        let response = to_response(Error::RateLimited { retry_after_secs: 42 });
+        let response = to_response(Error::RateLimited {
+            retry_after_secs: 42,
+        });
         assert_eq!(response.status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(response.headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("42"));
+        assert_eq!(
+            response
+                .headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("42")
+        );
     }
 }

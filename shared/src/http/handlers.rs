@@ -10,10 +10,10 @@ use crate::domain::{
     Username,
 };
 use crate::error::Validator;
+use crate::usecases::auth;
 use crate::usecases::messages::{self, DEFAULT_PAGE, MAX_PAGE};
 use crate::usecases::profile::{self, Picture};
 use crate::usecases::rooms::{self, NewRoom};
-use crate::usecases::auth;
 use crate::{Ctx, Error, Result};
 
 /// Longest first or last name.
@@ -31,19 +31,22 @@ fn detail(status: StatusCode, text: &str) -> Result<ApiResponse> {
 
 /// The caller, from `Authorization: Bearer <access token>`.
 fn caller(ctx: &Ctx, req: &ApiRequest) -> Result<UserId> {
-    let header = req.header("authorization").ok_or_else(|| Error::Unauthorized {
-        detail: "Authentication credentials were not provided.".into(),
-        code: "not_authenticated",
-    })?;
-    let token = match header.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => {
-            return Err(Error::Unauthorized {
-                detail: "Authorization header must contain two space-delimited values: Bearer <token>.".into(),
+    let header = req
+        .header("authorization")
+        .ok_or_else(|| Error::Unauthorized {
+            detail: "Authentication credentials were not provided.".into(),
+            code: "not_authenticated",
+        })?;
+    let token =
+        match header.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => return Err(Error::Unauthorized {
+                detail:
+                    "Authorization header must contain two space-delimited values: Bearer <token>."
+                        .into(),
                 code: "bad_authorization_header",
-            })
-        }
-    };
+            }),
+        };
     auth::authenticate(ctx, token)
 }
 
@@ -231,7 +234,10 @@ pub async fn profile_update(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> 
         if body.has("email") {
             v.add("email", "The e-mail address cannot be changed here.");
         }
-        (profile_change(&mut v, |v, name| body.optional_str(v, name)), None)
+        (
+            profile_change(&mut v, |v, name| body.optional_str(v, name)),
+            None,
+        )
     };
     v.finish()?;
     let user = profile::update(ctx, &me, change, picture).await?;
@@ -248,9 +254,13 @@ pub async fn rooms_create(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let me = caller(ctx, req)?;
     let body = JsonObject::parse(req)?;
     let mut v = Validator::new();
-    let kind = body.optional_str(&mut v, "type").unwrap_or_else(|| "group".into());
+    let kind = body
+        .optional_str(&mut v, "type")
+        .unwrap_or_else(|| "group".into());
     let name = body.optional_str(&mut v, "name");
-    let members = body.optional_str_list(&mut v, "members").unwrap_or_default();
+    let members = body
+        .optional_str_list(&mut v, "members")
+        .unwrap_or_default();
     let mut member_ids = Vec::with_capacity(members.len());
     for raw in &members {
         match UserId::parse(raw) {
@@ -275,14 +285,20 @@ pub async fn rooms_create(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
         "direct" => {
             let others: Vec<UserId> = member_ids.into_iter().filter(|m| *m != me).collect();
             if others.len() == 1 {
-                others.into_iter().next().map(|with| NewRoom::Direct { with })
+                others
+                    .into_iter()
+                    .next()
+                    .map(|with| NewRoom::Direct { with })
             } else {
                 v.add("members", "A direct room needs exactly one other member.");
                 None
             }
         }
         other => {
-            v.add("type", format!("\"{other}\" is not a valid choice (group, direct)."));
+            v.add(
+                "type",
+                format!("\"{other}\" is not a valid choice (group, direct)."),
+            );
             None
         }
     };
@@ -297,7 +313,11 @@ pub async fn rooms_create(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
         })?,
         group => rooms::create(ctx, &me, group).await?,
     };
-    let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(ApiResponse::json(status, &views::room(&created.room)))
 }
 
@@ -336,7 +356,11 @@ pub async fn messages_send(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let body = JsonObject::parse(req)?;
     let mut v = Validator::new();
     // The seed calls it `message`; `content` is accepted as an alias.
-    let field = if body.has("message") || !body.has("content") { "message" } else { "content" };
+    let field = if body.has("message") || !body.has("content") {
+        "message"
+    } else {
+        "content"
+    };
     let text = body.required_str(&mut v, field);
     let text = text.and_then(|t| v.check(field, MessageBody::parse(&t)));
     let client_id = body
@@ -345,7 +369,11 @@ pub async fn messages_send(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     v.finish()?;
     let text = text.ok_or_else(|| Error::field("message", "This field is required."))?;
     let sent = messages::send(ctx, &me, &room, text, client_id).await?;
-    let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if sent.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(ApiResponse::json(status, &views::message(&sent.message)))
 }
 
@@ -364,7 +392,10 @@ fn role_field(body: &JsonObject, v: &mut Validator, required: bool) -> Option<Ro
     }?;
     let role = Role::parse(&raw);
     if role.is_none() {
-        v.add("role", format!("\"{raw}\" is not a valid choice (admin, member)."));
+        v.add(
+            "role",
+            format!("\"{raw}\" is not a valid choice (admin, member)."),
+        );
     }
     role
 }
@@ -375,12 +406,20 @@ pub async fn members_add(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let body = JsonObject::parse(req)?;
     let mut v = Validator::new();
     let user = body.required_str(&mut v, "user_id");
-    let user = user.and_then(|u| v.check("user_id", UserId::parse(&u).ok_or_else(|| "User not found.".to_owned())));
+    let user = user.and_then(|u| {
+        v.check(
+            "user_id",
+            UserId::parse(&u).ok_or_else(|| "User not found.".to_owned()),
+        )
+    });
     let role = role_field(&body, &mut v, false).unwrap_or(Role::Member);
     v.finish()?;
     let user = user.ok_or_else(|| Error::field("user_id", "This field is required."))?;
     let added = rooms::add_member(ctx, &me, &room, &user, role).await?;
-    Ok(ApiResponse::json(StatusCode::CREATED, &views::member(ctx, &added).await?))
+    Ok(ApiResponse::json(
+        StatusCode::CREATED,
+        &views::member(ctx, &added).await?,
+    ))
 }
 
 pub async fn member_update(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
@@ -419,6 +458,10 @@ pub async fn direct_chat(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let me = caller(ctx, req)?;
     let other = user_param(req)?;
     let created = rooms::direct(ctx, &me, &other).await?;
-    let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(ApiResponse::json(status, &views::room(&created.room)))
 }

@@ -70,24 +70,79 @@ macro_rules! spec {
 /// Every REST route.
 pub const ROUTES: &[RouteSpec] = &[
     spec!(Register, ["POST"], "/api/users/register/", "register"),
-    spec!(VerifyEmail, ["POST"], "/api/users/verify-email/", "verify-email"),
+    spec!(
+        VerifyEmail,
+        ["POST"],
+        "/api/users/verify-email/",
+        "verify-email"
+    ),
     spec!(ResendOtp, ["POST"], "/api/users/resend-otp/", "resend-otp"),
     spec!(Token, ["POST"], "/api/users/token/", "token"),
-    spec!(TokenRefresh, ["POST"], "/api/users/token/refresh/", "token-refresh"),
+    spec!(
+        TokenRefresh,
+        ["POST"],
+        "/api/users/token/refresh/",
+        "token-refresh"
+    ),
     spec!(Logout, ["POST"], "/api/users/logout/", "logout"),
     spec!(ProfileGet, ["GET"], "/api/users/profile/", "profile-get"),
-    spec!(ProfileUpdate, ["PUT", "PATCH"], "/api/users/profile/", "profile-update"),
+    spec!(
+        ProfileUpdate,
+        ["PUT", "PATCH"],
+        "/api/users/profile/",
+        "profile-update"
+    ),
     spec!(RoomsList, ["GET"], "/api/chat/rooms/", "rooms-list"),
     spec!(RoomsCreate, ["POST"], "/api/chat/rooms/", "rooms-create"),
     spec!(RoomGet, ["GET"], "/api/chat/rooms/{id}/", "room-get"),
-    spec!(MessagesList, ["GET"], "/api/chat/rooms/{id}/messages/", "messages-list"),
-    spec!(MessagesSend, ["POST"], "/api/chat/rooms/{id}/messages/", "messages-send"),
-    spec!(MembersList, ["GET"], "/api/chat/rooms/{id}/members/", "members-list"),
-    spec!(MembersAdd, ["POST"], "/api/chat/rooms/{id}/members/", "members-add"),
-    spec!(MemberUpdate, ["PATCH"], "/api/chat/rooms/{id}/members/{user_id}/", "member-update"),
-    spec!(MemberRemove, ["DELETE"], "/api/chat/rooms/{id}/members/{user_id}/", "member-remove"),
-    spec!(RoomLeave, ["POST"], "/api/chat/rooms/{id}/leave/", "room-leave"),
-    spec!(DirectChat, ["POST"], "/api/chat/direct-chat/{user_id}/", "direct-chat"),
+    spec!(
+        MessagesList,
+        ["GET"],
+        "/api/chat/rooms/{id}/messages/",
+        "messages-list"
+    ),
+    spec!(
+        MessagesSend,
+        ["POST"],
+        "/api/chat/rooms/{id}/messages/",
+        "messages-send"
+    ),
+    spec!(
+        MembersList,
+        ["GET"],
+        "/api/chat/rooms/{id}/members/",
+        "members-list"
+    ),
+    spec!(
+        MembersAdd,
+        ["POST"],
+        "/api/chat/rooms/{id}/members/",
+        "members-add"
+    ),
+    spec!(
+        MemberUpdate,
+        ["PATCH"],
+        "/api/chat/rooms/{id}/members/{user_id}/",
+        "member-update"
+    ),
+    spec!(
+        MemberRemove,
+        ["DELETE"],
+        "/api/chat/rooms/{id}/members/{user_id}/",
+        "member-remove"
+    ),
+    spec!(
+        RoomLeave,
+        ["POST"],
+        "/api/chat/rooms/{id}/leave/",
+        "room-leave"
+    ),
+    spec!(
+        DirectChat,
+        ["POST"],
+        "/api/chat/direct-chat/{user_id}/",
+        "direct-chat"
+    ),
 ];
 
 impl Route {
@@ -150,7 +205,11 @@ mod tests {
             assert!(spec.path.starts_with("/api/") && spec.path.ends_with('/'));
             for method in spec.methods {
                 assert!(parse_method(method).is_some());
-                assert!(seen.insert((spec.path, *method)), "{method} {} twice", spec.path);
+                assert!(
+                    seen.insert((spec.path, *method)),
+                    "{method} {} twice",
+                    spec.path
+                );
             }
         }
     }

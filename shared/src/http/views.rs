@@ -91,7 +91,12 @@ pub fn room(room: &Room) -> Value {
 }
 
 /// A room with its members and the caller's role.
-pub async fn room_detail(ctx: &Ctx, r: &Room, members_: &[MemberView], my_role: &str) -> Result<Value> {
+pub async fn room_detail(
+    ctx: &Ctx,
+    r: &Room,
+    members_: &[MemberView],
+    my_role: &str,
+) -> Result<Value> {
     let mut value = room(r);
     if let Value::Object(map) = &mut value {
         map.insert("members".into(), members(ctx, members_).await?);

@@ -122,7 +122,9 @@ mod tests {
         let access = keys.sign(&claims(TokenType::Access, now.secs() + 3600))?;
         assert_eq!(keys.verify(&access, TokenType::Access, now)?.sub, "user1");
         assert!(keys.verify(&access, TokenType::Refresh, now).is_err());
-        assert!(keys.verify(&access, TokenType::Access, now.plus_secs(3600)).is_err());
+        assert!(keys
+            .verify(&access, TokenType::Access, now.plus_secs(3600))
+            .is_err());
         let other = JwtKeys::new(b"another secret of thirty-two bytes!!");
         assert!(other.verify(&access, TokenType::Access, now).is_err());
         assert!(keys.verify("not.a.jwt", TokenType::Access, now).is_err());

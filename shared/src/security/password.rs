@@ -86,12 +86,14 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_never_contain_the_password() -> Result<()> {
-        let pw = Password::parse_new("correct horse battery", None, None).map_err(Error::BadRequest)?;
+        let pw =
+            Password::parse_new("correct horse battery", None, None).map_err(Error::BadRequest)?;
         let stored = hash(&pw).await?;
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(!stored.contains("correct horse"));
         assert!(verify(&pw, Some(&stored)).await?);
-        let wrong = Password::parse_login("wrong horse battery").ok_or(Error::Internal("len".into()))?;
+        let wrong =
+            Password::parse_login("wrong horse battery").ok_or(Error::Internal("len".into()))?;
         assert!(!verify(&wrong, Some(&stored)).await?);
         assert!(!verify(&pw, None).await?, "unknown accounts never verify");
         Ok(())

@@ -46,7 +46,9 @@ mod tests {
         let b = token_id()?;
         assert_ne!(a, b);
         assert_eq!(a.len(), 22);
-        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         Ok(())
     }
 

@@ -194,7 +194,12 @@ pub async fn login(ctx: &Ctx, email: Option<Email>, pw: Option<Password>) -> Res
     let key = format!("login#{}", email.as_str());
     if let RateDecision::Limited { retry_after_secs } = ctx
         .limiter
-        .hit(&key, LOGIN_WINDOW_SECS, ctx.settings.login_max_failures, now)
+        .hit(
+            &key,
+            LOGIN_WINDOW_SECS,
+            ctx.settings.login_max_failures,
+            now,
+        )
         .await?
     {
         return Err(Error::RateLimited { retry_after_secs });

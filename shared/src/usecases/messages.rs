@@ -42,9 +42,10 @@ pub async fn history(
     limit: usize,
 ) -> Result<Page> {
     let cursor = before
-        .map(|raw| decode_cursor(room, raw))
-        .transpose()
-        .map_err(|_| Error::field("before", "Invalid cursor."))?;
+        .map(|raw| {
+            decode_cursor(room, raw).ok_or_else(|| Error::field("before", "Invalid cursor."))
+        })
+        .transpose()?;
     rooms::room_for_member(ctx, caller, room).await?;
     let mut messages = ctx
         .messages
@@ -93,7 +94,8 @@ pub async fn send(
 
 /// Checks a client message id: 1-64 printable ASCII characters.
 pub fn parse_client_id(raw: &str) -> Result<String, String> {
-    if raw.is_empty() || raw.len() > MAX_CLIENT_ID_LEN || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+    if raw.is_empty() || raw.len() > MAX_CLIENT_ID_LEN || !raw.bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(format!(
             "Must be 1-{MAX_CLIENT_ID_LEN} printable ASCII characters."
         ));
@@ -111,9 +113,9 @@ pub fn encode_cursor(room: &RoomId, message: &Message) -> String {
 }
 
 /// Reads a cursor, refusing one made for another room or tampered with.
-pub fn decode_cursor(room: &RoomId, raw: &str) -> Result<HistoryCursor, ()> {
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| ())?;
-    let text = String::from_utf8(bytes).map_err(|_| ())?;
+pub fn decode_cursor(room: &RoomId, raw: &str) -> Option<HistoryCursor> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
     let mut parts = text.split('|');
     let (Some("v1"), Some(cursor_room), Some(millis), Some(id), None) = (
         parts.next(),
@@ -122,14 +124,14 @@ pub fn decode_cursor(room: &RoomId, raw: &str) -> Result<HistoryCursor, ()> {
         parts.next(),
         parts.next(),
     ) else {
-        return Err(());
+        return None;
     };
     if cursor_room != room.as_str() {
-        return Err(());
+        return None;
     }
-    Ok(HistoryCursor {
-        created_at: Timestamp::from_millis(millis.parse().map_err(|_| ())?),
-        id: MessageId::parse(id).ok_or(())?,
+    Some(HistoryCursor {
+        created_at: Timestamp::from_millis(millis.parse().ok()?),
+        id: MessageId::parse(id)?,
     })
 }
 
@@ -154,13 +156,13 @@ mod tests {
         let cursor = encode_cursor(&room, &message);
         assert_eq!(
             decode_cursor(&room, &cursor),
-            Ok(HistoryCursor {
+            Some(HistoryCursor {
                 created_at: Timestamp::from_millis(42),
                 id: message.id.clone()
             })
         );
-        assert!(decode_cursor(&other, &cursor).is_err());
-        assert!(decode_cursor(&room, "garbage!").is_err());
-        assert!(decode_cursor(&room, &URL_SAFE_NO_PAD.encode("v1|R1|x|M1")).is_err());
+        assert!(decode_cursor(&other, &cursor).is_none());
+        assert!(decode_cursor(&room, "garbage!").is_none());
+        assert!(decode_cursor(&room, &URL_SAFE_NO_PAD.encode("v1|R1|x|M1")).is_none());
     }
 }

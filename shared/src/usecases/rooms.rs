@@ -76,7 +76,12 @@ pub async fn create(ctx: &Ctx, creator: &UserId, request: NewRoom) -> Result<Cre
     }
 }
 
-async fn group(ctx: &Ctx, creator: &UserId, name: RoomName, members: Vec<UserId>) -> Result<Created> {
+async fn group(
+    ctx: &Ctx,
+    creator: &UserId,
+    name: RoomName,
+    members: Vec<UserId>,
+) -> Result<Created> {
     let others: BTreeSet<UserId> = members.into_iter().filter(|m| m != creator).collect();
     if others.len() + 1 > ctx.settings.max_group_members {
         return Err(Error::field(
@@ -250,7 +255,12 @@ pub async fn add_member(
 /// Removes `target` from a group room: an admin may remove anyone, anyone
 /// may remove themselves (leave). The last admin cannot leave other members
 /// without an admin.
-pub async fn remove_member(ctx: &Ctx, caller: &UserId, room: &RoomId, target: &UserId) -> Result<()> {
+pub async fn remove_member(
+    ctx: &Ctx,
+    caller: &UserId,
+    room: &RoomId,
+    target: &UserId,
+) -> Result<()> {
     if caller == target {
         let (room, _) = room_for_member(ctx, caller, room).await?;
         if room.kind == RoomKind::Direct {

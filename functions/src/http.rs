@@ -1,0 +1,68 @@
+//! API Gateway HTTP API (payload 2.0) events to and from the shared handlers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chat_core::http::{handle, ApiRequest, ApiResponse, Route};
+use lambda_http::{service_fn, Body, Request, RequestExt, Response};
+
+use crate::backend;
+
+/// Serves `route` until the Lambda runtime stops: initialises tracing, builds
+/// the context once, then handles each invocation with the shared handler.
+pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let ctx = Arc::new(backend::context_from_env().await?);
+    lambda_http::run(service_fn(move |event: Request| {
+        let ctx = ctx.clone();
+        async move {
+            let response = handle(&ctx, route, to_api_request(event)).await;
+            Ok::<_, std::convert::Infallible>(to_lambda_response(response))
+        }
+    }))
+    .await
+}
+
+/// Converts a Lambda HTTP event to the handlers' request type.
+pub fn to_api_request(event: Request) -> ApiRequest {
+    let path_params = event
+        .path_parameters_ref()
+        .map(|p| {
+            p.iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut query: HashMap<String, String> = HashMap::new();
+    if let Some(q) = event.query_string_parameters_ref() {
+        for (k, v) in q.iter() {
+            query.entry(k.to_owned()).or_insert_with(|| v.to_owned());
+        }
+    }
+    let (parts, body) = event.into_parts();
+    let body = bytes::Bytes::copy_from_slice(body.as_ref());
+    ApiRequest {
+        method: parts.method,
+        path_params,
+        query,
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// Converts the handlers' response to a Lambda HTTP response. Text bodies
+/// stay text; anything else is sent base64-encoded by the runtime.
+pub fn to_lambda_response(response: ApiResponse) -> Response<Body> {
+    let body = if response.body.is_empty() {
+        Body::Empty
+    } else {
+        match String::from_utf8(response.body.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    };
+    let mut out = Response::new(body);
+    *out.status_mut() = response.status;
+    *out.headers_mut() = response.headers;
+    out
+}

@@ -1,0 +1,380 @@
+//! Registration, verification, login and tokens: the security promises.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{spawn_app, TestResult, PASSWORD};
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reused_token_revokes_the_family() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let refresh = |token: String| {
+        let app = &app;
+        async move {
+            app.post(
+                "/api/users/token/refresh/",
+                None,
+                json!({ "refresh": token }),
+            )
+            .await
+        }
+    };
+    let (status, second) = refresh(alice.refresh.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let second_refresh = second["refresh"].as_str().ok_or("refresh")?.to_owned();
+    assert_ne!(
+        second_refresh, alice.refresh,
+        "a new refresh token every time"
+    );
+    let (status, _) = app
+        .get(
+            "/api/users/profile/",
+            second["access"].as_str().ok_or("access")?,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The first token is dead; presenting it again also kills its successor.
+    let (status, body) = refresh(alice.refresh.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "token_not_valid");
+    let (status, _) = refresh(second_refresh).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "family revoked after reuse"
+    );
+
+    // A fresh login starts a new family that works.
+    let (_, tokens) = app.login(&alice.email, PASSWORD).await;
+    let (status, _) = refresh(tokens["refresh"].as_str().ok_or("refresh")?.to_owned()).await;
+    assert_eq!(status, StatusCode::OK);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_access_token_is_not_a_refresh_token_and_vice_versa() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let (status, _) = app
+        .post(
+            "/api/users/token/refresh/",
+            None,
+            json!({ "refresh": alice.access }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app.get("/api/users/profile/", &alice.refresh).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn logout_kills_the_refresh_token() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let (status, _) = app
+        .post(
+            "/api/users/logout/",
+            None,
+            json!({ "refresh": alice.refresh }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .post(
+            "/api/users/token/refresh/",
+            None,
+            json!({ "refresh": alice.refresh }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn access_tokens_expire_after_an_hour() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    app.clock.advance_secs(3599);
+    let (status, _) = app.get("/api/users/profile/", &alice.access).await;
+    assert_eq!(status, StatusCode::OK);
+    app.clock.advance_secs(1);
+    let (status, body) = app.get("/api/users/profile/", &alice.access).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "token_not_valid");
+    // The refresh token still gives a working pair.
+    let (status, pair) = app
+        .post(
+            "/api/users/token/refresh/",
+            None,
+            json!({ "refresh": alice.refresh }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .get(
+            "/api/users/profile/",
+            pair["access"].as_str().ok_or("access")?,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    Ok(())
+}
+
+#[tokio::test]
+async fn missing_and_malformed_credentials_are_refused() -> TestResult {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .call(reqwest::Method::GET, "/api/chat/rooms/", None, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "not_authenticated");
+    let response = app
+        .client
+        .get(app.url("/api/chat/rooms/"))
+        .header("authorization", "Token abc")
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().contains_key("www-authenticate"));
+    let (status, _) = app.get("/api/chat/rooms/", "not-a-jwt").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_sixth_try_fails_even_with_the_right_code() -> TestResult {
+    let app = spawn_app().await;
+    app.register("alice", "alice@example.com", PASSWORD).await;
+    let otp = app.last_otp("alice@example.com").ok_or("otp")?;
+    let wrong = if otp == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        let (status, body) = app.verify("alice@example.com", wrong).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["otp"][0], "Invalid or expired code.");
+    }
+    let (status, _) = app.verify("alice@example.com", &otp).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "code is dead after 5 wrong tries"
+    );
+    let (status, _) = app.login("alice@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A new code (after the resend interval) works.
+    app.clock.advance_secs(61);
+    let (status, _) = app
+        .post(
+            "/api/users/resend-otp/",
+            None,
+            json!({ "email": "alice@example.com" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let fresh = app.last_otp("alice@example.com").ok_or("otp")?;
+    let (status, _) = app.verify("alice@example.com", &fresh).await;
+    assert_eq!(status, StatusCode::OK);
+    Ok(())
+}
+
+#[tokio::test]
+async fn concurrent_guesses_cannot_exceed_the_attempt_limit() -> TestResult {
+    let app = spawn_app().await;
+    app.register("alice", "alice@example.com", PASSWORD).await;
+    let otp = app.last_otp("alice@example.com").ok_or("otp")?;
+    let guesses: Vec<String> = (0..50)
+        .map(|i| format!("{:06}", i))
+        .filter(|g| *g != otp)
+        .take(40)
+        .collect();
+    let results =
+        futures_util::future::join_all(guesses.iter().map(|g| app.verify("alice@example.com", g)))
+            .await;
+    assert!(results.iter().all(|(s, _)| *s == StatusCode::BAD_REQUEST));
+    let (status, _) = app.verify("alice@example.com", &otp).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_expired_code_fails() -> TestResult {
+    let app = spawn_app().await;
+    app.register("alice", "alice@example.com", PASSWORD).await;
+    let otp = app.last_otp("alice@example.com").ok_or("otp")?;
+    app.clock.advance_secs(600);
+    let (status, body) = app.verify("alice@example.com", &otp).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["otp"][0], "Invalid or expired code.");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_code_works_just_before_it_expires_and_only_once() -> TestResult {
+    let app = spawn_app().await;
+    app.register("alice", "alice@example.com", PASSWORD).await;
+    let otp = app.last_otp("alice@example.com").ok_or("otp")?;
+    app.clock.advance_secs(599);
+    let (status, _) = app.verify("alice@example.com", &otp).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.verify("alice@example.com", &otp).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    Ok(())
+}
+
+#[tokio::test]
+async fn register_resend_and_login_do_not_reveal_who_is_registered() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+
+    // Register with a taken address: same status and body as a new one, no account made.
+    let (new_status, new_body) = app.register("carol", "carol@example.com", PASSWORD).await;
+    let (taken_status, taken_body) = app.register("mallory", &alice.email, PASSWORD).await;
+    assert_eq!(new_status, taken_status);
+    assert_eq!(
+        new_body["detail"], taken_body["detail"],
+        "same message whether or not the address is taken"
+    );
+    let (status, _) = app.login(&alice.email, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "the original account is untouched");
+
+    // Resend: same answer for unknown, unverified and verified addresses.
+    let mut answers = Vec::new();
+    for email in [
+        "nobody@example.com",
+        "carol@example.com",
+        alice.email.as_str(),
+    ] {
+        app.clock.advance_secs(61);
+        answers.push(
+            app.post("/api/users/resend-otp/", None, json!({ "email": email }))
+                .await,
+        );
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+
+    // Login: unknown address and wrong password look the same.
+    let unknown = app.login("nobody@example.com", PASSWORD).await;
+    let wrong = app.login(&alice.email, "wrong password!").await;
+    assert_eq!(unknown, wrong);
+    assert_eq!(unknown.0, StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn twenty_concurrent_registrations_of_one_address_make_one_account() -> TestResult {
+    let app = spawn_app().await;
+    let results = futures_util::future::join_all((0..20).map(|i| {
+        let app = &app;
+        async move {
+            app.register(&format!("user{i}"), "same@example.com", PASSWORD)
+                .await
+        }
+    }))
+    .await;
+    assert!(results.iter().all(|(s, _)| *s == StatusCode::CREATED));
+    let otp = app.last_otp("same@example.com").ok_or("otp")?;
+    let (status, _) = app.verify("same@example.com", &otp).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, tokens) = app.login("same@example.com", PASSWORD).await;
+    let (_, me) = app
+        .get(
+            "/api/users/profile/",
+            tokens["access"].as_str().ok_or("access")?,
+        )
+        .await;
+    let username = me["username"].as_str().ok_or("username")?;
+    // Exactly one of the twenty usernames exists.
+    let mut taken = 0;
+    for i in 0..20 {
+        let (status, _) = app
+            .register(
+                &format!("user{i}"),
+                &format!("probe{i}@example.com"),
+                PASSWORD,
+            )
+            .await;
+        if status == StatusCode::BAD_REQUEST {
+            taken += 1;
+            assert_eq!(format!("user{i}"), username);
+        }
+    }
+    assert_eq!(taken, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn resending_codes_is_rate_limited_per_address() -> TestResult {
+    let app = spawn_app().await;
+    app.register("alice", "alice@example.com", PASSWORD).await;
+    let resend = |email: &'static str| {
+        let app = &app;
+        async move {
+            app.post("/api/users/resend-otp/", None, json!({ "email": email }))
+                .await
+        }
+    };
+    let (status, body) = resend("alice@example.com").await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "one code per minute: {body}"
+    );
+    assert_eq!(body["code"], "throttled");
+    assert_eq!(app.mailer.sent_to("alice@example.com").len(), 1);
+    // Another address is not affected, registered or not.
+    let (status, _) = resend("other@example.com").await;
+    assert_eq!(status, StatusCode::OK);
+    // After the interval, a new code; at most five per hour.
+    for _ in 0..4 {
+        app.clock.advance_secs(61);
+        let (status, _) = resend("alice@example.com").await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    app.clock.advance_secs(61);
+    let (status, _) = resend("alice@example.com").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "hourly limit");
+    assert_eq!(app.mailer.sent_to("alice@example.com").len(), 5);
+    Ok(())
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(app.login(&alice.email, "wrong password!").await.0);
+    }
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let (status, _) = app.login(&alice.email, PASSWORD).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    app.clock.advance_secs(15 * 60);
+    let (status, _) = app.login(&alice.email, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+    Ok(())
+}
+
+#[tokio::test]
+async fn otp_mail_has_text_and_html_parts_with_the_code() -> TestResult {
+    let app = spawn_app().await;
+    app.register("alice", "alice@example.com", PASSWORD).await;
+    let mail = app
+        .mailer
+        .sent_to("alice@example.com")
+        .pop()
+        .ok_or("mail")?;
+    let otp = app.last_otp("alice@example.com").ok_or("otp")?;
+    assert!(mail.text.contains(&otp) && mail.html.contains(&otp));
+    assert!(mail.subject.contains(&otp));
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! Profile updates.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{spawn_app, TestResult};
+
+#[tokio::test]
+async fn username_changes_stay_unique_case_insensitively() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let _bob = app.user("bob").await;
+    let (status, body) = app
+        .call(
+            Method::PATCH,
+            "/api/users/profile/",
+            Some(&alice.access),
+            Some(json!({ "username": "BOB" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["username"].is_array());
+    let (status, me) = app
+        .call(
+            Method::PATCH,
+            "/api/users/profile/",
+            Some(&alice.access),
+            Some(json!({ "username": "Alice2" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["username"], "Alice2");
+    // The old name is free again; the new one is taken.
+    let (status, _) = app
+        .register("alice", "new-alice@example.com", "another fine pass")
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = app
+        .register("alice2", "x@example.com", "another fine pass")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    Ok(())
+}
+
+#[tokio::test]
+async fn messages_keep_the_senders_name_at_sending_time() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let room = app.group(&alice, "Team", &[]).await;
+    app.send(&alice, &room, "before").await;
+    app.clock.advance_millis(1);
+    app.call(
+        Method::PATCH,
+        "/api/users/profile/",
+        Some(&alice.access),
+        Some(json!({ "username": "alicia" })),
+    )
+    .await;
+    app.send(&alice, &room, "after").await;
+    let (_, page) = app
+        .get(&format!("/api/chat/rooms/{room}/messages/"), &alice.access)
+        .await;
+    assert_eq!(page["results"][0]["sender"]["username"], "alicia");
+    assert_eq!(page["results"][1]["sender"]["username"], "alice");
+    assert_eq!(page["results"][0]["sender"]["id"], alice.id.as_str());
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_email_cannot_be_changed_through_the_profile() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let (status, body) = app
+        .call(
+            Method::PUT,
+            "/api/users/profile/",
+            Some(&alice.access),
+            Some(json!({ "email": "evil@example.com" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["email"].is_array());
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! Starts a local gateway on a free port with a recording mailer and a
+//! clock the test controls, and gives one helper per endpoint.
+
+use std::sync::Arc;
+
+use chat_core::adapters::{ManualClock, MemoryBlobStore, MemoryStore, RecordingMailer};
+use chat_core::config::{Config, Secret, Settings};
+use chat_core::Ctx;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub mailer: Arc<RecordingMailer>,
+    pub clock: Arc<ManualClock>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// A signed-up, verified, logged-in user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Settings::default()).await
+}
+
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let base = format!("http://{addr}");
+    let config = Config {
+        jwt_secret: Secret::new(b"test secret of at least thirty-two bytes".to_vec())
+            .expect("secret"),
+        settings,
+    };
+    let mailer = Arc::new(RecordingMailer::default());
+    let clock = Arc::new(ManualClock::starting_now());
+    let blobs = Arc::new(MemoryBlobStore::new(&base));
+    let ctx = Ctx::with_store(
+        &config,
+        Arc::new(MemoryStore::new()),
+        mailer.clone(),
+        blobs.clone(),
+        clock.clone(),
+    );
+    let cors = local_gateway::config::GatewayConfig::from_lookup(|k| {
+        (k == "CORS_ALLOWED_ORIGINS").then(|| "http://app.test".to_owned())
+    })
+    .expect("gateway config")
+    .cors();
+    let app = local_gateway::app(Arc::new(ctx), Some(blobs), cors);
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(local_gateway::serve(listener, app, async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        mailer,
+        clock,
+        _shutdown: tx,
+    }
+}
+
+/// The body of a response, as JSON (Null when empty).
+pub async fn body(response: reqwest::Response) -> Value {
+    let bytes = response.bytes().await.expect("body");
+    if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"))
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends `method path` with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        json_body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(value) = json_body {
+            request = request.json(&value);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        (status, body(response).await)
+    }
+
+    /// Sends raw bytes with a content type.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .header("content-type", content_type)
+            .body(bytes);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        (status, body(response).await)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, value: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, token, Some(value)).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn register(
+        &self,
+        username: &str,
+        email: &str,
+        password: &str,
+    ) -> (StatusCode, Value) {
+        self.post(
+            "/api/users/register/",
+            None,
+            json!({ "username": username, "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// The code in the newest mail to `email`.
+    pub fn last_otp(&self, email: &str) -> Option<String> {
+        let mail = self.mailer.sent_to(email).pop()?;
+        mail.text
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .map(str::to_owned)
+    }
+
+    pub async fn verify(&self, email: &str, otp: &str) -> (StatusCode, Value) {
+        self.post(
+            "/api/users/verify-email/",
+            None,
+            json!({ "email": email, "otp": otp }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.post(
+            "/api/users/token/",
+            None,
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Registers, verifies with the mailed code and logs in.
+    pub async fn user(&self, username: &str) -> User {
+        let email = format!("{username}@example.com");
+        let (status, _) = self.register(username, &email, PASSWORD).await;
+        assert_eq!(status, StatusCode::CREATED, "register {username}");
+        let otp = self.last_otp(&email).expect("otp mailed");
+        let (status, _) = self.verify(&email, &otp).await;
+        assert_eq!(status, StatusCode::OK, "verify {username}");
+        let (status, tokens) = self.login(&email, PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "login {username}");
+        let (_, me) = self
+            .get(
+                "/api/users/profile/",
+                tokens["access"].as_str().expect("access"),
+            )
+            .await;
+        User {
+            id: me["id"].as_str().expect("id").to_owned(),
+            email,
+            access: tokens["access"].as_str().expect("access").to_owned(),
+            refresh: tokens["refresh"].as_str().expect("refresh").to_owned(),
+        }
+    }
+
+    /// Creates a group room owned by `admin` with `members`; returns its id.
+    pub async fn group(&self, admin: &User, name: &str, members: &[&User]) -> String {
+        let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+        let (status, room) = self
+            .post(
+                "/api/chat/rooms/",
+                Some(&admin.access),
+                json!({ "name": name, "type": "group", "members": ids }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{room}");
+        room["id"].as_str().expect("room id").to_owned()
+    }
+
+    pub async fn send(&self, user: &User, room: &str, text: &str) -> (StatusCode, Value) {
+        self.post(
+            &format!("/api/chat/rooms/{room}/messages/"),
+            Some(&user.access),
+            json!({ "message": text }),
+        )
+        .await
+    }
+}
