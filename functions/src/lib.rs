@@ -9,6 +9,8 @@
 //!
 //! - [`backend`]: builds the [`chat_core::Ctx`] from the environment, once.
 //! - [`http`]: API Gateway HTTP API events to and from the shared handlers.
+//! - [`websocket`]: API Gateway WebSocket events to and from the shared handler.
 
 pub mod backend;
 pub mod http;
+pub mod websocket;

@@ -10,26 +10,41 @@
 //! - [`config`]: bind address, CORS origins and secrets from the environment.
 //! - [`rest`]: one axum route per entry of [`chat_core::http::ROUTES`].
 //! - [`media`]: serves the embedded blob store's pictures under `/media/`.
+//! - [`websocket`]: API Gateway WebSocket emulation over the same handlers.
+//! - [`management`]: the `@connections` management API.
 //! - [`serve`]: runs a router on a listener until a shutdown signal.
 
 pub mod config;
+pub mod management;
 pub mod media;
 pub mod rest;
+pub mod websocket;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use chat_core::adapters::MemoryBlobStore;
+use chat_core::adapters::{ChannelNotifier, MemoryBlobStore};
 use chat_core::http::{ApiRequest, ApiResponse};
 use chat_core::Ctx;
 use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 
-/// Everything the gateway serves: the REST routes, the embedded media (when
-/// the blob store is the embedded one) and CORS.
-pub fn app(ctx: Arc<Ctx>, media: Option<Arc<MemoryBlobStore>>, cors: CorsLayer) -> Router {
-    let mut router = rest::router(ctx);
+/// Everything the gateway serves: the REST routes, the WebSocket API and its
+/// `@connections` management API over `sockets`, the embedded media (when the
+/// blob store is the embedded one) and CORS.
+pub fn app(
+    ctx: Arc<Ctx>,
+    sockets: Arc<ChannelNotifier>,
+    media: Option<Arc<MemoryBlobStore>>,
+    cors: CorsLayer,
+) -> Router {
+    let mut router = rest::router(ctx.clone())
+        .merge(websocket::router(websocket::Realtime {
+            ctx,
+            sockets: sockets.clone(),
+        }))
+        .merge(management::router(sockets));
     if let Some(blobs) = media {
         router = router.merge(media::router(blobs));
     }

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use chat_core::adapters::{ConsoleMailer, MemoryBlobStore, MemoryStore, SystemClock};
+use chat_core::adapters::{
+    ChannelNotifier, ConsoleMailer, MemoryBlobStore, MemoryStore, SystemClock,
+};
 use chat_core::Ctx;
 use local_gateway::config::GatewayConfig;
 use tokio::net::TcpListener;
@@ -28,14 +30,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::warn!("JWT_SECRET not set: using a random secret; tokens die with this process");
     }
     let blobs = Arc::new(MemoryBlobStore::new(&base_url));
+    let sockets = Arc::new(ChannelNotifier::default());
     let ctx = Ctx::with_store(
         &config.core,
         Arc::new(MemoryStore::new()),
+        sockets.clone(),
         Arc::new(ConsoleMailer),
         blobs.clone(),
         Arc::new(SystemClock),
     );
-    let app = local_gateway::app(Arc::new(ctx), Some(blobs), config.cors());
+    let app = local_gateway::app(Arc::new(ctx), sockets, Some(blobs), config.cors());
     println!("chat local gateway listening on http://{addr}");
     local_gateway::serve(listener, app, shutdown_signal()).await?;
     println!("chat local gateway stopped");

@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
-use crate::adapters::{ConsoleMailer, MemoryBlobStore, MemoryStore, SystemClock, UlidGenerator};
+use crate::adapters::{
+    ChannelNotifier, ConsoleMailer, MemoryBlobStore, MemoryStore, SystemClock, UlidGenerator,
+};
 use crate::config::{Config, Settings};
 use crate::ports::{
-    BlobStore, Clock, IdGenerator, Mailer, MessageStore, OtpStore, RateLimiter, RoomStore,
-    TokenStore, UserStore,
+    BlobStore, Clock, ConnectionStore, IdGenerator, Mailer, MessageStore, Notifier, OtpStore,
+    RateLimiter, ReceiptStore, RoomStore, TokenStore, UserStore,
 };
 use crate::security::jwt::JwtKeys;
 use crate::security::otp::OtpHasher;
@@ -27,6 +29,12 @@ pub struct Ctx {
     pub messages: Arc<dyn MessageStore>,
     /// Rate limits.
     pub limiter: Arc<dyn RateLimiter>,
+    /// Open WebSocket connections.
+    pub connections: Arc<dyn ConnectionStore>,
+    /// Delivery and read watermarks.
+    pub receipts: Arc<dyn ReceiptStore>,
+    /// Pushes frames to connections.
+    pub notifier: Arc<dyn Notifier>,
     /// Outgoing mail.
     pub mailer: Arc<dyn Mailer>,
     /// Profile pictures.
@@ -60,6 +68,7 @@ impl Ctx {
         Self::with_store(
             config,
             store,
+            Arc::new(ChannelNotifier::default()),
             Arc::new(ConsoleMailer),
             Arc::new(MemoryBlobStore::new(public_base_url)),
             Arc::new(SystemClock),
@@ -70,12 +79,21 @@ impl Ctx {
     pub fn with_store<S>(
         config: &Config,
         store: Arc<S>,
+        notifier: Arc<dyn Notifier>,
         mailer: Arc<dyn Mailer>,
         blobs: Arc<dyn BlobStore>,
         clock: Arc<dyn Clock>,
     ) -> Self
     where
-        S: UserStore + OtpStore + TokenStore + RoomStore + MessageStore + RateLimiter + 'static,
+        S: UserStore
+            + OtpStore
+            + TokenStore
+            + RoomStore
+            + MessageStore
+            + RateLimiter
+            + ConnectionStore
+            + ReceiptStore
+            + 'static,
     {
         let secret = config.jwt_secret.expose();
         Self {
@@ -84,11 +102,14 @@ impl Ctx {
             tokens: store.clone(),
             rooms: store.clone(),
             messages: store.clone(),
+            connections: store.clone(),
+            receipts: store.clone(),
             limiter: store,
+            notifier,
             mailer,
             blobs,
             clock,
-            ids: Arc::new(UlidGenerator),
+            ids: Arc::new(UlidGenerator::default()),
             jwt: JwtKeys::new(secret),
             otp: OtpHasher::new(&[b"otp:".as_slice(), secret].concat()),
             settings: config.settings.clone(),

@@ -17,6 +17,8 @@
 //! - [`usecases`]: the behaviour of the product, over a [`Ctx`] of ports.
 //! - [`http`]: transport-neutral request/response types, the route table,
 //!   request parsing and the mapping of errors to JSON responses.
+//! - [`ws`]: API Gateway WebSocket events (`$connect`, `$default`,
+//!   `$disconnect`) to the real-time use-cases.
 //! - [`config`]: settings read once from the environment.
 #![warn(missing_docs)]
 
@@ -29,6 +31,7 @@ pub mod http;
 pub mod ports;
 pub mod security;
 pub mod usecases;
+pub mod ws;
 
 pub use context::Ctx;
 pub use error::{Error, Result};

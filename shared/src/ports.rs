@@ -8,8 +8,8 @@
 use async_trait::async_trait;
 
 use crate::domain::{
-    Email, Member, Message, MessageId, ProfileUpdate, Role, Room, RoomId, Timestamp, User, UserId,
-    Username,
+    Connection, Email, Member, Message, MessageId, ProfileUpdate, Role, Room, RoomId, Timestamp,
+    User, UserId, Username,
 };
 use crate::Result;
 
@@ -54,6 +54,8 @@ pub trait UserStore: Send + Sync {
     /// Applies a partial profile change; a username change is atomic with its
     /// uniqueness check.
     async fn update_profile(&self, id: &UserId, update: &ProfileUpdate) -> Result<UpdateProfile>;
+    /// Records when the user was last online.
+    async fn set_last_seen(&self, id: &UserId, at: Timestamp) -> Result<()>;
 }
 
 /// A pending e-mail verification code.
@@ -238,6 +240,8 @@ pub trait MessageStore: Send + Sync {
     /// A message whose `client_id` the sender already used in this room is
     /// not stored again.
     async fn append(&self, message: &Message) -> Result<Append>;
+    /// One message of a room.
+    async fn message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>>;
     /// Up to `limit` messages of the room, newest first, strictly older than
     /// `before` when given.
     async fn history(
@@ -296,4 +300,64 @@ pub trait Clock: Send + Sync {
 pub trait IdGenerator: Send + Sync {
     /// A new, unique, opaque id (26 characters, sortable by creation time).
     fn new_id(&self) -> String;
+    /// A new id whose time part is `at`: message ids sort like their
+    /// `created_at`, which makes an id a position in a room's history.
+    fn new_id_at(&self, at: Timestamp) -> String;
+}
+
+/// Open WebSocket connections, indexed by id and by user.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Records a connection; returns how many live connections its user has now.
+    async fn add_connection(&self, connection: &Connection, now: Timestamp) -> Result<usize>;
+    /// Forgets a connection; returns it and how many live connections its user
+    /// still has, or `None` if it was unknown.
+    async fn remove_connection(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Option<(Connection, usize)>>;
+    /// A live connection by id.
+    async fn connection(&self, id: &str, now: Timestamp) -> Result<Option<Connection>>;
+    /// The live connections of these users, read in batches.
+    async fn connections_of(&self, users: &[UserId], now: Timestamp) -> Result<Vec<Connection>>;
+}
+
+/// How far each member of a room has received and read, as message ids
+/// (which sort by time). One watermark per member, not one row per message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipts {
+    /// Newest message pushed to a connection of the member.
+    pub delivered: std::collections::HashMap<UserId, MessageId>,
+    /// Newest message the member acknowledged reading.
+    pub read: std::collections::HashMap<UserId, MessageId>,
+}
+
+/// Delivery and read watermarks per room member.
+#[async_trait]
+pub trait ReceiptStore: Send + Sync {
+    /// Raises the delivered watermark of each user to `upto` (never lowers it).
+    async fn mark_delivered(&self, room: &RoomId, users: &[UserId], upto: &MessageId)
+        -> Result<()>;
+    /// Raises the read (and delivered) watermark of `user` to `upto`; false if
+    /// it was already there or beyond.
+    async fn mark_read(&self, room: &RoomId, user: &UserId, upto: &MessageId) -> Result<bool>;
+    /// The watermarks of a room.
+    async fn receipts(&self, room: &RoomId) -> Result<Receipts>;
+}
+
+/// Result of [`Notifier::post`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The frame was handed to the connection.
+    Delivered,
+    /// The connection no longer exists; forget it.
+    Gone,
+}
+
+/// Pushes frames to WebSocket connections (API Gateway's PostToConnection).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Sends one text frame to a connection.
+    async fn post(&self, connection_id: &str, payload: &[u8]) -> Result<Delivery>;
 }

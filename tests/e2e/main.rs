@@ -8,3 +8,4 @@ mod bad_input;
 mod direct;
 mod journey;
 mod profile;
+mod realtime;

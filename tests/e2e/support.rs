@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use chat_core::adapters::{ManualClock, MemoryBlobStore, MemoryStore, RecordingMailer};
+use chat_core::adapters::{
+    ChannelNotifier, ManualClock, MemoryBlobStore, MemoryStore, RecordingMailer,
+};
 use chat_core::config::{Config, Secret, Settings};
 use chat_core::Ctx;
 use reqwest::{Method, StatusCode};
@@ -20,6 +22,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub mailer: Arc<RecordingMailer>,
     pub clock: Arc<ManualClock>,
+    pub ctx: Arc<Ctx>,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -48,9 +51,11 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let mailer = Arc::new(RecordingMailer::default());
     let clock = Arc::new(ManualClock::starting_now());
     let blobs = Arc::new(MemoryBlobStore::new(&base));
+    let sockets = Arc::new(ChannelNotifier::default());
     let ctx = Ctx::with_store(
         &config,
         Arc::new(MemoryStore::new()),
+        sockets.clone(),
         mailer.clone(),
         blobs.clone(),
         clock.clone(),
@@ -60,7 +65,8 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     })
     .expect("gateway config")
     .cors();
-    let app = local_gateway::app(Arc::new(ctx), Some(blobs), cors);
+    let ctx = Arc::new(ctx);
+    let app = local_gateway::app(ctx.clone(), sockets, Some(blobs), cors);
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(local_gateway::serve(listener, app, async {
         let _ = rx.await;
@@ -70,6 +76,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         client: reqwest::Client::new(),
         mailer,
         clock,
+        ctx,
         _shutdown: tx,
     }
 }
@@ -225,5 +232,106 @@ impl TestApp {
             json!({ "message": text }),
         )
         .await
+    }
+}
+
+/// A WebSocket client of the local gateway.
+pub struct WsClient {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+/// How long a test waits for an event that should come.
+pub const EVENT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl TestApp {
+    /// Opens a socket at `path` (e.g. `/ws/?token=...`); the handshake's
+    /// HTTP status on refusal.
+    pub async fn ws(&self, path: &str) -> Result<WsClient, StatusCode> {
+        let url = format!("{}{path}", self.base.replacen("http://", "ws://", 1));
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((stream, _)) => Ok(WsClient { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(StatusCode::from_u16(response.status().as_u16()).expect("status"))
+            }
+            Err(e) => panic!("websocket connect failed: {e}"),
+        }
+    }
+
+    /// A per-user socket for `user`.
+    pub async fn ws_user(&self, user: &User) -> WsClient {
+        self.ws(&format!("/ws/?token={}", user.access))
+            .await
+            .expect("socket opens")
+    }
+
+    /// A per-room socket for `user`.
+    pub async fn ws_room(&self, user: &User, room: &str) -> WsClient {
+        self.ws(&format!("/ws/chat/{room}/?token={}", user.access))
+            .await
+            .expect("socket opens")
+    }
+}
+
+impl WsClient {
+    /// Sends a text frame.
+    pub async fn send_text(&mut self, text: String) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::Text(text.into()))
+            .await
+            .expect("send frame");
+    }
+
+    /// Sends a JSON frame.
+    pub async fn send(&mut self, value: Value) {
+        self.send_text(value.to_string()).await;
+    }
+
+    /// The next JSON event, or None if none comes within `wait`.
+    pub async fn next_within(&mut self, wait: std::time::Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        loop {
+            let frame = tokio::time::timeout(wait, self.stream.next())
+                .await
+                .ok()??;
+            match frame.ok()? {
+                tokio_tungstenite::tungstenite::Message::Text(text) => {
+                    return Some(serde_json::from_str(text.as_str()).expect("JSON event"))
+                }
+                tokio_tungstenite::tungstenite::Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next event of type `kind`, skipping others.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let event = self
+                .next_within(EVENT_WAIT)
+                .await
+                .unwrap_or_else(|| panic!("no {kind} event within {EVENT_WAIT:?}"));
+            if event["type"] == kind {
+                return event;
+            }
+        }
+    }
+
+    /// Every event of type `kind` that arrives until `quiet` passes without one.
+    pub async fn drain(&mut self, kind: &str, quiet: std::time::Duration) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Some(event) = self.next_within(quiet).await {
+            if event["type"] == kind {
+                out.push(event);
+            }
+        }
+        out
+    }
+
+    /// Closes the socket with a close frame.
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
     }
 }

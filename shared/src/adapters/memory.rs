@@ -4,13 +4,13 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::domain::{
-    Email, Member, Message, MessageId, ProfileUpdate, Role, Room, RoomId, Timestamp, User, UserId,
-    Username,
+    Connection, Email, Member, Message, MessageId, ProfileUpdate, Role, Room, RoomId, Timestamp,
+    User, UserId, Username,
 };
 use crate::ports::{
-    AddMember, Append, ChangeMember, CreateDirect, CreateUser, HistoryCursor, MessageStore,
-    OtpRecord, OtpStore, RateDecision, RateLimiter, RefreshRecord, RoomStore, Rotate, TokenStore,
-    UpdateProfile, UserStore,
+    AddMember, Append, ChangeMember, ConnectionStore, CreateDirect, CreateUser, HistoryCursor,
+    MessageStore, OtpRecord, OtpStore, RateDecision, RateLimiter, ReceiptStore, Receipts,
+    RefreshRecord, RoomStore, Rotate, TokenStore, UpdateProfile, UserStore,
 };
 use crate::{Error, Result};
 
@@ -33,9 +33,20 @@ struct State {
     rooms_by_user: HashMap<UserId, BTreeSet<RoomId>>,
     messages: HashMap<RoomId, BTreeMap<(Timestamp, MessageId), Message>>,
     client_ids: HashMap<(RoomId, UserId, String), (Timestamp, MessageId)>,
+    connections: HashMap<String, Connection>,
+    connections_by_user: HashMap<UserId, BTreeSet<String>>,
+    receipts: HashMap<RoomId, Receipts>,
 }
 
 impl State {
+    fn live_connections_of(&self, user: &UserId, now: Timestamp) -> usize {
+        self.connections_by_user.get(user).map_or(0, |ids| {
+            ids.iter()
+                .filter(|id| self.connections.get(*id).is_some_and(|c| c.is_live(now)))
+                .count()
+        })
+    }
+
     fn insert_member(&mut self, member: &Member) {
         self.members
             .entry(member.room_id.clone())
@@ -148,6 +159,13 @@ impl UserStore for MemoryStore {
         update.apply_to(&mut user);
         s.users.insert(id.clone(), user.clone());
         Ok(UpdateProfile::Updated(Box::new(user)))
+    }
+
+    async fn set_last_seen(&self, id: &UserId, at: Timestamp) -> Result<()> {
+        if let Some(user) = self.lock()?.users.get_mut(id) {
+            user.last_seen = Some(at);
+        }
+        Ok(())
     }
 }
 
@@ -435,6 +453,15 @@ impl MessageStore for MemoryStore {
         Ok(Append::Stored)
     }
 
+    async fn message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>> {
+        Ok(self
+            .lock()?
+            .messages
+            .get(room)
+            .and_then(|m| m.values().find(|m| &m.id == id))
+            .cloned())
+    }
+
     async fn history(
         &self,
         room: &RoomId,
@@ -455,5 +482,96 @@ impl MessageStore for MemoryStore {
             None => messages.values().rev().take(limit).cloned().collect(),
         };
         Ok(page)
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for MemoryStore {
+    async fn add_connection(&self, connection: &Connection, now: Timestamp) -> Result<usize> {
+        let mut s = self.lock()?;
+        s.connections
+            .insert(connection.id.clone(), connection.clone());
+        s.connections_by_user
+            .entry(connection.user_id.clone())
+            .or_default()
+            .insert(connection.id.clone());
+        Ok(s.live_connections_of(&connection.user_id, now))
+    }
+
+    async fn remove_connection(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Option<(Connection, usize)>> {
+        let mut s = self.lock()?;
+        let Some(connection) = s.connections.remove(id) else {
+            return Ok(None);
+        };
+        if let Some(ids) = s.connections_by_user.get_mut(&connection.user_id) {
+            ids.remove(id);
+        }
+        let remaining = s.live_connections_of(&connection.user_id, now);
+        Ok(Some((connection, remaining)))
+    }
+
+    async fn connection(&self, id: &str, now: Timestamp) -> Result<Option<Connection>> {
+        Ok(self
+            .lock()?
+            .connections
+            .get(id)
+            .filter(|c| c.is_live(now))
+            .cloned())
+    }
+
+    async fn connections_of(&self, users: &[UserId], now: Timestamp) -> Result<Vec<Connection>> {
+        let s = self.lock()?;
+        let unique: BTreeSet<&UserId> = users.iter().collect();
+        Ok(unique
+            .into_iter()
+            .filter_map(|u| s.connections_by_user.get(u))
+            .flatten()
+            .filter_map(|id| s.connections.get(id))
+            .filter(|c| c.is_live(now))
+            .cloned()
+            .collect())
+    }
+}
+
+/// Raises `slot` to `upto`; true if it moved.
+fn raise(slot: &mut HashMap<UserId, MessageId>, user: &UserId, upto: &MessageId) -> bool {
+    match slot.get(user) {
+        Some(current) if current >= upto => false,
+        _ => {
+            slot.insert(user.clone(), upto.clone());
+            true
+        }
+    }
+}
+
+#[async_trait]
+impl ReceiptStore for MemoryStore {
+    async fn mark_delivered(
+        &self,
+        room: &RoomId,
+        users: &[UserId],
+        upto: &MessageId,
+    ) -> Result<()> {
+        let mut s = self.lock()?;
+        let receipts = s.receipts.entry(room.clone()).or_default();
+        for user in users {
+            raise(&mut receipts.delivered, user, upto);
+        }
+        Ok(())
+    }
+
+    async fn mark_read(&self, room: &RoomId, user: &UserId, upto: &MessageId) -> Result<bool> {
+        let mut s = self.lock()?;
+        let receipts = s.receipts.entry(room.clone()).or_default();
+        raise(&mut receipts.delivered, user, upto);
+        Ok(raise(&mut receipts.read, user, upto))
+    }
+
+    async fn receipts(&self, room: &RoomId) -> Result<Receipts> {
+        Ok(self.lock()?.receipts.get(room).cloned().unwrap_or_default())
     }
 }

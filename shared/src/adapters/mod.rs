@@ -7,9 +7,11 @@ mod clock;
 mod ids;
 mod mail;
 mod memory;
+mod notifier;
 
 pub use blobs::MemoryBlobStore;
 pub use clock::{ManualClock, SystemClock};
 pub use ids::UlidGenerator;
 pub use mail::{ConsoleMailer, RecordingMailer};
 pub use memory::MemoryStore;
+pub use notifier::{ChannelNotifier, SocketCommand};

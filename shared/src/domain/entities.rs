@@ -32,6 +32,8 @@ pub struct User {
     pub picture_key: Option<String>,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// When the user's last connection closed (None: never connected).
+    pub last_seen: Option<Timestamp>,
 }
 
 /// A partial change to a profile: `None` leaves a field as it is.
@@ -222,5 +224,34 @@ impl Message {
             body: self.body.clone(),
             created_at: self.created_at,
         }
+    }
+}
+
+/// An open WebSocket connection, as API Gateway identifies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// API Gateway's connection id.
+    pub id: String,
+    /// The authenticated user.
+    pub user_id: UserId,
+    /// The room a per-room socket is bound to; `None` for a per-user socket
+    /// that receives events of every room of the user.
+    pub room_id: Option<RoomId>,
+    /// When it was opened.
+    pub connected_at: Timestamp,
+    /// When it is considered closed even without a `$disconnect`
+    /// (API Gateway closes sockets after two hours).
+    pub expires_at: Timestamp,
+}
+
+impl Connection {
+    /// Whether events of `room` go to this connection.
+    pub fn wants(&self, room: &RoomId) -> bool {
+        self.room_id.as_ref().is_none_or(|r| r == room)
+    }
+
+    /// Whether the connection is still open at `now`.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.expires_at > now
     }
 }

@@ -9,7 +9,8 @@ mod text;
 mod time;
 
 pub use entities::{
-    Member, Message, MessagePreview, ProfileUpdate, Role, Room, RoomKind, User, DIRECT_ROOM_SIZE,
+    Connection, Member, Message, MessagePreview, ProfileUpdate, Role, Room, RoomKind, User,
+    DIRECT_ROOM_SIZE,
 };
 pub use ids::{MessageId, RoomId, UserId};
 pub use text::{Email, MessageBody, Password, ProfileText, RoomName, Username};

@@ -5,13 +5,16 @@ use serde_json::{json, Value};
 
 use crate::domain::{Message, MessagePreview, Room, User};
 use crate::usecases::auth::TokenPair;
-use crate::usecases::messages::Page;
-use crate::usecases::profile;
+use crate::usecases::messages::{Page, Status};
 use crate::usecases::rooms::MemberView;
+use crate::usecases::{profile, realtime};
 use crate::{Ctx, Result};
 
 /// The signed-in user's own profile.
 pub async fn own_profile(ctx: &Ctx, user: &User) -> Result<Value> {
+    let online = !realtime::online_users(ctx, std::slice::from_ref(&user.id))
+        .await?
+        .is_empty();
     Ok(json!({
         "id": user.id,
         "username": user.username,
@@ -22,24 +25,28 @@ pub async fn own_profile(ctx: &Ctx, user: &User) -> Result<Value> {
         "profile_picture": profile::picture_url(ctx, user).await?,
         "email_verified": user.email_verified,
         "date_joined": user.created_at,
+        "is_online": online,
+        "last_seen": user.last_seen,
     }))
 }
 
 /// Another user as members of a room see them.
-pub async fn public_user(ctx: &Ctx, user: &User) -> Result<Value> {
+pub async fn public_user(ctx: &Ctx, user: &User, online: bool) -> Result<Value> {
     Ok(json!({
         "id": user.id,
         "username": user.username,
         "first_name": user.first_name,
         "last_name": user.last_name,
         "profile_picture": profile::picture_url(ctx, user).await?,
+        "is_online": online,
+        "last_seen": user.last_seen,
     }))
 }
 
 /// A membership.
 pub async fn member(ctx: &Ctx, view: &MemberView) -> Result<Value> {
     Ok(json!({
-        "user": public_user(ctx, &view.user).await?,
+        "user": public_user(ctx, &view.user, view.online).await?,
         "role": view.member.role,
         "joined_at": view.member.joined_at,
     }))
@@ -63,6 +70,20 @@ pub fn message(m: &Message) -> Value {
         "message": m.body,
         "timestamp": m.created_at,
         "client_id": m.client_id,
+        "status": Status::Sent.as_str(),
+    })
+}
+
+/// A message of history, with its delivery status.
+pub fn message_with_status(m: &Message, status: Status) -> Value {
+    json!({
+        "id": m.id,
+        "room": m.room_id,
+        "sender": { "id": m.sender_id, "username": m.sender_username },
+        "message": m.body,
+        "timestamp": m.created_at,
+        "client_id": m.client_id,
+        "status": status.as_str(),
     })
 }
 
@@ -108,7 +129,11 @@ pub async fn room_detail(
 /// A page of history.
 pub fn page(p: &Page) -> Value {
     json!({
-        "results": p.messages.iter().map(message).collect::<Vec<_>>(),
+        "results": p
+            .messages
+            .iter()
+            .map(|(m, status)| message_with_status(m, *status))
+            .collect::<Vec<_>>(),
         "next": p.next,
     })
 }

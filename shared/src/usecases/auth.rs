@@ -55,6 +55,7 @@ pub async fn register(ctx: &Ctx, input: Registration) -> Result<()> {
         bio: ProfileText::default(),
         picture_key: None,
         created_at: ctx.clock.now(),
+        last_seen: None,
     };
     match ctx.users.create_user(&user).await? {
         CreateUser::Created => {

@@ -4,8 +4,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::domain::{Message, MessageBody, MessageId, RoomId, Timestamp, UserId};
-use crate::ports::{Append, HistoryCursor};
-use crate::usecases::{profile, rooms};
+use crate::ports::{Append, HistoryCursor, Receipts};
+use crate::usecases::{profile, realtime, rooms};
 use crate::{Ctx, Error, Result};
 
 /// Messages per page when the client does not say.
@@ -15,11 +15,57 @@ pub const MAX_PAGE: usize = 100;
 /// Longest client message id.
 pub const MAX_CLIENT_ID_LEN: usize = 64;
 
+/// How far a message got, from its sender's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Stored; not yet pushed to every other member.
+    Sent,
+    /// Pushed to (or read by) every other member.
+    Delivered,
+    /// Read by every other member.
+    Read,
+}
+
+impl Status {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Sent => "sent",
+            Status::Delivered => "delivered",
+            Status::Read => "read",
+        }
+    }
+}
+
+/// The status of `message` given the room's members and watermarks.
+pub fn status_of(message: &Message, members: &[UserId], receipts: &Receipts) -> Status {
+    let others: Vec<&UserId> = members
+        .iter()
+        .filter(|m| **m != message.sender_id)
+        .collect();
+    if others.is_empty() {
+        return Status::Sent;
+    }
+    let reached = |map: &std::collections::HashMap<UserId, MessageId>, user: &UserId| {
+        map.get(user).is_some_and(|upto| *upto >= message.id)
+    };
+    if others.iter().all(|u| reached(&receipts.read, u)) {
+        Status::Read
+    } else if others
+        .iter()
+        .all(|u| reached(&receipts.delivered, u) || reached(&receipts.read, u))
+    {
+        Status::Delivered
+    } else {
+        Status::Sent
+    }
+}
+
 /// One page of history, newest first.
 #[derive(Debug)]
 pub struct Page {
-    /// The messages.
-    pub messages: Vec<Message>,
+    /// The messages with their status.
+    pub messages: Vec<(Message, Status)>,
     /// Where the next (older) page starts, if there is one.
     pub next: Option<String>,
 }
@@ -57,6 +103,21 @@ pub async fn history(
     } else {
         None
     };
+    let members: Vec<UserId> = ctx
+        .rooms
+        .members(room)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    let receipts = ctx.receipts.receipts(room).await?;
+    let messages = messages
+        .into_iter()
+        .map(|m| {
+            let status = status_of(&m, &members, &receipts);
+            (m, status)
+        })
+        .collect();
     Ok(Page { messages, next })
 }
 
@@ -71,20 +132,24 @@ pub async fn send(
 ) -> Result<Sent> {
     rooms::room_for_member(ctx, caller, room).await?;
     let sender = profile::me(ctx, caller).await?;
+    let now = ctx.clock.now();
     let message = Message {
-        id: MessageId::from_trusted(ctx.ids.new_id()),
+        id: MessageId::from_trusted(ctx.ids.new_id_at(now)),
         room_id: room.clone(),
         sender_id: caller.clone(),
         sender_username: sender.username,
         body,
-        created_at: ctx.clock.now(),
+        created_at: now,
         client_id,
     };
     Ok(match ctx.messages.append(&message).await? {
-        Append::Stored => Sent {
-            message,
-            created: true,
-        },
+        Append::Stored => {
+            realtime::fan_out_message(ctx, &message).await;
+            Sent {
+                message,
+                created: true,
+            }
+        }
         Append::Duplicate(existing) => Sent {
             message: *existing,
             created: false,

@@ -5,4 +5,5 @@
 pub mod auth;
 pub mod messages;
 pub mod profile;
+pub mod realtime;
 pub mod rooms;

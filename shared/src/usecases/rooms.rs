@@ -39,6 +39,8 @@ pub struct MemberView {
     pub member: Member,
     /// The account.
     pub user: User,
+    /// Whether the user has a live connection.
+    pub online: bool,
 }
 
 fn room_not_found() -> Error {
@@ -187,11 +189,17 @@ pub async fn members(ctx: &Ctx, caller: &UserId, room: &RoomId) -> Result<Vec<Me
 pub async fn with_users(ctx: &Ctx, members: Vec<Member>) -> Result<Vec<MemberView>> {
     let ids: Vec<UserId> = members.iter().map(|m| m.user_id.clone()).collect();
     let users = ctx.users.users_by_ids(&ids).await?;
+    let online = super::realtime::online_users(ctx, &ids).await?;
     let mut views: Vec<MemberView> = members
         .into_iter()
         .filter_map(|member| {
             let user = users.iter().find(|u| u.id == member.user_id)?.clone();
-            Some(MemberView { member, user })
+            let online = online.contains(&member.user_id);
+            Some(MemberView {
+                member,
+                user,
+                online,
+            })
         })
         .collect();
     views.sort_by(|a, b| {
@@ -241,10 +249,16 @@ pub async fn add_member(
         joined_at: ctx.clock.now(),
     };
     match ctx.rooms.add_member(&member).await? {
-        AddMember::Added => Ok(MemberView {
-            member,
-            user: account,
-        }),
+        AddMember::Added => {
+            let online = !super::realtime::online_users(ctx, std::slice::from_ref(user))
+                .await?
+                .is_empty();
+            Ok(MemberView {
+                member,
+                user: account,
+                online,
+            })
+        }
         AddMember::AlreadyMember => Err(Error::Conflict(
             "The user is already a member of this room.".into(),
         )),

@@ -1,0 +1,32 @@
+//! API Gateway WebSocket events to and from the shared handler.
+
+use std::sync::Arc;
+
+use chat_core::ws::{self, WsEvent, WsResponse};
+use lambda_runtime::{service_fn, LambdaEvent};
+
+use crate::backend;
+
+/// Serves the WebSocket route `route_key` until the runtime stops. An event
+/// for another route is answered 400: the API's routes are wired wrongly.
+pub async fn run(route_key: &'static str) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let ctx = Arc::new(backend::context_from_env().await?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<WsEvent>| {
+        let ctx = ctx.clone();
+        async move {
+            let event = event.payload;
+            let is_mine = event.request_context.route_key == route_key
+                || (route_key == "$default" && !event.request_context.route_key.starts_with('$'));
+            if !is_mine {
+                tracing::error!(got = %event.request_context.route_key, "event for another route");
+                return Ok::<_, std::convert::Infallible>(WsResponse {
+                    status_code: 400,
+                    body: None,
+                });
+            }
+            Ok(ws::handle(&ctx, event).await)
+        }
+    }))
+    .await
+}

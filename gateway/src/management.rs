@@ -1,0 +1,111 @@
+//! The API Gateway management API (`@connections`), served locally so that
+//! the production notifier (the AWS SDK's PostToConnection) can be pointed
+//! at the local gateway: `POST`, `GET` and `DELETE /@connections/{id}`, with
+//! or without a stage prefix (`/{stage}/@connections/{id}`), as on AWS.
+//! Requests are not signature-checked: the gateway listens on loopback only.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use chat_core::adapters::ChannelNotifier;
+use chat_core::ports::{Delivery, Notifier};
+use http::StatusCode;
+use serde_json::json;
+
+/// The `@connections` routes.
+pub fn router(sockets: Arc<ChannelNotifier>) -> Router {
+    Router::new()
+        .route(
+            "/@connections/{id}",
+            post(post_to_connection)
+                .get(get_connection)
+                .delete(delete_connection),
+        )
+        .route(
+            "/{stage}/@connections/{id}",
+            post(staged_post).get(staged_get).delete(staged_delete),
+        )
+        .with_state(sockets)
+}
+
+fn gone() -> Response {
+    (
+        StatusCode::GONE,
+        [
+            ("x-amzn-errortype", "GoneException"),
+            ("content-type", "application/json"),
+        ],
+        json!({ "message": "Gone" }).to_string(),
+    )
+        .into_response()
+}
+
+async fn post_to_connection(
+    State(sockets): State<Arc<ChannelNotifier>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match sockets.post(&id, &body).await {
+        Ok(Delivery::Delivered) => StatusCode::OK.into_response(),
+        Ok(Delivery::Gone) => gone(),
+        Err(_) => (
+            StatusCode::BAD_REQUEST,
+            [("x-amzn-errortype", "BadRequestException")],
+            json!({ "message": "Data must be UTF-8 text" }).to_string(),
+        )
+            .into_response(),
+    }
+}
+
+async fn get_connection(
+    State(sockets): State<Arc<ChannelNotifier>>,
+    Path(id): Path<String>,
+) -> Response {
+    if sockets.is_open(&id) {
+        (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            json!({ "identity": { "sourceIp": "127.0.0.1" } }).to_string(),
+        )
+            .into_response()
+    } else {
+        gone()
+    }
+}
+
+async fn delete_connection(
+    State(sockets): State<Arc<ChannelNotifier>>,
+    Path(id): Path<String>,
+) -> Response {
+    if sockets.close(&id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        gone()
+    }
+}
+
+async fn staged_post(
+    state: State<Arc<ChannelNotifier>>,
+    Path((_stage, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    post_to_connection(state, Path(id), body).await
+}
+
+async fn staged_get(
+    state: State<Arc<ChannelNotifier>>,
+    Path((_stage, id)): Path<(String, String)>,
+) -> Response {
+    get_connection(state, Path(id)).await
+}
+
+async fn staged_delete(
+    state: State<Arc<ChannelNotifier>>,
+    Path((_stage, id)): Path<(String, String)>,
+) -> Response {
+    delete_connection(state, Path(id)).await
+}

@@ -1,0 +1,302 @@
+//! Real-time behaviour: WebSocket connections, presence, fan-out of events,
+//! typing indicators and delivery/read receipts.
+//!
+//! Every event goes out through the [`Notifier`](crate::ports::Notifier)
+//! port; a connection the notifier reports gone is forgotten on the spot.
+//! Fan-out is best-effort: a failed push is logged, never fails the request
+//! that caused it (the message is stored either way).
+
+use std::collections::{BTreeSet, HashSet};
+
+use futures_util::stream::{self, StreamExt};
+use serde_json::{json, Value};
+
+use crate::domain::{Connection, Message, MessageId, RoomId, Timestamp, User, UserId};
+use crate::ports::Delivery;
+use crate::usecases::{auth, profile, rooms};
+use crate::{Ctx, Error, Result};
+
+/// API Gateway closes every WebSocket after two hours.
+pub const CONNECTION_TTL_SECS: i64 = 2 * 3600;
+/// Largest frame a client may send (API Gateway's frame limit).
+pub const MAX_FRAME_BYTES: usize = 32 * 1024;
+/// Pushes in flight at once during a fan-out.
+const FAN_OUT_CONCURRENCY: usize = 32;
+
+/// Opens a connection for the holder of `token`: for one room (which the
+/// user must be a member of) or, without a room, for all their rooms.
+/// Nothing is stored when the connection is refused.
+pub async fn connect(
+    ctx: &Ctx,
+    connection_id: &str,
+    token: Option<&str>,
+    room: Option<&str>,
+) -> Result<Connection> {
+    let token = token.ok_or_else(|| Error::Unauthorized {
+        detail: "Authentication credentials were not provided.".into(),
+        code: "not_authenticated",
+    })?;
+    let user_id = auth::authenticate(ctx, token)?;
+    let user = profile::me(ctx, &user_id).await?;
+    let room_id = match room {
+        None => None,
+        Some(raw) => {
+            let not_member = || Error::forbidden("You are not a member of this room.");
+            let id = RoomId::parse(raw).ok_or_else(not_member)?;
+            rooms::room_for_member(ctx, &user_id, &id)
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound(_) => not_member(),
+                    other => other,
+                })?;
+            Some(id)
+        }
+    };
+    let now = ctx.clock.now();
+    let connection = Connection {
+        id: connection_id.to_owned(),
+        user_id,
+        room_id,
+        connected_at: now,
+        expires_at: now.plus_secs(CONNECTION_TTL_SECS),
+    };
+    let live = ctx.connections.add_connection(&connection, now).await?;
+    if live == 1 {
+        broadcast_presence(ctx, &user, true, None).await;
+    }
+    Ok(connection)
+}
+
+/// Closes a connection; the user's last one makes them offline.
+pub async fn disconnect(ctx: &Ctx, connection_id: &str) -> Result<()> {
+    let now = ctx.clock.now();
+    if let Some((connection, remaining)) = ctx
+        .connections
+        .remove_connection(connection_id, now)
+        .await?
+    {
+        if remaining == 0 {
+            ctx.users.set_last_seen(&connection.user_id, now).await?;
+            if let Some(user) = ctx.users.user_by_id(&connection.user_id).await? {
+                broadcast_presence(ctx, &user, false, Some(now)).await;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The users among `users` that have a live connection.
+pub async fn online_users(ctx: &Ctx, users: &[UserId]) -> Result<HashSet<UserId>> {
+    Ok(ctx
+        .connections
+        .connections_of(users, ctx.clock.now())
+        .await?
+        .into_iter()
+        .map(|c| c.user_id)
+        .collect())
+}
+
+/// Tells everyone who shares a room with `user` that they came online or went offline.
+async fn broadcast_presence(ctx: &Ctx, user: &User, online: bool, last_seen: Option<Timestamp>) {
+    let result: Result<()> = async {
+        let mut audience = BTreeSet::new();
+        for room in ctx.rooms.rooms_of(&user.id).await? {
+            for member in ctx.rooms.members(&room.id).await? {
+                if member.user_id != user.id {
+                    audience.insert(member.user_id);
+                }
+            }
+        }
+        let audience: Vec<UserId> = audience.into_iter().collect();
+        let connections = ctx
+            .connections
+            .connections_of(&audience, ctx.clock.now())
+            .await?;
+        let event = presence_event(user, online, last_seen);
+        push(ctx, &connections, &event).await;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "presence broadcast failed");
+    }
+}
+
+/// Pushes a new message to every connection of every member of its room
+/// (the sender's other devices included), then records and announces who
+/// it reached.
+pub async fn fan_out_message(ctx: &Ctx, message: &Message) {
+    let result: Result<()> = async {
+        let connections = room_connections(ctx, &message.room_id).await?;
+        let outcomes = push(ctx, &connections, &message_event(message)).await;
+        let reached: BTreeSet<UserId> = outcomes
+            .iter()
+            .filter(|(c, d)| *d == Delivery::Delivered && c.user_id != message.sender_id)
+            .map(|(c, _)| c.user_id.clone())
+            .collect();
+        if reached.is_empty() {
+            return Ok(());
+        }
+        let reached: Vec<UserId> = reached.into_iter().collect();
+        ctx.receipts
+            .mark_delivered(&message.room_id, &reached, &message.id)
+            .await?;
+        let sender_connections: Vec<Connection> = outcomes
+            .into_iter()
+            .filter(|(c, d)| *d == Delivery::Delivered && c.user_id == message.sender_id)
+            .map(|(c, _)| c)
+            .collect();
+        let event = receipt_event(&message.room_id, &message.id, "delivered", &reached);
+        push(ctx, &sender_connections, &event).await;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, message = %message.id, "fan-out failed");
+    }
+}
+
+/// The live connections that want events of `room`.
+async fn room_connections(ctx: &Ctx, room: &RoomId) -> Result<Vec<Connection>> {
+    let members: Vec<UserId> = ctx
+        .rooms
+        .members(room)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    Ok(ctx
+        .connections
+        .connections_of(&members, ctx.clock.now())
+        .await?
+        .into_iter()
+        .filter(|c| c.wants(room))
+        .collect())
+}
+
+/// Tells the other members of `room` that `user` is (or stopped) typing.
+pub async fn typing(ctx: &Ctx, user: &User, room: &RoomId, is_typing: bool) -> Result<()> {
+    let connections: Vec<Connection> = room_connections(ctx, room)
+        .await?
+        .into_iter()
+        .filter(|c| c.user_id != user.id)
+        .collect();
+    let event = json!({
+        "type": "typing",
+        "room_id": room,
+        "user_id": user.id,
+        "username": user.username,
+        "is_typing": is_typing,
+    });
+    push(ctx, &connections, &event).await;
+    Ok(())
+}
+
+/// Records that `user` read `room` up to `message` and tells the room.
+pub async fn read(ctx: &Ctx, user: &UserId, room: &RoomId, message: &MessageId) -> Result<()> {
+    if ctx.messages.message(room, message).await?.is_none() {
+        return Err(Error::field(
+            "message_id",
+            "Message not found in this room.",
+        ));
+    }
+    if ctx.receipts.mark_read(room, user, message).await? {
+        let connections = room_connections(ctx, room).await?;
+        let event = receipt_event(room, message, "read", std::slice::from_ref(user));
+        push(ctx, &connections, &event).await;
+    }
+    Ok(())
+}
+
+/// Sends one event to one connection (replies to the connection that spoke).
+pub async fn reply(ctx: &Ctx, connection: &str, event: &Value) {
+    let payload = event.to_string();
+    match ctx.notifier.post(connection, payload.as_bytes()).await {
+        Ok(Delivery::Delivered) => {}
+        Ok(Delivery::Gone) => forget(ctx, connection).await,
+        Err(e) => tracing::warn!(error = %e, "reply failed"),
+    }
+}
+
+/// Pushes `event` to each connection, concurrently; forgets the gone ones.
+async fn push(ctx: &Ctx, connections: &[Connection], event: &Value) -> Vec<(Connection, Delivery)> {
+    let payload = event.to_string();
+    let outcomes: Vec<(Connection, Result<Delivery>)> = stream::iter(connections.iter().cloned())
+        .map(|c| {
+            let payload = payload.as_bytes();
+            async move {
+                let outcome = ctx.notifier.post(&c.id, payload).await;
+                (c, outcome)
+            }
+        })
+        .buffer_unordered(FAN_OUT_CONCURRENCY)
+        .collect()
+        .await;
+    let mut delivered = Vec::with_capacity(outcomes.len());
+    for (connection, outcome) in outcomes {
+        match outcome {
+            Ok(Delivery::Gone) => {
+                forget(ctx, &connection.id).await;
+                delivered.push((connection, Delivery::Gone));
+            }
+            Ok(Delivery::Delivered) => delivered.push((connection, Delivery::Delivered)),
+            Err(e) => tracing::warn!(error = %e, connection = %connection.id, "push failed"),
+        }
+    }
+    delivered
+}
+
+/// Removes a connection the notifier reported gone, as `$disconnect` would
+/// have, without announcing it (announcing could find more gone connections).
+async fn forget(ctx: &Ctx, connection: &str) {
+    let now = ctx.clock.now();
+    match ctx.connections.remove_connection(connection, now).await {
+        Ok(Some((c, 0))) => {
+            if let Err(e) = ctx.users.set_last_seen(&c.user_id, now).await {
+                tracing::warn!(error = %e, "last-seen update failed");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "removing a gone connection failed"),
+    }
+}
+
+/// The event every member receives for a new message. Carries the seed's
+/// `message`, `sender` (the username) and `timestamp`, plus ids.
+pub fn message_event(m: &Message) -> Value {
+    json!({
+        "type": "message",
+        "id": m.id,
+        "room_id": m.room_id,
+        "message": m.body,
+        "sender": m.sender_username,
+        "sender_id": m.sender_id,
+        "timestamp": m.created_at,
+        "client_id": m.client_id,
+    })
+}
+
+fn presence_event(user: &User, online: bool, last_seen: Option<Timestamp>) -> Value {
+    json!({
+        "type": "presence",
+        "user_id": user.id,
+        "username": user.username,
+        "status": if online { "online" } else { "offline" },
+        "last_seen": last_seen,
+    })
+}
+
+fn receipt_event(room: &RoomId, message: &MessageId, status: &str, users: &[UserId]) -> Value {
+    json!({
+        "type": "receipt",
+        "room_id": room,
+        "message_id": message,
+        "status": status,
+        "user_ids": users,
+    })
+}
+
+/// An error event for the connection that sent a bad frame.
+pub fn error_event(code: &str, detail: &str) -> Value {
+    json!({ "type": "error", "code": code, "detail": detail })
+}

@@ -1,0 +1,339 @@
+//! The WebSocket face of the use-cases: API Gateway WebSocket proxy events in,
+//! `{statusCode}` answers out, events pushed through the notifier.
+//!
+//! [`WsEvent`] has the JSON shape API Gateway sends to the `$connect`,
+//! `$default` and `$disconnect` Lambdas; the local gateway builds the very
+//! same events for its sockets.
+//!
+//! ## Frames a client sends
+//!
+//! | frame | effect |
+//! |---|---|
+//! | `{"message": "hi"}` | the seed's send, to the socket's room |
+//! | `{"action": "send", "message": "hi", "room_id"?, "client_id"?}` | send; `room_id` is required on a per-user socket; a repeated `client_id` stores and sends nothing again |
+//! | `{"action": "typing", "room_id"?, "is_typing"?: true}` | typing indicator to the room's other members |
+//! | `{"action": "read", "room_id"?, "message_id"}` | read receipt up to that message |
+//! | `{"action": "ping"}` | answered with `{"type": "pong"}` |
+//!
+//! ## Events the server pushes
+//!
+//! `message`, `presence`, `typing`, `receipt`, `pong` and `error`; see
+//! [`crate::usecases::realtime`] and the README for their fields.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::domain::{Connection, MessageBody, MessageId, RoomId};
+use crate::http::errors;
+use crate::usecases::realtime::{self, error_event, MAX_FRAME_BYTES};
+use crate::usecases::{messages, profile, rooms};
+use crate::{Ctx, Error, Result};
+
+/// An API Gateway WebSocket proxy event (the fields this backend reads).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WsEvent {
+    /// Request headers (on `$connect`).
+    #[serde(default)]
+    pub headers: Option<HashMap<String, String>>,
+    /// Query string (on `$connect`).
+    #[serde(default)]
+    pub query_string_parameters: Option<HashMap<String, String>>,
+    /// Which route and connection.
+    pub request_context: WsRequestContext,
+    /// The frame (on messages).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Whether `body` is base64 (binary frames).
+    #[serde(default)]
+    pub is_base64_encoded: bool,
+}
+
+/// The `requestContext` of a [`WsEvent`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WsRequestContext {
+    /// `$connect`, `$disconnect`, `$default` or a custom route.
+    pub route_key: String,
+    /// API Gateway's id of the connection.
+    pub connection_id: String,
+    /// `CONNECT`, `MESSAGE` or `DISCONNECT`.
+    #[serde(default)]
+    pub event_type: Option<String>,
+    /// The API's domain, from which the management endpoint is derived.
+    #[serde(default)]
+    pub domain_name: Option<String>,
+    /// The API's stage.
+    #[serde(default)]
+    pub stage: Option<String>,
+}
+
+/// What a WebSocket Lambda returns to API Gateway. On `$connect`, a status
+/// other than 200 refuses the connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WsResponse {
+    /// HTTP status.
+    pub status_code: u16,
+    /// Body (an error explanation on a refused connect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+impl WsResponse {
+    fn ok() -> Self {
+        Self {
+            status_code: 200,
+            body: None,
+        }
+    }
+}
+
+/// Serves one WebSocket event.
+pub async fn handle(ctx: &Ctx, event: WsEvent) -> WsResponse {
+    let connection_id = event.request_context.connection_id.clone();
+    match event.request_context.route_key.as_str() {
+        "$connect" => match on_connect(ctx, &event).await {
+            Ok(_) => WsResponse::ok(),
+            Err(e) => {
+                let response = errors::to_response(e);
+                WsResponse {
+                    status_code: response.status.as_u16(),
+                    body: Some(String::from_utf8_lossy(&response.body).into_owned()),
+                }
+            }
+        },
+        "$disconnect" => {
+            if let Err(e) = realtime::disconnect(ctx, &connection_id).await {
+                tracing::warn!(error = %e, "disconnect failed");
+            }
+            WsResponse::ok()
+        }
+        _ => {
+            on_frame(ctx, &connection_id, &event).await;
+            WsResponse::ok()
+        }
+    }
+}
+
+async fn on_connect(ctx: &Ctx, event: &WsEvent) -> Result<Connection> {
+    let query = event.query_string_parameters.as_ref();
+    let header_token = event.headers.as_ref().and_then(|h| {
+        h.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .and_then(|(_, v)| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim().to_owned())
+    });
+    let token = query.and_then(|q| q.get("token").cloned()).or(header_token);
+    let room = query.and_then(|q| q.get("room_id")).map(String::as_str);
+    realtime::connect(
+        ctx,
+        &event.request_context.connection_id,
+        token.as_deref(),
+        room,
+    )
+    .await
+}
+
+async fn on_frame(ctx: &Ctx, connection_id: &str, event: &WsEvent) {
+    let raw = event.body.clone().unwrap_or_default();
+    if raw.len() > MAX_FRAME_BYTES * 4 / 3 + 4
+        || (!event.is_base64_encoded && raw.len() > MAX_FRAME_BYTES)
+    {
+        let detail = format!("Frames are limited to {MAX_FRAME_BYTES} bytes.");
+        return realtime::reply(ctx, connection_id, &error_event("frame_too_large", &detail)).await;
+    }
+    let text = if event.is_base64_encoded {
+        match STANDARD
+            .decode(&raw)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+        {
+            Some(text) => text,
+            None => {
+                let detail = "Frames must be UTF-8 JSON text.";
+                return realtime::reply(ctx, connection_id, &error_event("invalid_frame", detail))
+                    .await;
+            }
+        }
+    } else {
+        raw
+    };
+    let frame = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(frame)) => frame,
+        Ok(_) => {
+            let detail = "A frame must be a JSON object.";
+            return realtime::reply(ctx, connection_id, &error_event("invalid_frame", detail))
+                .await;
+        }
+        Err(e) => {
+            let detail = format!("JSON parse error - {e}");
+            return realtime::reply(ctx, connection_id, &error_event("invalid_json", &detail))
+                .await;
+        }
+    };
+    let now = ctx.clock.now();
+    let connection = match ctx.connections.connection(connection_id, now).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            let detail = "This connection is not registered; reconnect.";
+            return realtime::reply(ctx, connection_id, &error_event("not_connected", detail))
+                .await;
+        }
+        Err(e) => {
+            return realtime::reply(ctx, connection_id, &error_to_event(e, &frame)).await;
+        }
+    };
+    if let Err(e) = dispatch(ctx, &connection, &frame).await {
+        realtime::reply(ctx, connection_id, &error_to_event(e, &frame)).await;
+    }
+}
+
+async fn dispatch(ctx: &Ctx, connection: &Connection, frame: &Map<String, Value>) -> Result<()> {
+    let action = match frame.get("action").or_else(|| frame.get("type")) {
+        None => "send",
+        Some(Value::String(a)) => a.as_str(),
+        Some(_) => return Err(Error::field("action", "Not a valid string.")),
+    };
+    match action {
+        "send" | "message" => {
+            let room = frame_room(connection, frame)?;
+            let text = match frame.get("message").or_else(|| frame.get("content")) {
+                Some(Value::String(t)) => {
+                    MessageBody::parse(t).map_err(|m| Error::field("message", m))?
+                }
+                Some(_) => return Err(Error::field("message", "Not a valid string.")),
+                None => return Err(Error::field("message", "This field is required.")),
+            };
+            let client_id = match frame.get("client_id") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(c)) => {
+                    Some(messages::parse_client_id(c).map_err(|m| Error::field("client_id", m))?)
+                }
+                Some(_) => return Err(Error::field("client_id", "Not a valid string.")),
+            };
+            messages::send(ctx, &connection.user_id, &room, text, client_id).await?;
+            Ok(())
+        }
+        "typing" => {
+            let room = frame_room(connection, frame)?;
+            rooms::room_for_member(ctx, &connection.user_id, &room).await?;
+            let is_typing = frame
+                .get("is_typing")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            let user = profile::me(ctx, &connection.user_id).await?;
+            realtime::typing(ctx, &user, &room, is_typing).await
+        }
+        "read" => {
+            let room = frame_room(connection, frame)?;
+            rooms::room_for_member(ctx, &connection.user_id, &room).await?;
+            let message = frame
+                .get("message_id")
+                .and_then(Value::as_str)
+                .and_then(MessageId::parse)
+                .ok_or_else(|| Error::field("message_id", "A message id is required."))?;
+            realtime::read(ctx, &connection.user_id, &room, &message).await
+        }
+        "ping" => {
+            realtime::reply(ctx, &connection.id, &json!({ "type": "pong" })).await;
+            Ok(())
+        }
+        other => Err(Error::field(
+            "action",
+            format!("Unknown action \"{other}\" (send, typing, read, ping)."),
+        )),
+    }
+}
+
+/// The room a frame is about: its `room_id`, or the socket's room. A per-room
+/// socket only speaks about its own room.
+fn frame_room(connection: &Connection, frame: &Map<String, Value>) -> Result<RoomId> {
+    let named = match frame.get("room_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(raw)) => {
+            Some(RoomId::parse(raw).ok_or_else(|| Error::NotFound("Room not found.".into()))?)
+        }
+        Some(_) => return Err(Error::field("room_id", "Not a valid string.")),
+    };
+    match (&connection.room_id, named) {
+        (Some(own), Some(named)) if *own != named => Err(Error::field(
+            "room_id",
+            "This socket is bound to another room.",
+        )),
+        (Some(own), _) => Ok(own.clone()),
+        (None, Some(named)) => Ok(named),
+        (None, None) => Err(Error::field(
+            "room_id",
+            "room_id is required on a per-user socket.",
+        )),
+    }
+}
+
+/// Renders an error as the `error` event, echoing the frame's `client_id`.
+fn error_to_event(error: Error, frame: &Map<String, Value>) -> Value {
+    let response = errors::to_response(error);
+    let body = response.json_body();
+    let code = body
+        .get("code")
+        .and_then(Value::as_str)
+        .unwrap_or("invalid")
+        .to_owned();
+    let mut event = match body.get("detail").and_then(Value::as_str) {
+        Some(detail) => error_event(&code, detail),
+        None => {
+            let mut e = error_event("invalid", "Invalid frame.");
+            e["fields"] = body;
+            e
+        }
+    };
+    event["status"] = json!(response.status.as_u16());
+    if let Some(client_id) = frame.get("client_id") {
+        event["client_id"] = client_id.clone();
+    }
+    event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_an_api_gateway_connect_event() -> std::result::Result<(), serde_json::Error> {
+        // Trimmed from the event API Gateway documents for `$connect`.
+        let event: WsEvent = serde_json::from_str(
+            r#"{
+              "headers": {"Host": "abc.execute-api.eu-west-1.amazonaws.com", "Sec-WebSocket-Version": "13"},
+              "multiValueHeaders": {"Host": ["abc.execute-api.eu-west-1.amazonaws.com"]},
+              "queryStringParameters": {"token": "t", "room_id": "R1"},
+              "requestContext": {
+                "routeKey": "$connect", "eventType": "CONNECT", "extendedRequestId": "x",
+                "requestTime": "26/Nov/2026:20:15:35 +0000", "messageDirection": "IN",
+                "stage": "prod", "connectedAt": 1764188135000, "requestTimeEpoch": 1764188135000,
+                "identity": {"sourceIp": "192.0.2.1"}, "requestId": "x",
+                "domainName": "abc.execute-api.eu-west-1.amazonaws.com",
+                "connectionId": "L0SM9cOFvHcCIhw=", "apiId": "abc"
+              },
+              "isBase64Encoded": false
+            }"#,
+        )?;
+        assert_eq!(event.request_context.route_key, "$connect");
+        assert_eq!(event.request_context.connection_id, "L0SM9cOFvHcCIhw=");
+        assert_eq!(event.request_context.stage.as_deref(), Some("prod"));
+        assert_eq!(
+            event
+                .query_string_parameters
+                .and_then(|q| q.get("room_id").cloned())
+                .as_deref(),
+            Some("R1")
+        );
+        let response = serde_json::to_value(WsResponse::ok())?;
+        assert_eq!(response, json!({ "statusCode": 200 }));
+        Ok(())
+    }
+}
