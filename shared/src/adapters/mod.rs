@@ -8,6 +8,7 @@ mod ids;
 mod mail;
 mod memory;
 mod notifier;
+mod unconfigured;
 
 pub use blobs::MemoryBlobStore;
 pub use clock::{ManualClock, SystemClock};
@@ -15,3 +16,4 @@ pub use ids::UlidGenerator;
 pub use mail::{ConsoleMailer, RecordingMailer};
 pub use memory::MemoryStore;
 pub use notifier::{ChannelNotifier, SocketCommand};
+pub use unconfigured::Unconfigured;

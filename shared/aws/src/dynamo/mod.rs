@@ -1,0 +1,105 @@
+//! Every store port on one DynamoDB table (see [`crate::table`]).
+//!
+//! Uniqueness and multi-item changes use transactions and condition
+//! expressions, so concurrent calls never leave duplicates or half-written
+//! state. Expiring items carry the TTL attribute *and* are checked on read,
+//! since DynamoDB deletes expired items only eventually. No operation scans.
+
+mod connections;
+mod item;
+mod messages;
+mod otps;
+mod rate;
+mod receipts;
+mod rooms;
+mod tokens;
+mod users;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+
+use crate::sdk_error::translate;
+use crate::table::{PK, SK};
+use chat_core::Result;
+
+/// Items per BatchGetItem request (DynamoDB's limit).
+const BATCH_GET_MAX: usize = 100;
+/// Attempts at a batch before giving up on throttled keys.
+const BATCH_ATTEMPTS: usize = 5;
+
+/// The store: one client, one table.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table` through `client`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Reads items by key in batches of 100, retrying keys DynamoDB leaves
+    /// unprocessed under load.
+    async fn batch_get(
+        &self,
+        keys: Vec<(String, String)>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH_GET_MAX) {
+            let mut pending = KeysAndAttributes::builder()
+                .set_keys(Some(
+                    chunk.iter().map(|(pk, sk)| item::key(pk, sk)).collect(),
+                ))
+                .build()
+                .map_err(|e| chat_core::Error::Internal(e.to_string()))?;
+            for attempt in 0..BATCH_ATTEMPTS {
+                let response = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, pending.clone())
+                    .send()
+                    .await
+                    .map_err(|e| translate("BatchGetItem", e))?;
+                if let Some(mut responses) = response.responses {
+                    out.extend(responses.remove(&self.table).unwrap_or_default());
+                }
+                match response
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                {
+                    Some(left) if !left.keys.is_empty() => {
+                        pending = left;
+                        tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<HashMap<String, AttributeValue>>> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, item::s(pk))
+            .key(SK, item::s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| translate("GetItem", e))?
+            .item)
+    }
+}

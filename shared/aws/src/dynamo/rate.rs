@@ -1,0 +1,47 @@
+use async_trait::async_trait;
+use chat_core::domain::Timestamp;
+use chat_core::ports::{RateDecision, RateLimiter};
+use chat_core::Result;
+
+use super::item::{self, n, s};
+use super::DynamoStore;
+use crate::sdk_error::{is_conditional_check_failed, translate};
+use crate::table::{PK, SK};
+
+#[async_trait]
+impl RateLimiter for DynamoStore {
+    async fn hit(
+        &self,
+        key: &str,
+        window_secs: u64,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<RateDecision> {
+        let window = i64::try_from(window_secs.max(1)).unwrap_or(i64::MAX);
+        let start = now.secs() - now.secs().rem_euclid(window);
+        let end = Timestamp::from_millis(0).plus_secs(start + window);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("RATE#{key}#{start}")))
+            .key(SK, s("RATE"))
+            .update_expression("ADD hits :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(hits) OR hits < :limit")
+            .expression_attribute_names("#ttl", crate::table::TTL)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":ttl", item::ttl(end))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(RateDecision::Allowed),
+            Err(e) if is_conditional_check_failed(&e) => Ok(RateDecision::Limited {
+                retry_after_secs: u64::try_from(start + window - now.secs())
+                    .unwrap_or(1)
+                    .max(1),
+            }),
+            Err(e) => Err(translate("UpdateItem", e)),
+        }
+    }
+}

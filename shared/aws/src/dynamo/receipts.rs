@@ -1,0 +1,119 @@
+use async_trait::async_trait;
+use chat_core::domain::{MessageId, RoomId, UserId};
+use chat_core::ports::{ReceiptStore, Receipts};
+use chat_core::{Error, Result};
+
+use super::item::{self, s, Item};
+use super::rooms::room_pk;
+use super::DynamoStore;
+use crate::sdk_error::{is_conditional_check_failed, translate};
+use crate::table::{PK, SK};
+
+const RECEIPTS: &str = "RECEIPTS";
+/// Tries at raising several watermarks at once before giving up.
+const RAISE_ATTEMPTS: usize = 4;
+
+fn delivered_attr(user: &UserId) -> String {
+    format!("d#{user}")
+}
+fn read_attr(user: &UserId) -> String {
+    format!("r#{user}")
+}
+
+impl DynamoStore {
+    /// Raises each named watermark attribute to `upto` in one request,
+    /// conditional on every one of them being lower. If a concurrent writer
+    /// got further for some, re-reads and raises only the rest. Returns
+    /// whether the last write went through (false: all were already there).
+    async fn raise(&self, room: &RoomId, attrs: Vec<String>, upto: &MessageId) -> Result<bool> {
+        let mut pending = attrs;
+        for _ in 0..RAISE_ATTEMPTS {
+            if pending.is_empty() {
+                return Ok(false);
+            }
+            let mut sets = Vec::new();
+            let mut conditions = Vec::new();
+            let mut names = std::collections::HashMap::new();
+            for (i, attr) in pending.iter().enumerate() {
+                sets.push(format!("#a{i} = :w"));
+                conditions.push(format!("(attribute_not_exists(#a{i}) OR #a{i} < :w)"));
+                names.insert(format!("#a{i}"), attr.clone());
+            }
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(room_pk(room)))
+                .key(SK, s(RECEIPTS))
+                .update_expression(format!("SET {}", sets.join(", ")))
+                .condition_expression(conditions.join(" AND "))
+                .set_expression_attribute_names(Some(names))
+                .expression_attribute_values(":w", s(upto.as_str()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(true),
+                Err(e) if is_conditional_check_failed(&e) => {
+                    let current = self
+                        .get(&room_pk(room), RECEIPTS)
+                        .await?
+                        .unwrap_or_default();
+                    pending.retain(|a| {
+                        item::opt_s(&current, a).is_none_or(|w| w.as_str() < upto.as_str())
+                    });
+                }
+                Err(e) => return Err(translate("UpdateItem", e)),
+            }
+        }
+        Err(Error::Unavailable(
+            "receipts kept changing; try again".into(),
+        ))
+    }
+}
+
+fn watermarks(i: &Item, prefix: &str) -> std::collections::HashMap<UserId, MessageId> {
+    i.iter()
+        .filter_map(|(k, v)| {
+            let user = k.strip_prefix(prefix)?;
+            let aws_sdk_dynamodb::types::AttributeValue::S(id) = v else {
+                return None;
+            };
+            Some((
+                UserId::from_trusted(user.to_owned()),
+                MessageId::from_trusted(id.clone()),
+            ))
+        })
+        .collect()
+}
+
+#[async_trait]
+impl ReceiptStore for DynamoStore {
+    async fn mark_delivered(
+        &self,
+        room: &RoomId,
+        users: &[UserId],
+        upto: &MessageId,
+    ) -> Result<()> {
+        let attrs = users.iter().map(delivered_attr).collect();
+        self.raise(room, attrs, upto).await.map(|_| ())
+    }
+
+    async fn mark_read(&self, room: &RoomId, user: &UserId, upto: &MessageId) -> Result<bool> {
+        let moved = self.raise(room, vec![read_attr(user)], upto).await?;
+        if moved {
+            self.raise(room, vec![delivered_attr(user)], upto).await?;
+        }
+        Ok(moved)
+    }
+
+    async fn receipts(&self, room: &RoomId) -> Result<Receipts> {
+        let i = self
+            .get(&room_pk(room), RECEIPTS)
+            .await?
+            .unwrap_or_default();
+        Ok(Receipts {
+            delivered: watermarks(&i, "d#"),
+            read: watermarks(&i, "r#"),
+        })
+    }
+}

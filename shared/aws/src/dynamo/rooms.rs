@@ -1,0 +1,420 @@
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
+use chat_core::domain::{
+    Member, MessageBody, MessageId, MessagePreview, Role, Room, RoomId, RoomKind, RoomName, UserId,
+    Username,
+};
+use chat_core::ports::{AddMember, ChangeMember, CreateDirect, RoomStore};
+use chat_core::{Error, Result};
+
+use super::item::{self, cancellation_codes, failed_at, n, s, ts, Item};
+use super::users::user_pk;
+use super::DynamoStore;
+use crate::sdk_error::translate;
+use crate::table::{GSI1, GSI1_PK, GSI1_SK};
+
+/// Most actions in one DynamoDB transaction.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+/// Retries of a member change that raced with another one.
+const CHANGE_ATTEMPTS: usize = 3;
+
+pub(super) fn room_pk(id: &RoomId) -> String {
+    format!("ROOM#{id}")
+}
+pub(super) const META: &str = "META";
+fn member_sk(user: &UserId) -> String {
+    format!("MEMBER#{user}")
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(e.to_string())
+}
+
+fn room_item(room: &Room) -> Item {
+    let mut out = item::key(&room_pk(&room.id), META);
+    out.insert("id".into(), s(room.id.as_str()));
+    out.insert("kind".into(), s(room.kind.as_str()));
+    if let Some(name) = &room.name {
+        out.insert("name".into(), s(name.as_str()));
+    }
+    out.insert("created_by".into(), s(room.created_by.as_str()));
+    out.insert("created_at".into(), ts(room.created_at));
+    out.insert("member_count".into(), n(room.member_count));
+    out.insert("admin_count".into(), n(room.admin_count));
+    out
+}
+
+/// The stored form of a room's last message.
+pub(super) fn preview_value(m: &MessagePreview) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("id".to_owned(), s(m.id.as_str())),
+        ("sender_id".to_owned(), s(m.sender_id.as_str())),
+        ("sender_username".to_owned(), s(m.sender_username.as_str())),
+        ("body".to_owned(), s(m.body.as_str())),
+        ("created_at".to_owned(), ts(m.created_at)),
+    ]))
+}
+
+fn room_from(item: &Item) -> Result<Room> {
+    let kind = match item::get_s(item, "kind")?.as_str() {
+        "direct" => RoomKind::Direct,
+        _ => RoomKind::Group,
+    };
+    let last_message = match item.get("last_message") {
+        Some(AttributeValue::M(m)) => Some(MessagePreview {
+            id: MessageId::from_trusted(item::get_s(m, "id")?),
+            sender_id: UserId::from_trusted(item::get_s(m, "sender_id")?),
+            sender_username: Username::from_trusted(item::get_s(m, "sender_username")?),
+            body: MessageBody::from_trusted(item::get_s(m, "body")?),
+            created_at: item::get_ts(m, "created_at")?,
+        }),
+        _ => None,
+    };
+    Ok(Room {
+        id: RoomId::from_trusted(item::get_s(item, "id")?),
+        kind,
+        name: item::opt_s(item, "name").map(RoomName::from_trusted),
+        created_by: UserId::from_trusted(item::get_s(item, "created_by")?),
+        created_at: item::get_ts(item, "created_at")?,
+        member_count: item::get_n(item, "member_count")?,
+        admin_count: item::get_n(item, "admin_count")?,
+        last_message,
+    })
+}
+
+fn member_item(m: &Member) -> Item {
+    let mut out = item::key(&room_pk(&m.room_id), &member_sk(&m.user_id));
+    out.insert("room_id".into(), s(m.room_id.as_str()));
+    out.insert("user_id".into(), s(m.user_id.as_str()));
+    out.insert("role".into(), s(m.role.as_str()));
+    out.insert("joined_at".into(), ts(m.joined_at));
+    out.insert(GSI1_PK.into(), s(user_pk(&m.user_id)));
+    out.insert(GSI1_SK.into(), s(room_pk(&m.room_id)));
+    out
+}
+
+fn member_from(item: &Item) -> Result<Member> {
+    Ok(Member {
+        room_id: RoomId::from_trusted(item::get_s(item, "room_id")?),
+        user_id: UserId::from_trusted(item::get_s(item, "user_id")?),
+        role: Role::parse(&item::get_s(item, "role")?).unwrap_or(Role::Member),
+        joined_at: item::get_ts(item, "joined_at")?,
+    })
+}
+
+fn put_new(table: &str, item: Item) -> Result<TransactWriteItem> {
+    Ok(TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(internal)?,
+        )
+        .build())
+}
+
+impl DynamoStore {
+    async fn create_room(
+        &self,
+        room: &Room,
+        members: &[Member],
+        extra: Option<TransactWriteItem>,
+    ) -> Result<Result<(), Vec<String>>> {
+        if members.len() + 2 > MAX_TRANSACTION_ITEMS {
+            return Err(Error::BadRequest(format!(
+                "At most {} members can be added when a room is created.",
+                MAX_TRANSACTION_ITEMS - 2
+            )));
+        }
+        let mut request = self.client.transact_write_items();
+        if let Some(extra) = extra {
+            request = request.transact_items(extra);
+        }
+        request = request.transact_items(put_new(&self.table, room_item(room))?);
+        for member in members {
+            request = request.transact_items(put_new(&self.table, member_item(member))?);
+        }
+        match request.send().await {
+            Ok(_) => Ok(Ok(())),
+            Err(e) => match cancellation_codes(&e) {
+                Some(codes) => Ok(Err(codes)),
+                None => Err(translate("TransactWriteItems", e)),
+            },
+        }
+    }
+
+    /// Applies a member change and the room counters' change in one
+    /// transaction. `room_condition` guards the counters (e.g. keeps an admin).
+    async fn change_member(
+        &self,
+        member_action: TransactWriteItem,
+        room: &RoomId,
+        counter_update: &str,
+        room_condition: &str,
+        values: Item,
+    ) -> Result<Result<(), Vec<String>>> {
+        let update_room = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item::key(&room_pk(room), META)))
+            .update_expression(counter_update)
+            .condition_expression(room_condition)
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(internal)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(member_action)
+            .transact_items(TransactWriteItem::builder().update(update_room).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Ok(())),
+            Err(e) => match cancellation_codes(&e) {
+                Some(codes) => Ok(Err(codes)),
+                None => Err(translate("TransactWriteItems", e)),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl RoomStore for DynamoStore {
+    async fn create_group(&self, room: &Room, members: &[Member]) -> Result<()> {
+        match self.create_room(room, members, None).await? {
+            Ok(()) => Ok(()),
+            Err(codes) => Err(Error::Internal(format!("room creation refused: {codes:?}"))),
+        }
+    }
+
+    async fn create_direct(&self, room: &Room, members: &[Member; 2]) -> Result<CreateDirect> {
+        let pair = Room::direct_key(&members[0].user_id, &members[1].user_id);
+        let pair_pk = format!("DIRECT#{pair}");
+        let mut claim = item::key(&pair_pk, "DIRECT");
+        claim.insert("room_id".into(), s(room.id.as_str()));
+        match self
+            .create_room(room, members, Some(put_new(&self.table, claim)?))
+            .await?
+        {
+            Ok(()) => Ok(CreateDirect::Created(Box::new(room.clone()))),
+            Err(codes) if failed_at(&codes, 0) => {
+                let claim = self
+                    .get(&pair_pk, "DIRECT")
+                    .await?
+                    .ok_or_else(|| Error::Unavailable("direct room claim vanished".into()))?;
+                let existing = RoomId::from_trusted(item::get_s(&claim, "room_id")?);
+                let room = self
+                    .room(&existing)
+                    .await?
+                    .ok_or_else(|| Error::Unavailable("direct room not visible yet".into()))?;
+                Ok(CreateDirect::Existing(Box::new(room)))
+            }
+            Err(codes) => Err(Error::Internal(format!("direct room refused: {codes:?}"))),
+        }
+    }
+
+    async fn room(&self, id: &RoomId) -> Result<Option<Room>> {
+        self.get(&room_pk(id), META)
+            .await?
+            .map(|i| room_from(&i))
+            .transpose()
+    }
+
+    async fn member(&self, room: &RoomId, user: &UserId) -> Result<Option<Member>> {
+        self.get(&room_pk(room), &member_sk(user))
+            .await?
+            .map(|i| member_from(&i))
+            .transpose()
+    }
+
+    async fn members(&self, room: &RoomId) -> Result<Vec<Member>> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(room_pk(room)))
+                .expression_attribute_values(":prefix", s("MEMBER#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| translate("Query", e))?;
+            for i in page.items() {
+                out.push(member_from(i)?);
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn rooms_of(&self, user: &UserId) -> Result<Vec<Room>> {
+        let mut keys = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("gsi1pk = :u")
+                .expression_attribute_values(":u", s(user_pk(user)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| translate("Query", e))?;
+            for i in page.items() {
+                keys.push((item::get_s(i, GSI1_SK)?, META.to_owned()));
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        self.batch_get(keys).await?.iter().map(room_from).collect()
+    }
+
+    async fn add_member(&self, member: &Member) -> Result<AddMember> {
+        let admin = i32::from(member.role == Role::Admin);
+        let outcome = self
+            .change_member(
+                put_new(&self.table, member_item(member))?,
+                &member.room_id,
+                "SET member_count = member_count + :one, admin_count = admin_count + :admin",
+                "attribute_exists(pk)",
+                Item::from([(":one".into(), n(1)), (":admin".into(), n(admin))]),
+            )
+            .await?;
+        Ok(match outcome {
+            Ok(()) => AddMember::Added,
+            Err(codes) if failed_at(&codes, 0) => AddMember::AlreadyMember,
+            Err(codes) if failed_at(&codes, 1) => AddMember::NoRoom,
+            Err(codes) => return Err(Error::Internal(format!("add member refused: {codes:?}"))),
+        })
+    }
+
+    async fn remove_member(&self, room: &RoomId, user: &UserId) -> Result<ChangeMember> {
+        for _ in 0..CHANGE_ATTEMPTS {
+            let Some(member) = self.member(room, user).await? else {
+                return Ok(ChangeMember::NotMember);
+            };
+            let is_admin = member.role == Role::Admin;
+            let delete = TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(item::key(&room_pk(room), &member_sk(user))))
+                        .condition_expression("#role = :role")
+                        .expression_attribute_names("#role", "role")
+                        .expression_attribute_values(":role", s(member.role.as_str()))
+                        .build()
+                        .map_err(internal)?,
+                )
+                .build();
+            // An admin may leave if another admin stays, or if nobody else does.
+            let condition = if is_admin {
+                "attribute_exists(pk) AND (admin_count > :one OR member_count = :one)"
+            } else {
+                "attribute_exists(pk)"
+            };
+            let outcome = self
+                .change_member(
+                    delete,
+                    room,
+                    "SET member_count = member_count - :one, admin_count = admin_count - :admin",
+                    condition,
+                    Item::from([
+                        (":one".into(), n(1)),
+                        (":admin".into(), n(i32::from(is_admin))),
+                    ]),
+                )
+                .await?;
+            match outcome {
+                Ok(()) => return Ok(ChangeMember::Done),
+                Err(codes) if failed_at(&codes, 1) => return Ok(ChangeMember::LastAdmin),
+                Err(_) => continue, // the role changed meanwhile: look again
+            }
+        }
+        Err(Error::Unavailable(
+            "membership kept changing; try again".into(),
+        ))
+    }
+
+    async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> Result<ChangeMember> {
+        for _ in 0..CHANGE_ATTEMPTS {
+            let Some(member) = self.member(room, user).await? else {
+                return Ok(ChangeMember::NotMember);
+            };
+            if member.role == role {
+                return Ok(ChangeMember::Done);
+            }
+            let update = TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(item::key(&room_pk(room), &member_sk(user))))
+                        .update_expression("SET #role = :new")
+                        .condition_expression("#role = :old")
+                        .expression_attribute_names("#role", "role")
+                        .expression_attribute_values(":new", s(role.as_str()))
+                        .expression_attribute_values(":old", s(member.role.as_str()))
+                        .build()
+                        .map_err(internal)?,
+                )
+                .build();
+            let (condition, values) = match role {
+                Role::Admin => (
+                    "attribute_exists(pk)",
+                    Item::from([(":delta".into(), n(1))]),
+                ),
+                Role::Member => (
+                    "attribute_exists(pk) AND admin_count > :one",
+                    Item::from([(":delta".into(), n(-1)), (":one".into(), n(1))]),
+                ),
+            };
+            let outcome = self
+                .change_member(
+                    update,
+                    room,
+                    "SET admin_count = admin_count + :delta",
+                    condition,
+                    values,
+                )
+                .await?;
+            match outcome {
+                Ok(()) => return Ok(ChangeMember::Done),
+                Err(codes) if failed_at(&codes, 1) => return Ok(ChangeMember::LastAdmin),
+                Err(_) => continue,
+            }
+        }
+        Err(Error::Unavailable(
+            "membership kept changing; try again".into(),
+        ))
+    }
+}
+
+/// A check that the room exists, for transactions that write into it.
+pub(super) fn room_exists(table: &str, room: &RoomId) -> Result<TransactWriteItem> {
+    Ok(TransactWriteItem::builder()
+        .condition_check(
+            ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(item::key(&room_pk(room), META)))
+                .condition_expression("attribute_exists(pk)")
+                .build()
+                .map_err(internal)?,
+        )
+        .build())
+}

@@ -1,0 +1,129 @@
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
+use chat_core::domain::Timestamp;
+use chat_core::ports::{RefreshRecord, Rotate, TokenStore};
+use chat_core::{Error, Result};
+
+use super::item::{self, b, cancellation_codes, failed_at, s, ts, Item};
+use super::DynamoStore;
+use crate::sdk_error::translate;
+use crate::table::TTL;
+
+const REFRESH: &str = "REFRESH";
+const FAMILY: &str = "FAMILY";
+
+fn refresh_pk(jti: &str) -> String {
+    format!("REFRESH#{jti}")
+}
+fn family_pk(family: &str) -> String {
+    format!("FAMILY#{family}")
+}
+
+fn refresh_item(record: &RefreshRecord) -> Item {
+    let mut out = item::key(&refresh_pk(&record.jti), REFRESH);
+    out.insert("family".into(), s(&record.family));
+    out.insert("user_id".into(), s(record.user_id.as_str()));
+    out.insert("expires_at".into(), ts(record.expires_at));
+    out.insert("used".into(), b(false));
+    out.insert(TTL.into(), item::ttl(record.expires_at));
+    out
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(e.to_string())
+}
+
+#[async_trait]
+impl TokenStore for DynamoStore {
+    async fn put_refresh(&self, record: &RefreshRecord) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(refresh_item(record)))
+            .send()
+            .await
+            .map_err(|e| translate("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_jti: &str,
+        new: &RefreshRecord,
+        now: Timestamp,
+    ) -> Result<Rotate> {
+        let consume = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item::key(&refresh_pk(old_jti), REFRESH)))
+            .update_expression("SET used = :t")
+            .condition_expression(
+                "attribute_exists(pk) AND used = :f AND family = :fam AND expires_at > :now",
+            )
+            .expression_attribute_values(":t", b(true))
+            .expression_attribute_values(":f", b(false))
+            .expression_attribute_values(":fam", s(&new.family))
+            .expression_attribute_values(":now", ts(now))
+            .build()
+            .map_err(internal)?;
+        let family_alive = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(item::key(&family_pk(&new.family), FAMILY)))
+            .condition_expression("attribute_not_exists(pk) OR revoked_until <= :now")
+            .expression_attribute_values(":now", ts(now))
+            .build()
+            .map_err(internal)?;
+        let store_new = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(refresh_item(new)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(internal)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(consume).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(family_alive)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().put(store_new).build())
+            .send()
+            .await;
+        let codes = match result {
+            Ok(_) => return Ok(Rotate::Rotated),
+            Err(e) => match cancellation_codes(&e) {
+                Some(codes) => codes,
+                None => return Err(translate("TransactWriteItems", e)),
+            },
+        };
+        if failed_at(&codes, 1) || !failed_at(&codes, 0) {
+            return Ok(Rotate::Invalid);
+        }
+        // Why did consuming fail: already used (reuse!) or simply not valid?
+        let Some(old) = self.get(&refresh_pk(old_jti), REFRESH).await? else {
+            return Ok(Rotate::Invalid);
+        };
+        let same_family = item::opt_s(&old, "family").as_deref() == Some(new.family.as_str());
+        let live = item::opt_ts(&old, "expires_at").is_some_and(|at| at > now);
+        Ok(if item::get_bool(&old, "used") && same_family && live {
+            Rotate::Reused
+        } else {
+            Rotate::Invalid
+        })
+    }
+
+    async fn revoke_family(&self, family: &str, until: Timestamp) -> Result<()> {
+        let mut record = item::key(&family_pk(family), FAMILY);
+        record.insert("revoked_until".into(), ts(until));
+        record.insert(TTL.into(), item::ttl(until));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .send()
+            .await
+            .map_err(|e| translate("PutItem", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,182 @@
+//! Settings of the AWS adapters and the context a function runs with.
+//!
+//! | variable | needed by | meaning |
+//! |---|---|---|
+//! | `TABLE_NAME` | every function | the DynamoDB table |
+//! | `BUCKET_NAME` | routes that show or store pictures | the S3 bucket of pictures |
+//! | `WEBSOCKET_ENDPOINT` | routes that push events | `https://{api}.execute-api.{region}.amazonaws.com/{stage}` |
+//! | `PICTURE_URL_TTL_SECS` | | lifetime of presigned picture URLs (default 900) |
+//! | `S3_FORCE_PATH_STYLE` | | `true` for emulators (moto, LocalStack) |
+//! | `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>` | | standard SDK endpoint overrides |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use chat_core::adapters::{SystemClock, Unconfigured};
+use chat_core::config::{Config, ConfigError};
+use chat_core::http::Route;
+use chat_core::ports::{BlobStore, Mailer, Notifier};
+use chat_core::Ctx;
+
+use crate::dynamo::DynamoStore;
+use crate::metrics::RequestCounter;
+use crate::notifier::ApiGatewayNotifier;
+use crate::s3::S3BlobStore;
+use crate::ses::SesMailer;
+
+/// Where the AWS resources are.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    /// DynamoDB table.
+    pub table: String,
+    /// S3 bucket of pictures.
+    pub bucket: Option<String>,
+    /// Management endpoint of the WebSocket API stage.
+    pub websocket_endpoint: Option<String>,
+    /// Lifetime of presigned picture URLs.
+    pub picture_url_ttl: Duration,
+    /// Path-style S3 addressing (emulators).
+    pub s3_force_path_style: bool,
+}
+
+impl AwsSettings {
+    /// Reads the settings through `lookup` (the process environment in a Lambda).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let ttl = match lookup("PICTURE_URL_TTL_SECS") {
+            None => 900,
+            Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
+                name: "PICTURE_URL_TTL_SECS",
+                reason: format!("{raw:?} is not a number of seconds"),
+            })?,
+        };
+        Ok(Self {
+            table: lookup("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            bucket: lookup("BUCKET_NAME"),
+            websocket_endpoint: lookup("WEBSOCKET_ENDPOINT"),
+            picture_url_ttl: Duration::from_secs(ttl),
+            s3_force_path_style: lookup("S3_FORCE_PATH_STYLE")
+                .is_some_and(|v| v == "true" || v == "1"),
+        })
+    }
+}
+
+/// Which clients a function needs besides DynamoDB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// SES, for OTP mail.
+    pub mail: bool,
+    /// S3, for pictures.
+    pub blobs: bool,
+    /// API Gateway management, for pushing events.
+    pub notifier: bool,
+}
+
+impl Needs {
+    /// Everything (the local gateway on AWS adapters).
+    pub const ALL: Needs = Needs {
+        mail: true,
+        blobs: true,
+        notifier: true,
+    };
+    /// The WebSocket functions push events and show nothing with pictures.
+    pub const WEBSOCKET: Needs = Needs {
+        mail: false,
+        blobs: false,
+        notifier: true,
+    };
+
+    /// What a REST route's function uses.
+    pub fn for_route(route: Route) -> Self {
+        use Route::*;
+        Self {
+            mail: matches!(route, Register | ResendOtp),
+            blobs: matches!(
+                route,
+                ProfileGet | ProfileUpdate | RoomGet | MembersList | MembersAdd | MemberUpdate
+            ),
+            notifier: matches!(route, MessagesSend),
+        }
+    }
+}
+
+/// The SDK configuration from the environment (region, credentials,
+/// `AWS_ENDPOINT_URL*`), loaded once per cold start.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// A capability was needed but its setting is missing.
+#[derive(Debug, thiserror::Error)]
+#[error("{capability} is needed by this function but {variable} is not set")]
+pub struct MissingSetting {
+    /// What was needed.
+    pub capability: &'static str,
+    /// The variable that configures it.
+    pub variable: &'static str,
+}
+
+/// The context of a function on AWS: DynamoDB for every store, and only the
+/// other clients `needs` names. `counter`, when given, counts DynamoDB requests.
+pub fn context(
+    config: &Config,
+    aws: &AwsSettings,
+    sdk: &SdkConfig,
+    needs: Needs,
+    counter: Option<RequestCounter>,
+) -> Result<Ctx, MissingSetting> {
+    let mut dynamo = aws_sdk_dynamodb::config::Builder::from(sdk);
+    if let Some(counter) = counter {
+        dynamo = dynamo.interceptor(counter);
+    }
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
+        &aws.table,
+    ));
+    let mailer: Arc<dyn Mailer> = if needs.mail {
+        Arc::new(SesMailer::new(
+            aws_sdk_sesv2::Client::new(sdk),
+            config.settings.mail_from.clone(),
+        ))
+    } else {
+        Arc::new(Unconfigured("mail"))
+    };
+    let blobs: Arc<dyn BlobStore> = if needs.blobs {
+        let bucket = aws.bucket.clone().ok_or(MissingSetting {
+            capability: "the picture bucket",
+            variable: "BUCKET_NAME",
+        })?;
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(aws.s3_force_path_style)
+            .build();
+        Arc::new(S3BlobStore::new(
+            aws_sdk_s3::Client::from_conf(s3),
+            bucket,
+            aws.picture_url_ttl,
+        ))
+    } else {
+        Arc::new(Unconfigured("picture storage"))
+    };
+    let notifier: Arc<dyn Notifier> = if needs.notifier {
+        let endpoint = aws.websocket_endpoint.clone().ok_or(MissingSetting {
+            capability: "pushing WebSocket events",
+            variable: "WEBSOCKET_ENDPOINT",
+        })?;
+        let management = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
+            .endpoint_url(endpoint)
+            .build();
+        Arc::new(ApiGatewayNotifier::new(
+            aws_sdk_apigatewaymanagement::Client::from_conf(management),
+        ))
+    } else {
+        Arc::new(Unconfigured("WebSocket push"))
+    };
+    Ok(Ctx::with_store(
+        config,
+        store,
+        notifier,
+        mailer,
+        blobs,
+        Arc::new(SystemClock),
+    ))
+}
