@@ -1,1 +1,118 @@
-//! Test-only package; see `e2e/`.
+//! Helpers shared by the test suites for the AWS adapters: the emulator
+//! (moto server) that `.ci/test-all` starts on a free loopback port and names
+//! in `MOTO_ENDPOINT`, and fresh resources on it for each test.
+
+use aws_config::SdkConfig;
+use chat_aws::setup::emulator_sdk_config;
+use chat_core::security::random;
+
+/// The variable that names the emulator's endpoint.
+pub const MOTO_ENDPOINT: &str = "MOTO_ENDPOINT";
+
+/// The emulator's endpoint. Panics with instructions when it is not set, so
+/// that an AWS suite never passes by not running.
+pub fn moto_endpoint() -> String {
+    std::env::var(MOTO_ENDPOINT).unwrap_or_else(|_| {
+        panic!("{MOTO_ENDPOINT} is not set: run the AWS suites with `bash .ci/test-all`, which starts moto")
+    })
+}
+
+/// A fresh lower-case name.
+pub fn unique(prefix: &str) -> String {
+    let id = random::token_id()
+        .unwrap_or_default()
+        .to_lowercase()
+        .replace(['_', '-'], "x");
+    format!("{prefix}-{id}")
+}
+
+/// A table, a bucket and a verified sender of their own, on the emulator.
+#[derive(Debug, Clone)]
+pub struct AwsResources {
+    /// Endpoint of the emulator.
+    pub endpoint: String,
+    /// SDK configuration pointing at it.
+    pub sdk: SdkConfig,
+    /// The DynamoDB table.
+    pub table: String,
+    /// The S3 bucket.
+    pub bucket: String,
+    /// The SES sender identity.
+    pub mail_from: String,
+}
+
+/// Creates a table, a bucket and an SES identity for one test.
+pub async fn provision() -> AwsResources {
+    let endpoint = moto_endpoint();
+    let sdk = emulator_sdk_config(&endpoint);
+    let table = unique("chat");
+    let bucket = unique("pictures");
+    let mail_from = "no-reply@chat.test".to_owned();
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    chat_aws::table::create(&dynamo, &table)
+        .await
+        .expect("create table on the emulator");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create bucket on the emulator");
+    aws_sdk_sesv2::Client::new(&sdk)
+        .create_email_identity()
+        .email_identity(&mail_from)
+        .send()
+        .await
+        .expect("verify sender on the emulator");
+    AwsResources {
+        endpoint,
+        sdk,
+        table,
+        bucket,
+        mail_from,
+    }
+}
+
+/// A mail the emulator's SES accepted.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Subject.
+    pub subject: String,
+    /// Body (moto keeps the HTML part, or the text part when there is none).
+    pub body: String,
+}
+
+/// The mails the emulator accepted for `to`, oldest first, read from moto's
+/// state API (`/moto-api/data.json`).
+pub async fn sent_mail(endpoint: &str, to: &str) -> Vec<SentMail> {
+    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .expect("moto state")
+        .json()
+        .await
+        .expect("moto state JSON");
+    let Some(messages) = data["ses"]["Message"].as_array() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for message in messages {
+        let recipients: Vec<String> = message["destinations"]["ToAddresses"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        if recipients.iter().any(|r| r == to) {
+            out.push(SentMail {
+                to: recipients,
+                subject: message["subject"].as_str().unwrap_or_default().to_owned(),
+                body: message["body"].as_str().unwrap_or_default().to_owned(),
+            });
+        }
+    }
+    out
+}

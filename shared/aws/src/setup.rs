@@ -180,3 +180,18 @@ pub fn context(
         Arc::new(SystemClock),
     ))
 }
+
+/// An SDK configuration for an AWS emulator (moto, LocalStack, DynamoDB
+/// Local) at `endpoint`, with fixed dummy credentials. For tests and local
+/// runs only: real deployments use [`load_sdk_config`].
+pub fn emulator_sdk_config(endpoint: &str) -> SdkConfig {
+    use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "emulator",
+        )))
+        .build()
+}

@@ -62,15 +62,11 @@ impl DynamoStore {
                 )
                 .build())
         };
-        let mut request = self.client.transact_write_items();
-        if let Some(client_id) = &m.client_id {
-            let mut claim = item::key(&room_pk(&m.room_id), &client_sk(&m.sender_id, client_id));
-            claim.insert("message_id".into(), s(m.id.as_str()));
-            request = request.transact_items(put(claim)?);
-        } else {
-            request = request.transact_items(room_exists(&self.table, &m.room_id)?);
-        }
-        request = request.transact_items(put(message_item(m))?);
+        // Actions: 0 the message, 1 the room, 2 the client-id claim (if any).
+        let mut request = self
+            .client
+            .transact_write_items()
+            .transact_items(put(message_item(m))?);
         let room_action = if update_last {
             TransactWriteItem::builder()
                 .update(
@@ -90,7 +86,13 @@ impl DynamoStore {
         } else {
             room_exists(&self.table, &m.room_id)?
         };
-        match request.transact_items(room_action).send().await {
+        request = request.transact_items(room_action);
+        if let Some(client_id) = &m.client_id {
+            let mut claim = item::key(&room_pk(&m.room_id), &client_sk(&m.sender_id, client_id));
+            claim.insert("message_id".into(), s(m.id.as_str()));
+            request = request.transact_items(put(claim)?);
+        }
+        match request.send().await {
             Ok(_) => Ok(Ok(())),
             Err(e) => match cancellation_codes(&e) {
                 Some(codes) => Ok(Err(codes)),
@@ -109,13 +111,9 @@ impl MessageStore for DynamoStore {
                 Ok(()) => return Ok(Append::Stored),
                 Err(codes) => codes,
             };
-            if message.client_id.is_some() && failed_at(&codes, 0) {
-                let client_id = message.client_id.as_deref().unwrap_or_default();
+            if let (Some(client_id), true) = (&message.client_id, failed_at(&codes, 2)) {
                 let claim = self
-                    .get(
-                        &room_pk(&message.room_id),
-                        &client_sk(&message.sender_id, client_id),
-                    )
+                    .get(&room_pk(&message.room_id), &client_sk(&message.sender_id, client_id))
                     .await?
                     .ok_or_else(|| Error::Unavailable("client id claim vanished".into()))?;
                 let id = MessageId::from_trusted(item::get_s(&claim, "message_id")?);
@@ -125,19 +123,13 @@ impl MessageStore for DynamoStore {
                     .ok_or_else(|| Error::Unavailable("message not visible yet".into()))?;
                 return Ok(Append::Duplicate(Box::new(existing)));
             }
-            if failed_at(&codes, 0) {
-                return Err(Error::NotFound("Room not found.".into()));
+            match (failed_at(&codes, 1), update_last) {
+                // A newer message is already the room's last, or the room is
+                // gone; the plain existence check tells which.
+                (true, true) => update_last = false,
+                (true, false) => return Err(Error::NotFound("Room not found.".into())),
+                (false, _) => return Err(Error::Internal(format!("append refused: {codes:?}"))),
             }
-            if update_last && failed_at(&codes, 2) {
-                // A newer message is already the room's last (or the room is
-                // gone, which the plain check will tell): store without it.
-                update_last = false;
-                continue;
-            }
-            if failed_at(&codes, 2) {
-                return Err(Error::NotFound("Room not found.".into()));
-            }
-            return Err(Error::Internal(format!("append refused: {codes:?}")));
         }
     }
 

@@ -136,7 +136,12 @@ impl DynamoStore {
         if let Some(extra) = extra {
             request = request.transact_items(extra);
         }
-        request = request.transact_items(put_new(&self.table, room_item(room))?);
+        // The counts follow from the members, as in every other adapter.
+        let mut room = room.clone();
+        room.member_count = u32::try_from(members.len()).unwrap_or(u32::MAX);
+        room.admin_count = u32::try_from(members.iter().filter(|m| m.role == Role::Admin).count())
+            .unwrap_or(u32::MAX);
+        request = request.transact_items(put_new(&self.table, room_item(&room))?);
         for member in members {
             request = request.transact_items(put_new(&self.table, member_item(member))?);
         }

@@ -57,8 +57,9 @@ impl TokenStore for DynamoStore {
             .set_key(Some(item::key(&refresh_pk(old_jti), REFRESH)))
             .update_expression("SET used = :t")
             .condition_expression(
-                "attribute_exists(pk) AND used = :f AND family = :fam AND expires_at > :now",
+                "attribute_exists(pk) AND used = :f AND #family = :fam AND expires_at > :now",
             )
+            .expression_attribute_names("#family", "family")
             .expression_attribute_values(":t", b(true))
             .expression_attribute_values(":f", b(false))
             .expression_attribute_values(":fam", s(&new.family))

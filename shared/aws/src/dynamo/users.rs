@@ -186,15 +186,19 @@ impl UserStore for DynamoStore {
         if let Some(key) = &user.picture_key {
             fields.push(("picture_key", key.clone()));
         }
+        let mut names = std::collections::HashMap::new();
         for (i, (name, value)) in fields.into_iter().enumerate() {
-            sets.push(format!("{name} = :v{i}"));
+            sets.push(format!("#f{i} = :v{i}"));
+            names.insert(format!("#f{i}"), name.to_owned());
             values.insert(format!(":v{i}"), s(value));
         }
+        names.insert("#username".to_owned(), "username".to_owned());
         let update_user = Update::builder()
             .table_name(&self.table)
             .set_key(Some(item::key(&user_pk(id), PROFILE)))
             .update_expression(format!("SET {}", sets.join(", ")))
-            .condition_expression("attribute_exists(pk) AND username = :old")
+            .condition_expression("attribute_exists(pk) AND #username = :old")
+            .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .expression_attribute_values(":old", s(current.username.as_str()))
             .build()

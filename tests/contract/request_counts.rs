@@ -1,0 +1,97 @@
+//! What sending a message costs in DynamoDB requests, counted by an SDK
+//! interceptor: it must not grow with the room beyond the batched reads of
+//! the members' connections.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_aws::metrics::RequestCounter;
+use chat_aws::setup::{AwsSettings, Needs};
+use chat_core::adapters::ChannelNotifier;
+use chat_core::domain::{Connection, MessageBody, Role};
+use chat_core::usecases::messages;
+use chat_core::Ctx;
+
+use crate::support::{config, group, member, user};
+
+/// Sends one message in a fresh room of `size` members, each with an open
+/// connection, and returns the DynamoDB requests it took, per operation.
+async fn cost_of_sending(size: usize) -> BTreeMap<String, usize> {
+    let resources = chat_tests::provision().await;
+    let counter = RequestCounter::default();
+    let aws = AwsSettings {
+        table: resources.table.clone(),
+        bucket: None,
+        websocket_endpoint: None,
+        picture_url_ttl: Duration::from_secs(900),
+        s3_force_path_style: true,
+    };
+    let mut ctx: Ctx = chat_aws::setup::context(
+        &config(&resources.mail_from),
+        &aws,
+        &resources.sdk,
+        Needs::default(),
+        Some(counter.clone()),
+    )
+    .expect("context");
+    let sockets = Arc::new(ChannelNotifier::default());
+    ctx.notifier = sockets.clone();
+    let mut users = Vec::new();
+    for i in 0..size {
+        let u = user(&ctx, &format!("member{i}"));
+        ctx.users.create_user(&u).await.expect("user");
+        users.push(u);
+    }
+    let room = group(&ctx, &users[0].id);
+    let members: Vec<_> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| member(&room, &u.id, if i == 0 { Role::Admin } else { Role::Member }))
+        .collect();
+    ctx.rooms.create_group(&room, &members).await.expect("room");
+    let mut inboxes = Vec::new();
+    let now = ctx.clock.now();
+    for (i, u) in users.iter().enumerate() {
+        let id = format!("conn{i}=");
+        inboxes.push(sockets.register(&id));
+        let connection = Connection {
+            id,
+            user_id: u.id.clone(),
+            room_id: None,
+            connected_at: now,
+            expires_at: now.plus_secs(7200),
+        };
+        ctx.connections.add_connection(&connection, now).await.expect("connect");
+    }
+    counter.reset();
+    let body = MessageBody::parse("hello everyone").expect("body");
+    messages::send(&ctx, &users[0].id, &room.id, body, None).await.expect("send");
+    let counts = counter.snapshot();
+    // Every member's connection got the message.
+    for inbox in &mut inboxes {
+        assert!(inbox.try_recv().is_ok(), "a member missed the message");
+    }
+    counts
+}
+
+#[tokio::test]
+async fn sending_costs_the_same_in_a_room_of_2_and_of_50() {
+    let small = cost_of_sending(2).await;
+    let large = cost_of_sending(50).await;
+    println!("DynamoDB requests to send one message (room of 2 | room of 50):");
+    let operations: std::collections::BTreeSet<&String> = small.keys().chain(large.keys()).collect();
+    for op in &operations {
+        println!(
+            "  {op:<20} {:>3} | {:>3}",
+            small.get(*op).copied().unwrap_or(0),
+            large.get(*op).copied().unwrap_or(0)
+        );
+    }
+    println!("  {:<20} {:>3} | {:>3}", "total", small.values().sum::<usize>(), large.values().sum::<usize>());
+    // Connection reads are batched (100 users per BatchGetItem), member reads
+    // paged (1 MB per Query page): 50 members fit in one of each.
+    assert_eq!(small, large, "the cost of a send must not grow with the room");
+    assert!(!small.contains_key("Scan"), "never a scan");
+    assert!(small.values().sum::<usize>() <= 10, "{small:?}");
+}

@@ -1,0 +1,108 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_aws::setup::{AwsSettings, Needs};
+use chat_core::adapters::{ChannelNotifier, ManualClock, MemoryBlobStore, MemoryStore, RecordingMailer};
+use chat_core::config::{Config, Secret, Settings};
+use chat_core::domain::{Email, Member, ProfileText, Role, Room, RoomId, RoomKind, RoomName, Timestamp, User, UserId, Username};
+use chat_core::Ctx;
+
+/// Runs one contract case against the embedded and the DynamoDB adapters.
+#[macro_export]
+macro_rules! contract {
+    ($($case:ident),+ $(,)?) => {
+        $(
+            mod $case {
+                #[tokio::test]
+                async fn embedded() {
+                    super::$case(&crate::support::embedded()).await;
+                }
+
+                #[tokio::test]
+                async fn dynamodb() {
+                    super::$case(&crate::support::dynamodb().await.0).await;
+                }
+            }
+        )+
+    };
+}
+
+pub fn config(mail_from: &str) -> Config {
+    Config {
+        jwt_secret: Secret::new(b"contract tests secret, thirty-two bytes+".to_vec()).expect("secret"),
+        settings: Settings {
+            mail_from: mail_from.to_owned(),
+            ..Settings::default()
+        },
+    }
+}
+
+pub fn embedded() -> Ctx {
+    Ctx::with_store(
+        &config("no-reply@chat.test"),
+        Arc::new(MemoryStore::new()),
+        Arc::new(ChannelNotifier::default()),
+        Arc::new(RecordingMailer::default()),
+        Arc::new(MemoryBlobStore::new("http://127.0.0.1:1")),
+        Arc::new(ManualClock::starting_now()),
+    )
+}
+
+pub async fn dynamodb() -> (Ctx, chat_tests::AwsResources) {
+    let resources = chat_tests::provision().await;
+    let aws = AwsSettings {
+        table: resources.table.clone(),
+        bucket: Some(resources.bucket.clone()),
+        websocket_endpoint: None,
+        picture_url_ttl: Duration::from_secs(900),
+        s3_force_path_style: true,
+    };
+    let needs = Needs { mail: true, blobs: true, notifier: false };
+    let ctx = chat_aws::setup::context(&config(&resources.mail_from), &aws, &resources.sdk, needs, None)
+        .expect("context");
+    (ctx, resources)
+}
+
+pub const T0: Timestamp = Timestamp::from_millis(1_800_000_000_000);
+
+pub fn id(ctx: &Ctx) -> String {
+    ctx.ids.new_id()
+}
+
+pub fn user(ctx: &Ctx, name: &str) -> User {
+    User {
+        id: UserId::from_trusted(id(ctx)),
+        username: Username::parse(name).expect("username"),
+        email: Email::parse(&format!("{}@example.com", name.to_lowercase())).expect("email"),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        email_verified: false,
+        first_name: ProfileText::default(),
+        last_name: ProfileText::default(),
+        bio: ProfileText::default(),
+        picture_key: None,
+        created_at: T0,
+        last_seen: None,
+    }
+}
+
+pub fn group(ctx: &Ctx, creator: &UserId) -> Room {
+    Room {
+        id: RoomId::from_trusted(id(ctx)),
+        kind: RoomKind::Group,
+        name: Some(RoomName::parse("Team").expect("name")),
+        created_by: creator.clone(),
+        created_at: T0,
+        member_count: 0,
+        admin_count: 0,
+        last_message: None,
+    }
+}
+
+pub fn member(room: &Room, user: &UserId, role: Role) -> Member {
+    Member {
+        room_id: room.id.clone(),
+        user_id: user.clone(),
+        role,
+        joined_at: T0,
+    }
+}
