@@ -39,34 +39,67 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Settings::default()).await
 }
 
+/// Which adapters the gateway under test runs on: the embedded ones, or
+/// (with `E2E_BACKEND=aws`) DynamoDB, S3 and SES on the moto emulator with the
+/// API Gateway notifier posting to the gateway's own `@connections` API.
+fn aws_backend() -> bool {
+    std::env::var("E2E_BACKEND").is_ok_and(|b| b == "aws")
+}
+
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let base = format!("http://{addr}");
     let config = Config {
-        jwt_secret: Secret::new(b"test secret of at least thirty-two bytes".to_vec())
-            .expect("secret"),
+        jwt_secret: Secret::new(b"test secret of at least thirty-two bytes".to_vec()).expect("secret"),
         settings,
     };
     let mailer = Arc::new(RecordingMailer::default());
     let clock = Arc::new(ManualClock::starting_now());
-    let blobs = Arc::new(MemoryBlobStore::new(&base));
     let sockets = Arc::new(ChannelNotifier::default());
-    let ctx = Ctx::with_store(
-        &config,
-        Arc::new(MemoryStore::new()),
-        sockets.clone(),
-        mailer.clone(),
-        blobs.clone(),
-        clock.clone(),
-    );
+    let (ctx, media) = if aws_backend() {
+        let resources = chat_tests::provision().await;
+        let aws = chat_aws::setup::AwsSettings {
+            table: resources.table.clone(),
+            bucket: Some(resources.bucket.clone()),
+            websocket_endpoint: Some(format!("{base}/{}", local_gateway::websocket::LOCAL_STAGE)),
+            picture_url_ttl: std::time::Duration::from_secs(900),
+            s3_force_path_style: true,
+        };
+        let mut config = config;
+        config.settings.mail_from = resources.mail_from.clone();
+        let mut ctx = chat_aws::setup::context(
+            &config,
+            &aws,
+            &resources.sdk,
+            chat_aws::setup::Needs::ALL,
+            None,
+        )
+        .expect("aws context");
+        ctx.clock = clock.clone();
+        // Mail goes to SES on the emulator and is also kept here, so that each
+        // test reads its own codes (the emulator holds every test's mail).
+        ctx.mailer = Arc::new(TeeMailer(ctx.mailer.clone(), mailer.clone()));
+        (ctx, None)
+    } else {
+        let blobs = Arc::new(MemoryBlobStore::new(&base));
+        let ctx = Ctx::with_store(
+            &config,
+            Arc::new(MemoryStore::new()),
+            sockets.clone(),
+            mailer.clone(),
+            blobs.clone(),
+            clock.clone(),
+        );
+        (ctx, Some(blobs))
+    };
     let cors = local_gateway::config::GatewayConfig::from_lookup(|k| {
         (k == "CORS_ALLOWED_ORIGINS").then(|| "http://app.test".to_owned())
     })
     .expect("gateway config")
     .cors();
     let ctx = Arc::new(ctx);
-    let app = local_gateway::app(ctx.clone(), sockets, Some(blobs), cors);
+    let app = local_gateway::app(ctx.clone(), sockets, media, cors);
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(local_gateway::serve(listener, app, async {
         let _ = rx.await;
@@ -78,6 +111,17 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         clock,
         ctx,
         _shutdown: tx,
+    }
+}
+
+/// Sends through the first mailer and records in the second.
+struct TeeMailer(Arc<dyn chat_core::ports::Mailer>, Arc<RecordingMailer>);
+
+#[async_trait::async_trait]
+impl chat_core::ports::Mailer for TeeMailer {
+    async fn send(&self, mail: &chat_core::ports::Mail) -> chat_core::Result<()> {
+        self.0.send(mail).await?;
+        self.1.send(mail).await
     }
 }
 
