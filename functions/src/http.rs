@@ -6,13 +6,15 @@ use std::sync::Arc;
 use chat_core::http::{handle, ApiRequest, ApiResponse, Route};
 use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 
+use chat_aws::setup::Needs;
+
 use crate::backend;
 
 /// Serves `route` until the Lambda runtime stops: initialises tracing, builds
 /// the context once, then handles each invocation with the shared handler.
 pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let ctx = Arc::new(backend::context_from_env().await?);
+    let ctx = Arc::new(backend::context_from_env(Needs::for_route(route)).await?);
     lambda_http::run(service_fn(move |event: Request| {
         let ctx = ctx.clone();
         async move {

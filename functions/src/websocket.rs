@@ -5,13 +5,15 @@ use std::sync::Arc;
 use chat_core::ws::{self, WsEvent, WsResponse};
 use lambda_runtime::{service_fn, LambdaEvent};
 
+use chat_aws::setup::Needs;
+
 use crate::backend;
 
 /// Serves the WebSocket route `route_key` until the runtime stops. An event
 /// for another route is answered 400: the API's routes are wired wrongly.
 pub async fn run(route_key: &'static str) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let ctx = Arc::new(backend::context_from_env().await?);
+    let ctx = Arc::new(backend::context_from_env(Needs::WEBSOCKET).await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<WsEvent>| {
         let ctx = ctx.clone();
         async move {

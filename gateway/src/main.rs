@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
+use chat_aws::setup::{self, AwsSettings, Needs};
 use chat_core::adapters::{
     ChannelNotifier, ConsoleMailer, MemoryBlobStore, MemoryStore, SystemClock,
 };
 use chat_core::Ctx;
 use local_gateway::config::GatewayConfig;
+use local_gateway::websocket::LOCAL_STAGE;
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -29,21 +31,49 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if config.ephemeral_secret {
         tracing::warn!("JWT_SECRET not set: using a random secret; tokens die with this process");
     }
-    let blobs = Arc::new(MemoryBlobStore::new(&base_url));
     let sockets = Arc::new(ChannelNotifier::default());
-    let ctx = Ctx::with_store(
-        &config.core,
-        Arc::new(MemoryStore::new()),
-        sockets.clone(),
-        Arc::new(ConsoleMailer),
-        blobs.clone(),
-        Arc::new(SystemClock),
-    );
-    let app = local_gateway::app(Arc::new(ctx), sockets, Some(blobs), config.cors());
+    let backend = std::env::var("CHAT_BACKEND").unwrap_or_else(|_| "embedded".into());
+    let (ctx, media) = match backend.as_str() {
+        "embedded" => {
+            let blobs = Arc::new(MemoryBlobStore::new(&base_url));
+            let ctx = Ctx::with_store(
+                &config.core,
+                Arc::new(MemoryStore::new()),
+                sockets.clone(),
+                Arc::new(ConsoleMailer),
+                blobs.clone(),
+                Arc::new(SystemClock),
+            );
+            (ctx, Some(blobs))
+        }
+        "aws" => (aws_context(&config, &base_url).await?, None),
+        other => {
+            return Err(format!("CHAT_BACKEND={other:?}: expected \"embedded\" or \"aws\"").into())
+        }
+    };
+    let app = local_gateway::app(Arc::new(ctx), sockets, media, config.cors());
     println!("chat local gateway listening on http://{addr}");
     local_gateway::serve(listener, app, shutdown_signal()).await?;
     println!("chat local gateway stopped");
     Ok(())
+}
+
+/// The context on the AWS adapters (DynamoDB, S3, SES), wherever
+/// `AWS_ENDPOINT_URL` points (an emulator, or AWS itself). Events are pushed
+/// through the API Gateway management API, by default this gateway's own.
+async fn aws_context(
+    config: &GatewayConfig,
+    base_url: &str,
+) -> Result<Ctx, Box<dyn std::error::Error>> {
+    let mut aws = AwsSettings::from_lookup(|name| std::env::var(name).ok())?;
+    if aws.websocket_endpoint.is_none() {
+        aws.websocket_endpoint = Some(format!("{base_url}/{LOCAL_STAGE}"));
+    }
+    let sdk = setup::load_sdk_config().await;
+    if std::env::var("CREATE_RESOURCES").is_ok_and(|v| v == "true") {
+        setup::create_dev_resources(&sdk, &aws, &config.core.settings.mail_from).await?;
+    }
+    Ok(setup::context(&config.core, &aws, &sdk, Needs::ALL, None)?)
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -29,7 +29,9 @@ async fn ses_mail_holds_the_code_that_verifies() {
     // The emulator keeps every test's mail: a name of its own tells ours apart.
     let name = chat_tests::unique("alice");
     let address = format!("{name}@example.com");
-    auth::register(&ctx, registration(&name)).await.expect("register");
+    auth::register(&ctx, registration(&name))
+        .await
+        .expect("register");
     let mails = chat_tests::sent_mail(&resources.endpoint, &address).await;
     assert_eq!(mails.len(), 1, "one mail");
     let mail = &mails[0];
@@ -37,8 +39,15 @@ async fn ses_mail_holds_the_code_that_verifies() {
     let code = code_in(&mail.subject).expect("code in subject");
     assert!(mail.body.contains(&code), "the body holds the code too");
     let email = Email::parse(&address).expect("email");
-    auth::verify_email(&ctx, &email, &code).await.expect("the mailed code verifies");
-    let user = ctx.users.user_by_email(&email).await.expect("read").expect("user");
+    auth::verify_email(&ctx, &email, &code)
+        .await
+        .expect("the mailed code verifies");
+    let user = ctx
+        .users
+        .user_by_email(&email)
+        .await
+        .expect("read")
+        .expect("user");
     assert!(user.email_verified);
 }
 
@@ -47,11 +56,15 @@ async fn recorded_mail_holds_the_code_that_verifies() {
     let mut ctx = embedded();
     let mailer = Arc::new(RecordingMailer::default());
     ctx.mailer = mailer.clone();
-    auth::register(&ctx, registration("bob")).await.expect("register");
+    auth::register(&ctx, registration("bob"))
+        .await
+        .expect("register");
     let mails = mailer.sent_to("bob@example.com");
     assert_eq!(mails.len(), 1);
     let code = code_in(&mails[0].subject).expect("code");
     assert!(mails[0].text.contains(&code) && mails[0].html.contains(&code));
     let email = Email::parse("bob@example.com").expect("email");
-    auth::verify_email(&ctx, &email, &code).await.expect("verifies");
+    auth::verify_email(&ctx, &email, &code)
+        .await
+        .expect("verifies");
 }

@@ -11,11 +11,20 @@ use chat_core::ports::{Delivery, Notifier};
 
 async fn delivers_and_reports_gone(notifier: &dyn Notifier, sockets: &ChannelNotifier) {
     let mut socket = sockets.register("L0SM9cOFvHcCIhw=");
-    let outcome = notifier.post("L0SM9cOFvHcCIhw=", br#"{"type":"pong"}"#).await.expect("post");
+    let outcome = notifier
+        .post("L0SM9cOFvHcCIhw=", br#"{"type":"pong"}"#)
+        .await
+        .expect("post");
     assert_eq!(outcome, Delivery::Delivered);
-    assert_eq!(socket.recv().await, Some(SocketCommand::Send(r#"{"type":"pong"}"#.into())));
+    assert_eq!(
+        socket.recv().await,
+        Some(SocketCommand::Send(r#"{"type":"pong"}"#.into()))
+    );
     sockets.unregister("L0SM9cOFvHcCIhw=");
-    let outcome = notifier.post("L0SM9cOFvHcCIhw=", b"{}").await.expect("post");
+    let outcome = notifier
+        .post("L0SM9cOFvHcCIhw=", b"{}")
+        .await
+        .expect("post");
     assert_eq!(outcome, Delivery::Gone);
     let outcome = notifier.post("never-was", b"{}").await.expect("post");
     assert_eq!(outcome, Delivery::Gone);
@@ -30,11 +39,17 @@ async fn embedded_notifier() {
 #[tokio::test]
 async fn api_gateway_notifier_against_the_local_management_api() {
     let sockets = Arc::new(ChannelNotifier::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     // As on AWS, the endpoint carries the stage: https://{api}.execute-api.{region}.amazonaws.com/{stage}
     let endpoint = format!("http://{}/prod", listener.local_addr().expect("addr"));
     let router = local_gateway::management::router(sockets.clone());
-    tokio::spawn(local_gateway::serve(listener, router, std::future::pending()));
+    tokio::spawn(local_gateway::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
     let sdk = emulator_sdk_config(&endpoint);
     let client = aws_sdk_apigatewaymanagement::Client::new(&sdk);
     let notifier = ApiGatewayNotifier::new(client);

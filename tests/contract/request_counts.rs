@@ -47,7 +47,13 @@ async fn cost_of_sending(size: usize) -> BTreeMap<String, usize> {
     let members: Vec<_> = users
         .iter()
         .enumerate()
-        .map(|(i, u)| member(&room, &u.id, if i == 0 { Role::Admin } else { Role::Member }))
+        .map(|(i, u)| {
+            member(
+                &room,
+                &u.id,
+                if i == 0 { Role::Admin } else { Role::Member },
+            )
+        })
         .collect();
     ctx.rooms.create_group(&room, &members).await.expect("room");
     let mut inboxes = Vec::new();
@@ -62,11 +68,16 @@ async fn cost_of_sending(size: usize) -> BTreeMap<String, usize> {
             connected_at: now,
             expires_at: now.plus_secs(7200),
         };
-        ctx.connections.add_connection(&connection, now).await.expect("connect");
+        ctx.connections
+            .add_connection(&connection, now)
+            .await
+            .expect("connect");
     }
     counter.reset();
     let body = MessageBody::parse("hello everyone").expect("body");
-    messages::send(&ctx, &users[0].id, &room.id, body, None).await.expect("send");
+    messages::send(&ctx, &users[0].id, &room.id, body, None)
+        .await
+        .expect("send");
     let counts = counter.snapshot();
     // Every member's connection got the message.
     for inbox in &mut inboxes {
@@ -80,7 +91,8 @@ async fn sending_costs_the_same_in_a_room_of_2_and_of_50() {
     let small = cost_of_sending(2).await;
     let large = cost_of_sending(50).await;
     println!("DynamoDB requests to send one message (room of 2 | room of 50):");
-    let operations: std::collections::BTreeSet<&String> = small.keys().chain(large.keys()).collect();
+    let operations: std::collections::BTreeSet<&String> =
+        small.keys().chain(large.keys()).collect();
     for op in &operations {
         println!(
             "  {op:<20} {:>3} | {:>3}",
@@ -88,10 +100,18 @@ async fn sending_costs_the_same_in_a_room_of_2_and_of_50() {
             large.get(*op).copied().unwrap_or(0)
         );
     }
-    println!("  {:<20} {:>3} | {:>3}", "total", small.values().sum::<usize>(), large.values().sum::<usize>());
+    println!(
+        "  {:<20} {:>3} | {:>3}",
+        "total",
+        small.values().sum::<usize>(),
+        large.values().sum::<usize>()
+    );
     // Connection reads are batched (100 users per BatchGetItem), member reads
     // paged (1 MB per Query page): 50 members fit in one of each.
-    assert_eq!(small, large, "the cost of a send must not grow with the room");
+    assert_eq!(
+        small, large,
+        "the cost of a send must not grow with the room"
+    );
     assert!(!small.contains_key("Scan"), "never a scan");
     assert!(small.values().sum::<usize>() <= 10, "{small:?}");
 }

@@ -20,50 +20,188 @@ fn uid(s: &str) -> UserId {
 
 async fn groups_keep_members_and_counts(ctx: &Ctx) {
     let room = group(ctx, &uid("a"));
-    let members = [member(&room, &uid("a"), Role::Admin), member(&room, &uid("b"), Role::Member)];
-    ctx.rooms.create_group(&room, &members).await.expect("create");
-    let stored = ctx.rooms.room(&room.id).await.expect("read").expect("found");
+    let members = [
+        member(&room, &uid("a"), Role::Admin),
+        member(&room, &uid("b"), Role::Member),
+    ];
+    ctx.rooms
+        .create_group(&room, &members)
+        .await
+        .expect("create");
+    let stored = ctx
+        .rooms
+        .room(&room.id)
+        .await
+        .expect("read")
+        .expect("found");
     assert_eq!((stored.member_count, stored.admin_count), (2, 1));
     assert_eq!(stored.name.as_ref().map(|n| n.as_str()), Some("Team"));
-    assert_eq!(ctx.rooms.add_member(&member(&room, &uid("c"), Role::Member)).await.ok(), Some(AddMember::Added));
-    assert_eq!(ctx.rooms.add_member(&member(&room, &uid("c"), Role::Admin)).await.ok(), Some(AddMember::AlreadyMember));
+    assert_eq!(
+        ctx.rooms
+            .add_member(&member(&room, &uid("c"), Role::Member))
+            .await
+            .ok(),
+        Some(AddMember::Added)
+    );
+    assert_eq!(
+        ctx.rooms
+            .add_member(&member(&room, &uid("c"), Role::Admin))
+            .await
+            .ok(),
+        Some(AddMember::AlreadyMember)
+    );
     let ghost = group(ctx, &uid("a"));
-    assert_eq!(ctx.rooms.add_member(&member(&ghost, &uid("c"), Role::Member)).await.ok(), Some(AddMember::NoRoom));
-    assert!(ctx.rooms.member(&ghost.id, &uid("c")).await.expect("read").is_none(), "nothing half-written");
-    let stored = ctx.rooms.room(&room.id).await.expect("read").expect("found");
+    assert_eq!(
+        ctx.rooms
+            .add_member(&member(&ghost, &uid("c"), Role::Member))
+            .await
+            .ok(),
+        Some(AddMember::NoRoom)
+    );
+    assert!(
+        ctx.rooms
+            .member(&ghost.id, &uid("c"))
+            .await
+            .expect("read")
+            .is_none(),
+        "nothing half-written"
+    );
+    let stored = ctx
+        .rooms
+        .room(&room.id)
+        .await
+        .expect("read")
+        .expect("found");
     assert_eq!((stored.member_count, stored.admin_count), (3, 1));
-    let listed: HashSet<String> = ctx.rooms.members(&room.id).await.expect("read").into_iter().map(|m| m.user_id.to_string()).collect();
-    assert_eq!(listed, HashSet::from(["a".to_owned(), "b".to_owned(), "c".to_owned()]));
-    assert_eq!(ctx.rooms.member(&room.id, &uid("c")).await.expect("read").map(|m| m.role), Some(Role::Member));
+    let listed: HashSet<String> = ctx
+        .rooms
+        .members(&room.id)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|m| m.user_id.to_string())
+        .collect();
+    assert_eq!(
+        listed,
+        HashSet::from(["a".to_owned(), "b".to_owned(), "c".to_owned()])
+    );
+    assert_eq!(
+        ctx.rooms
+            .member(&room.id, &uid("c"))
+            .await
+            .expect("read")
+            .map(|m| m.role),
+        Some(Role::Member)
+    );
     let other = group(ctx, &uid("c"));
-    ctx.rooms.create_group(&other, &[member(&other, &uid("c"), Role::Admin)]).await.expect("create");
-    let mine: HashSet<String> = ctx.rooms.rooms_of(&uid("c")).await.expect("read").into_iter().map(|r| r.id.to_string()).collect();
-    assert_eq!(mine, HashSet::from([room.id.to_string(), other.id.to_string()]));
-    assert_eq!(ctx.rooms.remove_member(&room.id, &uid("c")).await.ok(), Some(ChangeMember::Done));
-    assert_eq!(ctx.rooms.remove_member(&room.id, &uid("c")).await.ok(), Some(ChangeMember::NotMember));
+    ctx.rooms
+        .create_group(&other, &[member(&other, &uid("c"), Role::Admin)])
+        .await
+        .expect("create");
+    let mine: HashSet<String> = ctx
+        .rooms
+        .rooms_of(&uid("c"))
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    assert_eq!(
+        mine,
+        HashSet::from([room.id.to_string(), other.id.to_string()])
+    );
+    assert_eq!(
+        ctx.rooms.remove_member(&room.id, &uid("c")).await.ok(),
+        Some(ChangeMember::Done)
+    );
+    assert_eq!(
+        ctx.rooms.remove_member(&room.id, &uid("c")).await.ok(),
+        Some(ChangeMember::NotMember)
+    );
     assert_eq!(ctx.rooms.rooms_of(&uid("c")).await.expect("read").len(), 1);
-    let stored = ctx.rooms.room(&room.id).await.expect("read").expect("found");
+    let stored = ctx
+        .rooms
+        .room(&room.id)
+        .await
+        .expect("read")
+        .expect("found");
     assert_eq!(stored.member_count, 2);
 }
 
 async fn the_last_admin_rule(ctx: &Ctx) {
     let room = group(ctx, &uid("a"));
     ctx.rooms
-        .create_group(&room, &[member(&room, &uid("a"), Role::Admin), member(&room, &uid("b"), Role::Member)])
+        .create_group(
+            &room,
+            &[
+                member(&room, &uid("a"), Role::Admin),
+                member(&room, &uid("b"), Role::Member),
+            ],
+        )
         .await
         .expect("create");
-    assert_eq!(ctx.rooms.remove_member(&room.id, &uid("a")).await.ok(), Some(ChangeMember::LastAdmin));
-    assert_eq!(ctx.rooms.set_role(&room.id, &uid("a"), Role::Member).await.ok(), Some(ChangeMember::LastAdmin));
-    assert_eq!(ctx.rooms.set_role(&room.id, &uid("b"), Role::Admin).await.ok(), Some(ChangeMember::Done));
-    assert_eq!(ctx.rooms.set_role(&room.id, &uid("b"), Role::Admin).await.ok(), Some(ChangeMember::Done), "no-op");
-    let stored = ctx.rooms.room(&room.id).await.expect("read").expect("found");
+    assert_eq!(
+        ctx.rooms.remove_member(&room.id, &uid("a")).await.ok(),
+        Some(ChangeMember::LastAdmin)
+    );
+    assert_eq!(
+        ctx.rooms
+            .set_role(&room.id, &uid("a"), Role::Member)
+            .await
+            .ok(),
+        Some(ChangeMember::LastAdmin)
+    );
+    assert_eq!(
+        ctx.rooms
+            .set_role(&room.id, &uid("b"), Role::Admin)
+            .await
+            .ok(),
+        Some(ChangeMember::Done)
+    );
+    assert_eq!(
+        ctx.rooms
+            .set_role(&room.id, &uid("b"), Role::Admin)
+            .await
+            .ok(),
+        Some(ChangeMember::Done),
+        "no-op"
+    );
+    let stored = ctx
+        .rooms
+        .room(&room.id)
+        .await
+        .expect("read")
+        .expect("found");
     assert_eq!(stored.admin_count, 2);
-    assert_eq!(ctx.rooms.set_role(&room.id, &uid("a"), Role::Member).await.ok(), Some(ChangeMember::Done));
-    assert_eq!(ctx.rooms.set_role(&room.id, &uid("zz"), Role::Admin).await.ok(), Some(ChangeMember::NotMember));
-    assert_eq!(ctx.rooms.remove_member(&room.id, &uid("a")).await.ok(), Some(ChangeMember::Done));
+    assert_eq!(
+        ctx.rooms
+            .set_role(&room.id, &uid("a"), Role::Member)
+            .await
+            .ok(),
+        Some(ChangeMember::Done)
+    );
+    assert_eq!(
+        ctx.rooms
+            .set_role(&room.id, &uid("zz"), Role::Admin)
+            .await
+            .ok(),
+        Some(ChangeMember::NotMember)
+    );
+    assert_eq!(
+        ctx.rooms.remove_member(&room.id, &uid("a")).await.ok(),
+        Some(ChangeMember::Done)
+    );
     // The sole remaining member, an admin, may leave the room empty.
-    assert_eq!(ctx.rooms.remove_member(&room.id, &uid("b")).await.ok(), Some(ChangeMember::Done));
-    let stored = ctx.rooms.room(&room.id).await.expect("read").expect("found");
+    assert_eq!(
+        ctx.rooms.remove_member(&room.id, &uid("b")).await.ok(),
+        Some(ChangeMember::Done)
+    );
+    let stored = ctx
+        .rooms
+        .room(&room.id)
+        .await
+        .expect("read")
+        .expect("found");
     assert_eq!((stored.member_count, stored.admin_count), (0, 0));
 }
 
@@ -77,31 +215,58 @@ fn direct(ctx: &Ctx, a: &str) -> Room {
 
 async fn direct_rooms_are_one_per_pair(ctx: &Ctx) {
     let first = direct(ctx, "x");
-    let created = ctx.rooms
-        .create_direct(&first, &[member(&first, &uid("x"), Role::Member), member(&first, &uid("y"), Role::Member)])
+    let created = ctx
+        .rooms
+        .create_direct(
+            &first,
+            &[
+                member(&first, &uid("x"), Role::Member),
+                member(&first, &uid("y"), Role::Member),
+            ],
+        )
         .await
         .expect("create");
     assert!(matches!(created, CreateDirect::Created(_)));
     let second = direct(ctx, "y");
-    let again = ctx.rooms
-        .create_direct(&second, &[member(&second, &uid("y"), Role::Member), member(&second, &uid("x"), Role::Member)])
+    let again = ctx
+        .rooms
+        .create_direct(
+            &second,
+            &[
+                member(&second, &uid("y"), Role::Member),
+                member(&second, &uid("x"), Role::Member),
+            ],
+        )
         .await
         .expect("create");
     let CreateDirect::Existing(existing) = again else {
         panic!("a second room for the pair");
     };
     assert_eq!(existing.id, first.id);
-    assert!(ctx.rooms.room(&second.id).await.expect("read").is_none(), "the loser left nothing behind");
-    assert!(ctx.rooms.member(&second.id, &uid("y")).await.expect("read").is_none());
+    assert!(
+        ctx.rooms.room(&second.id).await.expect("read").is_none(),
+        "the loser left nothing behind"
+    );
+    assert!(ctx
+        .rooms
+        .member(&second.id, &uid("y"))
+        .await
+        .expect("read")
+        .is_none());
     assert_eq!(id(ctx).len(), 26);
     assert_eq!(existing.created_at, T0);
 }
 
 async fn twenty_parallel_direct_chats_make_one_room(ctx: &Ctx) {
-    let attempts: Vec<Room> = (0..20).map(|i| direct(ctx, if i % 2 == 0 { "p" } else { "q" })).collect();
+    let attempts: Vec<Room> = (0..20)
+        .map(|i| direct(ctx, if i % 2 == 0 { "p" } else { "q" }))
+        .collect();
     let results = futures_util::future::join_all(attempts.iter().enumerate().map(|(i, room)| {
         let (a, b) = if i % 2 == 0 { ("p", "q") } else { ("q", "p") };
-        let pair = [member(room, &uid(a), Role::Member), member(room, &uid(b), Role::Member)];
+        let pair = [
+            member(room, &uid(a), Role::Member),
+            member(room, &uid(b), Role::Member),
+        ];
         async move { ctx.rooms.create_direct(room, &pair).await }
     }))
     .await;

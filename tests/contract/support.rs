@@ -2,9 +2,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_aws::setup::{AwsSettings, Needs};
-use chat_core::adapters::{ChannelNotifier, ManualClock, MemoryBlobStore, MemoryStore, RecordingMailer};
+use chat_core::adapters::{
+    ChannelNotifier, ManualClock, MemoryBlobStore, MemoryStore, RecordingMailer,
+};
 use chat_core::config::{Config, Secret, Settings};
-use chat_core::domain::{Email, Member, ProfileText, Role, Room, RoomId, RoomKind, RoomName, Timestamp, User, UserId, Username};
+use chat_core::domain::{
+    Email, Member, ProfileText, Role, Room, RoomId, RoomKind, RoomName, Timestamp, User, UserId,
+    Username,
+};
 use chat_core::Ctx;
 
 /// Runs one contract case against the embedded and the DynamoDB adapters.
@@ -29,7 +34,8 @@ macro_rules! contract {
 
 pub fn config(mail_from: &str) -> Config {
     Config {
-        jwt_secret: Secret::new(b"contract tests secret, thirty-two bytes+".to_vec()).expect("secret"),
+        jwt_secret: Secret::new(b"contract tests secret, thirty-two bytes+".to_vec())
+            .expect("secret"),
         settings: Settings {
             mail_from: mail_from.to_owned(),
             ..Settings::default()
@@ -57,9 +63,19 @@ pub async fn dynamodb() -> (Ctx, chat_tests::AwsResources) {
         picture_url_ttl: Duration::from_secs(900),
         s3_force_path_style: true,
     };
-    let needs = Needs { mail: true, blobs: true, notifier: false };
-    let ctx = chat_aws::setup::context(&config(&resources.mail_from), &aws, &resources.sdk, needs, None)
-        .expect("context");
+    let needs = Needs {
+        mail: true,
+        blobs: true,
+        notifier: false,
+    };
+    let ctx = chat_aws::setup::context(
+        &config(&resources.mail_from),
+        &aws,
+        &resources.sdk,
+        needs,
+        None,
+    )
+    .expect("context");
     (ctx, resources)
 }
 

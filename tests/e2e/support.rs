@@ -51,7 +51,8 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let addr = listener.local_addr().expect("addr");
     let base = format!("http://{addr}");
     let config = Config {
-        jwt_secret: Secret::new(b"test secret of at least thirty-two bytes".to_vec()).expect("secret"),
+        jwt_secret: Secret::new(b"test secret of at least thirty-two bytes".to_vec())
+            .expect("secret"),
         settings,
     };
     let mailer = Arc::new(RecordingMailer::default());

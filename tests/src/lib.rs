@@ -104,7 +104,11 @@ pub async fn sent_mail(endpoint: &str, to: &str) -> Vec<SentMail> {
     for message in messages {
         let recipients: Vec<String> = message["destinations"]["ToAddresses"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         if recipients.iter().any(|r| r == to) {
             out.push(SentMail {

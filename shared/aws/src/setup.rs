@@ -195,3 +195,54 @@ pub fn emulator_sdk_config(endpoint: &str) -> SdkConfig {
         )))
         .build()
 }
+
+/// Creates the table, the bucket and the SES sender identity if they do not
+/// exist yet: for a local run against an emulator (`CREATE_RESOURCES=true`).
+/// Deployments get them from the SAM template instead.
+pub async fn create_dev_resources(
+    sdk: &SdkConfig,
+    aws: &AwsSettings,
+    mail_from: &str,
+) -> Result<(), chat_core::Error> {
+    use crate::sdk_error::{code, translate};
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    match dynamo.describe_table().table_name(&aws.table).send().await {
+        Ok(_) => {}
+        Err(e) if code(&e) == Some("ResourceNotFoundException") => {
+            crate::table::create(&dynamo, &aws.table).await?;
+        }
+        Err(e) => return Err(translate("DescribeTable", e)),
+    }
+    if let Some(bucket) = &aws.bucket {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(sdk)
+                .force_path_style(aws.s3_force_path_style)
+                .build(),
+        );
+        match s3.create_bucket().bucket(bucket).send().await {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    code(&e),
+                    Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
+                ) => {}
+            Err(e) => return Err(translate("CreateBucket", e)),
+        }
+    }
+    // "Chat <no-reply@example.com>" verifies the address inside the brackets.
+    let address = mail_from
+        .rsplit_once('<')
+        .map_or(mail_from, |(_, rest)| rest.trim_end_matches('>'))
+        .trim();
+    let ses = aws_sdk_sesv2::Client::new(sdk);
+    match ses
+        .create_email_identity()
+        .email_identity(address)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if code(&e) == Some("AlreadyExistsException") => Ok(()),
+        Err(e) => Err(translate("CreateEmailIdentity", e)),
+    }
+}

@@ -113,7 +113,10 @@ impl MessageStore for DynamoStore {
             };
             if let (Some(client_id), true) = (&message.client_id, failed_at(&codes, 2)) {
                 let claim = self
-                    .get(&room_pk(&message.room_id), &client_sk(&message.sender_id, client_id))
+                    .get(
+                        &room_pk(&message.room_id),
+                        &client_sk(&message.sender_id, client_id),
+                    )
                     .await?
                     .ok_or_else(|| Error::Unavailable("client id claim vanished".into()))?;
                 let id = MessageId::from_trusted(item::get_s(&claim, "message_id")?);
