@@ -17,11 +17,11 @@ async fn watermarks_only_rise(ctx: &Ctx) {
         .await
         .expect("mark");
     ctx.receipts
-        .mark_delivered(&room, &[a.clone()], &m("01A"))
+        .mark_delivered(&room, std::slice::from_ref(&a), &m("01A"))
         .await
         .expect("an older one is ignored");
     ctx.receipts
-        .mark_delivered(&room, &[b.clone()], &m("01C"))
+        .mark_delivered(&room, std::slice::from_ref(&b), &m("01C"))
         .await
         .expect("mark");
     let r = ctx.receipts.receipts(&room).await.expect("read");

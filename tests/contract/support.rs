@@ -20,12 +20,12 @@ macro_rules! contract {
             mod $case {
                 #[tokio::test]
                 async fn embedded() {
-                    super::$case(&crate::support::embedded()).await;
+                    super::$case(&$crate::support::embedded()).await;
                 }
 
                 #[tokio::test]
                 async fn dynamodb() {
-                    super::$case(&crate::support::dynamodb().await.0).await;
+                    super::$case(&$crate::support::dynamodb().await.0).await;
                 }
             }
         )+
