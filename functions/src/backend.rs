@@ -5,6 +5,7 @@
 //! keeps all state in the process, for trying a function locally with
 //! `cargo lambda watch`.
 
+use chat_aws::secrets;
 use chat_aws::setup::{self, AwsSettings, MissingSetting, Needs};
 use chat_core::config::{Config, ConfigError};
 use chat_core::Ctx;
@@ -18,23 +19,38 @@ pub enum BackendError {
     /// A capability the route needs is not configured.
     #[error(transparent)]
     Missing(#[from] MissingSetting),
+    /// The signing secret could not be read from SSM.
+    #[error("reading the signing secret: {0}")]
+    Secret(#[from] chat_core::Error),
     /// `CHAT_BACKEND` names no known backend.
     #[error("CHAT_BACKEND={0:?} is not a known backend (expected \"aws\" or \"embedded\")")]
     UnknownBackend(String),
 }
 
 /// Reads the environment and builds the context with the clients in `needs`.
+/// On AWS the signing secret comes from the SSM parameter named by
+/// `JWT_SECRET_PARAMETER` unless `JWT_SECRET` itself is set.
 pub async fn context_from_env(needs: Needs) -> Result<Ctx, BackendError> {
-    let config = Config::from_env()?;
     let backend = std::env::var("CHAT_BACKEND").unwrap_or_else(|_| "aws".into());
     match backend.as_str() {
         "aws" => {
             let aws = AwsSettings::from_lookup(|name| std::env::var(name).ok())?;
             let sdk = setup::load_sdk_config().await;
+            let from_ssm = match (
+                std::env::var("JWT_SECRET"),
+                std::env::var("JWT_SECRET_PARAMETER"),
+            ) {
+                (Err(_), Ok(name)) => Some(secrets::from_ssm(&sdk, &name).await?),
+                _ => None,
+            };
+            let config = Config::from_lookup(|name| match name {
+                "JWT_SECRET" => std::env::var(name).ok().or_else(|| from_ssm.clone()),
+                _ => std::env::var(name).ok(),
+            })?;
             Ok(setup::context(&config, &aws, &sdk, needs, None)?)
         }
         "embedded" => Ok(Ctx::embedded(
-            &config,
+            &Config::from_env()?,
             &std::env::var("PUBLIC_BASE_URL").unwrap_or_default(),
         )),
         other => Err(BackendError::UnknownBackend(other.to_owned())),

@@ -15,12 +15,14 @@
 //!   runs with, built once per cold start with only the clients it needs.
 //! - [`metrics`]: an SDK interceptor that counts requests per operation.
 //! - [`sdk_error`]: SDK errors translated to the domain error by predicate.
+//! - [`secrets`]: the token signing secret from SSM Parameter Store.
 
 pub mod dynamo;
 pub mod metrics;
 pub mod notifier;
 pub mod s3;
 pub mod sdk_error;
+pub mod secrets;
 pub mod ses;
 pub mod setup;
 pub mod table;

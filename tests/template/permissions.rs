@@ -1,0 +1,445 @@
+//! Each function's IAM policy covers what its code calls, and no more than
+//! the capabilities its route needs: every route is run against the emulator
+//! with an SDK interceptor recording the DynamoDB actions it needed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chat_aws::metrics::RequestCounter;
+use chat_aws::setup::{AwsSettings, Needs};
+use chat_core::adapters::ChannelNotifier;
+use chat_core::http::{handle, ApiRequest, Route, ROUTES};
+use chat_core::ws::{self, WsEvent, WsRequestContext};
+use chat_core::Ctx;
+use http::{HeaderMap, HeaderValue, Method};
+use serde_json::{json, Value};
+
+use crate::consistency::template;
+
+/// Function binary → the actions its template policy allows.
+fn policies() -> BTreeMap<String, BTreeSet<String>> {
+    let t = template();
+    let mut out = BTreeMap::new();
+    for (_, r) in t["Resources"].as_mapping().expect("resources") {
+        if r["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = r["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mut actions = BTreeSet::new();
+        for policy in r["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+                match &statement["Action"] {
+                    serde_yaml::Value::String(a) => {
+                        actions.insert(a.clone());
+                    }
+                    serde_yaml::Value::Sequence(list) => {
+                        actions.extend(list.iter().filter_map(|a| a.as_str().map(str::to_owned)));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out.insert(binary, actions);
+    }
+    out
+}
+
+fn needs_of(function: &str) -> Needs {
+    match ROUTES.iter().find(|s| s.function == function) {
+        Some(spec) => Needs::for_route(spec.route),
+        None => Needs::WEBSOCKET,
+    }
+}
+
+#[test]
+fn policies_grant_exactly_the_capabilities_each_route_needs() {
+    for (function, actions) in policies() {
+        let needs = needs_of(&function);
+        assert_eq!(
+            actions.contains("ses:SendEmail"),
+            needs.mail,
+            "{function}: ses"
+        );
+        assert_eq!(
+            actions.contains("s3:GetObject"),
+            needs.blobs,
+            "{function}: s3 read"
+        );
+        assert_eq!(
+            actions.contains("s3:PutObject"),
+            function == "profile-update",
+            "{function}: s3 write"
+        );
+        assert_eq!(
+            actions.contains("execute-api:ManageConnections"),
+            needs.notifier,
+            "{function}: push"
+        );
+        assert!(
+            actions.contains("ssm:GetParameter"),
+            "{function}: reads the signing secret"
+        );
+        assert!(
+            !actions
+                .iter()
+                .any(|a| a.ends_with('*') || a == "dynamodb:Scan"),
+            "{function}: {actions:?}"
+        );
+    }
+}
+
+struct World {
+    ctx: Ctx,
+    counter: RequestCounter,
+    access: String,
+    refresh: String,
+    bob: String,
+    carol: String,
+    room: String,
+    direct_with: String,
+}
+
+async fn world() -> World {
+    let resources = chat_tests::provision().await;
+    let counter = RequestCounter::default();
+    let aws = AwsSettings {
+        table: resources.table.clone(),
+        bucket: Some(resources.bucket.clone()),
+        websocket_endpoint: Some("http://127.0.0.1:9/none".into()),
+        picture_url_ttl: Duration::from_secs(900),
+        s3_force_path_style: true,
+    };
+    let mut config = chat_core::config::Config {
+        jwt_secret: chat_core::config::Secret::new(vec![9; 32]).expect("secret"),
+        settings: Default::default(),
+    };
+    config.settings.mail_from = resources.mail_from.clone();
+    let mut ctx = chat_aws::setup::context(
+        &config,
+        &aws,
+        &resources.sdk,
+        Needs::ALL,
+        Some(counter.clone()),
+    )
+    .expect("context");
+    // Pushes go nowhere: every connection is gone, which exercises the clean-up.
+    ctx.notifier = Arc::new(ChannelNotifier::default());
+    let mut ids = Vec::new();
+    let mut tokens = None;
+    for name in ["alice", "bob", "carol", "dave"] {
+        let registration = chat_core::usecases::auth::Registration {
+            username: chat_core::domain::Username::parse(name).expect("name"),
+            email: chat_core::domain::Email::parse(&format!("{name}@example.com")).expect("email"),
+            password: chat_core::domain::Password::parse_new("correct horse battery", None, None)
+                .expect("pw"),
+        };
+        chat_core::usecases::auth::register(&ctx, registration)
+            .await
+            .expect("register");
+        let email = chat_core::domain::Email::parse(&format!("{name}@example.com")).expect("email");
+        let user = ctx
+            .users
+            .user_by_email(&email)
+            .await
+            .expect("read")
+            .expect("user");
+        ctx.users.mark_verified(&user.id).await.expect("verify");
+        ids.push(user.id.to_string());
+        if tokens.is_none() {
+            let password = chat_core::domain::Password::parse_login("correct horse battery");
+            tokens = Some(
+                chat_core::usecases::auth::login(&ctx, Some(email), password)
+                    .await
+                    .expect("login"),
+            );
+        }
+    }
+    let tokens = tokens.expect("tokens");
+    let alice = chat_core::domain::UserId::from_trusted(ids[0].clone());
+    let created = chat_core::usecases::rooms::create(
+        &ctx,
+        &alice,
+        chat_core::usecases::rooms::NewRoom::Group {
+            name: chat_core::domain::RoomName::parse("Team").expect("name"),
+            members: vec![chat_core::domain::UserId::from_trusted(ids[1].clone())],
+        },
+    )
+    .await
+    .expect("room");
+    World {
+        ctx,
+        counter,
+        access: tokens.access,
+        refresh: tokens.refresh,
+        bob: ids[1].clone(),
+        carol: ids[2].clone(),
+        room: created.room.id.to_string(),
+        direct_with: ids[3].clone(),
+    }
+}
+
+fn request(
+    w: &World,
+    method: &str,
+    params: &[(&str, &str)],
+    body: Value,
+    auth: bool,
+) -> ApiRequest {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    if auth {
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {}", w.access)).expect("header"),
+        );
+    }
+    ApiRequest {
+        method: Method::from_bytes(method.as_bytes()).expect("method"),
+        path_params: params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        query: Default::default(),
+        headers,
+        body: Bytes::from(body.to_string()),
+    }
+}
+
+/// A request that succeeds on each route, in an order where each finds what it needs.
+fn scenario(w: &World) -> Vec<(Route, ApiRequest)> {
+    let room = w.room.as_str();
+    vec![
+        (
+            Route::Register,
+            request(
+                w,
+                "POST",
+                &[],
+                json!({"username": "erin", "email": "erin@example.com", "password": "correct horse battery"}),
+                false,
+            ),
+        ),
+        (
+            Route::ResendOtp,
+            request(
+                w,
+                "POST",
+                &[],
+                json!({"email": "someone@example.com"}),
+                false,
+            ),
+        ),
+        (
+            Route::VerifyEmail,
+            request(
+                w,
+                "POST",
+                &[],
+                json!({"email": "erin@example.com", "otp": "000000"}),
+                false,
+            ),
+        ),
+        (
+            Route::Token,
+            request(
+                w,
+                "POST",
+                &[],
+                json!({"email": "alice@example.com", "password": "correct horse battery"}),
+                false,
+            ),
+        ),
+        (Route::ProfileGet, request(w, "GET", &[], json!({}), true)),
+        (
+            Route::ProfileUpdate,
+            request(
+                w,
+                "PATCH",
+                &[],
+                json!({"username": "alice2", "bio": "hi"}),
+                true,
+            ),
+        ),
+        (
+            Route::RoomsCreate,
+            request(
+                w,
+                "POST",
+                &[],
+                json!({"name": "New", "type": "group", "members": [w.carol]}),
+                true,
+            ),
+        ),
+        (Route::RoomsList, request(w, "GET", &[], json!({}), true)),
+        (
+            Route::RoomGet,
+            request(w, "GET", &[("id", room)], json!({}), true),
+        ),
+        (
+            Route::MessagesSend,
+            request(
+                w,
+                "POST",
+                &[("id", room)],
+                json!({"message": "hi", "client_id": "c1"}),
+                true,
+            ),
+        ),
+        (
+            Route::MessagesList,
+            request(w, "GET", &[("id", room)], json!({}), true),
+        ),
+        (
+            Route::MembersAdd,
+            request(
+                w,
+                "POST",
+                &[("id", room)],
+                json!({"user_id": w.carol}),
+                true,
+            ),
+        ),
+        (
+            Route::MembersList,
+            request(w, "GET", &[("id", room)], json!({}), true),
+        ),
+        (
+            Route::MemberUpdate,
+            request(
+                w,
+                "PATCH",
+                &[("id", room), ("user_id", &w.carol)],
+                json!({"role": "admin"}),
+                true,
+            ),
+        ),
+        (
+            Route::MemberRemove,
+            request(
+                w,
+                "DELETE",
+                &[("id", room), ("user_id", &w.carol)],
+                json!({}),
+                true,
+            ),
+        ),
+        (
+            Route::RoomLeave,
+            request(w, "POST", &[("id", room)], json!({}), false),
+        ),
+        (
+            Route::DirectChat,
+            request(w, "POST", &[("user_id", &w.direct_with)], json!({}), true),
+        ),
+        (
+            Route::TokenRefresh,
+            request(w, "POST", &[], json!({"refresh": w.refresh}), false),
+        ),
+        (
+            Route::Logout,
+            request(w, "POST", &[], json!({"refresh": w.refresh}), false),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_function_policy_covers_the_dynamodb_actions_its_code_calls() {
+    let w = world().await;
+    let policies = policies();
+    let mut checked = BTreeSet::new();
+    let mut observed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (route, mut request) in scenario(&w) {
+        if route == Route::RoomLeave {
+            // Bob leaves, so that the room keeps its admin.
+            let bob_token = {
+                let claims = chat_core::security::jwt::Claims {
+                    sub: w.bob.clone(),
+                    token_type: chat_core::security::jwt::TokenType::Access,
+                    exp: w.ctx.clock.now().secs() + 600,
+                    iat: w.ctx.clock.now().secs(),
+                    jti: "j".into(),
+                    fam: None,
+                };
+                w.ctx.jwt.sign(&claims).expect("sign")
+            };
+            request.headers.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {bob_token}")).expect("header"),
+            );
+        }
+        w.counter.reset();
+        let response = handle(&w.ctx, route, request).await;
+        let function = route.spec().function;
+        let ok =
+            response.status.is_success() || (route == Route::VerifyEmail && response.status == 400);
+        assert!(
+            ok,
+            "{function}: {} {}",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        );
+        observed.insert(function.to_owned(), w.counter.actions());
+        checked.insert(function.to_owned());
+    }
+    let events = [
+        ("ws-connect", "$connect", None),
+        (
+            "ws-default",
+            "$default",
+            Some(json!({"action": "send", "room_id": w.room, "message": "hello"}).to_string()),
+        ),
+        ("ws-disconnect", "$disconnect", None),
+    ];
+    for (function, route_key, body) in events {
+        let mut event = WsEvent {
+            request_context: WsRequestContext {
+                route_key: route_key.into(),
+                connection_id: "Q2Vubm5lY3Rpb24=".into(),
+                ..Default::default()
+            },
+            body,
+            ..Default::default()
+        };
+        if route_key == "$connect" {
+            event.query_string_parameters = Some([("token".to_owned(), w.access.clone())].into());
+        }
+        w.counter.reset();
+        let answer = ws::handle(&w.ctx, event).await;
+        assert_eq!(answer.status_code, 200, "{function}: {answer:?}");
+        observed.insert(function.to_owned(), w.counter.actions());
+        checked.insert(function.to_owned());
+    }
+    for (function, actions) in &observed {
+        let allowed = &policies[function];
+        let missing: Vec<String> = actions
+            .iter()
+            .map(|a| format!("dynamodb:{a}"))
+            .filter(|a| !allowed.contains(a))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{function} calls {missing:?} but its policy does not allow it"
+        );
+        let unused: Vec<&String> = allowed
+            .iter()
+            .filter(|a| {
+                a.starts_with("dynamodb:") && !actions.contains(a.trim_start_matches("dynamodb:"))
+            })
+            .collect();
+        println!("{function:<16} calls {actions:?}; allowed but not seen here: {unused:?}");
+    }
+    assert_eq!(
+        checked.len(),
+        policies.len(),
+        "every function was exercised"
+    );
+}
