@@ -1,6 +1,11 @@
 //! Lambda for `DELETE /api/chat/rooms/{id}/members/{user_id}/`.
 
+use chat_core::http::Route;
+use chat_functions::http::{needs, run};
+
+const ROUTE: Route = Route::MemberRemove;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    chat_functions::http::run(chat_core::http::Route::MemberRemove).await
+    run::<{ needs(ROUTE) }>(ROUTE).await
 }

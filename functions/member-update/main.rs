@@ -1,6 +1,11 @@
 //! Lambda for `PATCH /api/chat/rooms/{id}/members/{user_id}/`.
 
+use chat_core::http::Route;
+use chat_functions::http::{needs, run};
+
+const ROUTE: Route = Route::MemberUpdate;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    chat_functions::http::run(chat_core::http::Route::MemberUpdate).await
+    run::<{ needs(ROUTE) }>(ROUTE).await
 }

@@ -1,6 +1,11 @@
 //! Lambda for `GET /api/chat/rooms/{id}/members/`.
 
+use chat_core::http::Route;
+use chat_functions::http::{needs, run};
+
+const ROUTE: Route = Route::MembersList;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    chat_functions::http::run(chat_core::http::Route::MembersList).await
+    run::<{ needs(ROUTE) }>(ROUTE).await
 }

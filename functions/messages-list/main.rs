@@ -1,6 +1,11 @@
 //! Lambda for `GET /api/chat/rooms/{id}/messages/`.
 
+use chat_core::http::Route;
+use chat_functions::http::{needs, run};
+
+const ROUTE: Route = Route::MessagesList;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    chat_functions::http::run(chat_core::http::Route::MessagesList).await
+    run::<{ needs(ROUTE) }>(ROUTE).await
 }

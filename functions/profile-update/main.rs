@@ -1,6 +1,11 @@
 //! Lambda for `PUT|PATCH /api/users/profile/`.
 
+use chat_core::http::Route;
+use chat_functions::http::{needs, run};
+
+const ROUTE: Route = Route::ProfileUpdate;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    chat_functions::http::run(chat_core::http::Route::ProfileUpdate).await
+    run::<{ needs(ROUTE) }>(ROUTE).await
 }

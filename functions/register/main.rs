@@ -1,6 +1,11 @@
 //! Lambda for `POST /api/users/register/`.
 
+use chat_core::http::Route;
+use chat_functions::http::{needs, run};
+
+const ROUTE: Route = Route::Register;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    chat_functions::http::run(chat_core::http::Route::Register).await
+    run::<{ needs(ROUTE) }>(ROUTE).await
 }

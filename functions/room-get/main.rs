@@ -1,6 +1,11 @@
 //! Lambda for `GET /api/chat/rooms/{id}/`.
 
+use chat_core::http::Route;
+use chat_functions::http::{needs, run};
+
+const ROUTE: Route = Route::RoomGet;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    chat_functions::http::run(chat_core::http::Route::RoomGet).await
+    run::<{ needs(ROUTE) }>(ROUTE).await
 }

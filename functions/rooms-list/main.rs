@@ -1,6 +1,11 @@
 //! Lambda for `GET /api/chat/rooms/`.
 
+use chat_core::http::Route;
+use chat_functions::http::{needs, run};
+
+const ROUTE: Route = Route::RoomsList;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    chat_functions::http::run(chat_core::http::Route::RoomsList).await
+    run::<{ needs(ROUTE) }>(ROUTE).await
 }

@@ -6,7 +6,7 @@
 //! `cargo lambda watch`.
 
 use chat_aws::secrets;
-use chat_aws::setup::{self, AwsSettings, MissingSetting, Needs};
+use chat_aws::setup::{self, AwsSettings, MissingSetting};
 use chat_core::config::{Config, ConfigError};
 use chat_core::Ctx;
 
@@ -27,10 +27,11 @@ pub enum BackendError {
     UnknownBackend(String),
 }
 
-/// Reads the environment and builds the context with the clients in `needs`.
+/// Reads the environment and builds the context with the clients in `NEEDS`
+/// (a [`chat_aws::setup::Needs::bits`] value).
 /// On AWS the signing secret comes from the SSM parameter named by
 /// `JWT_SECRET_PARAMETER` unless `JWT_SECRET` itself is set.
-pub async fn context_from_env(needs: Needs) -> Result<Ctx, BackendError> {
+pub async fn context_from_env<const NEEDS: u8>() -> Result<Ctx, BackendError> {
     let backend = std::env::var("CHAT_BACKEND").unwrap_or_else(|_| "aws".into());
     match backend.as_str() {
         "aws" => {
@@ -47,7 +48,7 @@ pub async fn context_from_env(needs: Needs) -> Result<Ctx, BackendError> {
                 "JWT_SECRET" => std::env::var(name).ok().or_else(|| from_ssm.clone()),
                 _ => std::env::var(name).ok(),
             })?;
-            Ok(setup::context(&config, &aws, &sdk, needs, None)?)
+            Ok(setup::context_for::<NEEDS>(&config, &aws, &sdk)?)
         }
         "embedded" => Ok(Ctx::embedded(
             &Config::from_env()?,

@@ -10,11 +10,17 @@ use chat_aws::setup::Needs;
 
 use crate::backend;
 
+/// The `NEEDS` a route's binary passes to [`run`].
+pub const fn needs(route: Route) -> u8 {
+    Needs::for_route(route).bits()
+}
+
 /// Serves `route` until the Lambda runtime stops: initialises tracing, builds
-/// the context once, then handles each invocation with the shared handler.
-pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
+/// the context once (with the clients in `NEEDS`, which must be
+/// [`needs`]`(route)`), then handles each invocation with the shared handler.
+pub async fn run<const NEEDS: u8>(route: Route) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let ctx = Arc::new(backend::context_from_env(Needs::for_route(route)).await?);
+    let ctx = Arc::new(backend::context_from_env::<NEEDS>().await?);
     lambda_http::run(service_fn(move |event: Request| {
         let ctx = ctx.clone();
         async move {

@@ -1,6 +1,11 @@
 //! Lambda for `POST /api/users/token/refresh/`.
 
+use chat_core::http::Route;
+use chat_functions::http::{needs, run};
+
+const ROUTE: Route = Route::TokenRefresh;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    chat_functions::http::run(chat_core::http::Route::TokenRefresh).await
+    run::<{ needs(ROUTE) }>(ROUTE).await
 }
