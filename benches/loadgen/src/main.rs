@@ -1,0 +1,167 @@
+//! `loadgen`: measures the chat backend with its own public API.
+//!
+//! - `loadgen ws`: WebSocket fan-out (default): M clients in R rooms, S
+//!   senders x K messages, paced or in bursts; deliveries counted and timed.
+//! - `loadgen rest`: latency and throughput of the hot REST routes.
+//! - `loadgen startup`: Lambda init time, warm invocation and memory per
+//!   function binary, against a hello-world baseline.
+//!
+//! `ws` and `rest` start the release `local-gateway` binary as a child
+//! process (built on first use), so its peak RSS and CPU time are its own.
+
+mod client;
+mod gateway;
+mod rest_bench;
+mod startup;
+mod stats;
+mod ws_bench;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Load generator and benchmarks for the chat backend")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    /// The local-gateway binary (default: the release build beside this one).
+    #[arg(long, global = true)]
+    gateway_bin: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// WebSocket fan-out benchmark.
+    Ws {
+        /// WebSocket clients (one user each).
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// Rooms the clients are spread over.
+        #[arg(long, default_value_t = 1)]
+        rooms: usize,
+        /// Clients that send.
+        #[arg(long, default_value_t = 10)]
+        senders: usize,
+        /// Messages each sender sends.
+        #[arg(long, default_value_t = 100)]
+        messages: usize,
+        /// Total messages per second; 0 sends in bursts.
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
+    },
+    /// REST benchmark.
+    Rest {
+        /// Requests in flight.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Requests per endpoint.
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+    },
+    /// Lambda start-up report.
+    Startup {
+        /// Directory of cargo-lambda builds (`<dir>/<function>/bootstrap`).
+        #[arg(long, default_value = "target/lambda")]
+        lambda_dir: PathBuf,
+        /// AWS endpoint the functions are configured with (no request is made).
+        #[arg(long, default_value = "http://127.0.0.1:9")]
+        aws_endpoint: String,
+        /// Runs per binary; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Cmd::Ws {
+        clients: 50,
+        rooms: 1,
+        senders: 10,
+        messages: 100,
+        rate: 0.0,
+    });
+    match command {
+        Cmd::Ws {
+            clients,
+            rooms,
+            senders,
+            messages,
+            rate,
+        } => {
+            let gw = gateway::Gateway::start(&gateway::binary(cli.gateway_bin)?)?;
+            let plan = ws_bench::Plan {
+                clients,
+                rooms,
+                senders,
+                messages,
+                rate,
+            };
+            let report = ws_bench::run(&gw, plan).await?;
+            if cli.json {
+                println!("{}", report.to_json());
+            } else {
+                report.print();
+            }
+            if report.lost > 0 || report.duplicated > 0 {
+                return Err(format!(
+                    "{} lost, {} duplicated",
+                    report.lost, report.duplicated
+                ));
+            }
+        }
+        Cmd::Rest {
+            concurrency,
+            requests,
+        } => {
+            let gw = gateway::Gateway::start(&gateway::binary(cli.gateway_bin)?)?;
+            let rows = rest_bench::run(&gw, concurrency, requests).await?;
+            if cli.json {
+                println!("{}", rest_bench::to_json(&rows, concurrency));
+            } else {
+                rest_bench::print(&rows, concurrency);
+            }
+        }
+        Cmd::Startup {
+            lambda_dir,
+            aws_endpoint,
+            runs,
+        } => {
+            let hello = std::env::current_exe()
+                .map_err(|e| e.to_string())?
+                .with_file_name("hello-lambda");
+            let median = |mut rows: Vec<startup::Row>| {
+                rows.sort_by_key(|r| r.init);
+                rows.swap_remove(rows.len() / 2)
+            };
+            let mut samples = Vec::new();
+            for _ in 0..runs.max(1) {
+                samples.push(startup::measure(&hello, "hello-lambda", &aws_endpoint).await?);
+            }
+            let hello_row = median(samples);
+            let binaries = startup::binaries(Some(lambda_dir));
+            if binaries.is_empty() {
+                return Err("no function binaries found: run `bash .ci/build-lambdas` or `cargo build --release -p chat-functions`".into());
+            }
+            let mut rows = Vec::new();
+            for (name, path) in binaries {
+                let mut samples = Vec::new();
+                for _ in 0..runs.max(1) {
+                    samples.push(startup::measure(&path, &name, &aws_endpoint).await?);
+                }
+                rows.push(median(samples));
+            }
+            if cli.json {
+                println!("{}", startup::to_json(&rows, &hello_row));
+            } else {
+                startup::print(&rows, &hello_row);
+            }
+        }
+    }
+    Ok(())
+}
