@@ -39,6 +39,8 @@ pub struct Report {
     pub p99: Duration,
     pub max: Duration,
     pub server_peak_rss_kib: Option<u64>,
+    /// Resident memory when the messaging started (after sign-ups and connects).
+    pub server_rss_at_start_kib: Option<u64>,
     pub server_cpu: Option<Duration>,
 }
 
@@ -54,6 +56,7 @@ impl Report {
             "deliveries_per_s": self.delivered as f64 / self.elapsed.as_secs_f64(),
             "latency_ms": { "p50": stats::ms(self.p50), "p99": stats::ms(self.p99), "max": stats::ms(self.max) },
             "server_peak_rss_kib": self.server_peak_rss_kib,
+            "server_rss_at_start_kib": self.server_rss_at_start_kib,
             "server_cpu_s": self.server_cpu.map(|d| d.as_secs_f64()),
         })
     }
@@ -89,6 +92,9 @@ impl Report {
         match self.server_peak_rss_kib {
             Some(kib) => println!("  server peak RSS        {:>10.1} MiB", kib as f64 / 1024.0),
             None => println!("  server peak RSS               n/a"),
+        }
+        if let Some(kib) = self.server_rss_at_start_kib {
+            println!("  server RSS at start    {:>10.1} MiB", kib as f64 / 1024.0);
         }
         match self.server_cpu {
             Some(cpu) => println!("  server CPU             {:>10.2} s", cpu.as_secs_f64()),
@@ -175,6 +181,7 @@ pub async fn run(gw: &Gateway, plan: Plan) -> Result<Report, String> {
         .map(|s| plan.messages * (per_room[s % rooms] - 1))
         .sum();
     let cpu_before = stats::cpu_time(gw.pid());
+    let server_rss_at_start_kib = stats::rss_kib(gw.pid());
     let sending = Instant::now();
     let interval = if plan.rate > 0.0 {
         Some(Duration::from_secs_f64(senders as f64 / plan.rate))
@@ -266,6 +273,7 @@ pub async fn run(gw: &Gateway, plan: Plan) -> Result<Report, String> {
         p99,
         max,
         server_peak_rss_kib,
+        server_rss_at_start_kib,
         server_cpu,
     })
 }

@@ -72,9 +72,23 @@ fn new_salt() -> Result<SaltString> {
     SaltString::encode_b64(&bytes).map_err(|e| Error::Internal(format!("salt: {e}")))
 }
 
+/// At most one hash per core at a time: each takes 19 MiB and a core's worth
+/// of work, so a burst of logins queues instead of exhausting memory.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
 async fn run_blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(format!("hashing permits closed: {e}")))?;
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
