@@ -146,6 +146,32 @@ pub enum RateDecision {
     },
 }
 
+/// The fixed window of `window_secs` that contains `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateWindow {
+    /// Start, in seconds since the epoch (part of the counter's key).
+    pub start_secs: i64,
+    /// When the window ends (and its counter may be forgotten).
+    pub end: Timestamp,
+    /// Seconds from `now` to the end, at least 1.
+    pub retry_after_secs: u64,
+}
+
+impl RateWindow {
+    /// The window containing `now`.
+    pub fn containing(now: Timestamp, window_secs: u64) -> Self {
+        let window = i64::try_from(window_secs.max(1)).unwrap_or(i64::MAX);
+        let start_secs = now.secs() - now.secs().rem_euclid(window);
+        Self {
+            start_secs,
+            end: Timestamp::from_millis(0).plus_secs(start_secs + window),
+            retry_after_secs: u64::try_from(start_secs + window - now.secs())
+                .unwrap_or(1)
+                .max(1),
+        }
+    }
+}
+
 /// Fixed-window counters, e.g. for "one code per minute per address".
 #[async_trait]
 pub trait RateLimiter: Send + Sync {

@@ -9,8 +9,8 @@ use crate::domain::{
 };
 use crate::ports::{
     AddMember, Append, ChangeMember, ConnectionStore, CreateDirect, CreateUser, HistoryCursor,
-    MessageStore, OtpRecord, OtpStore, RateDecision, RateLimiter, ReceiptStore, Receipts,
-    RefreshRecord, RoomStore, Rotate, TokenStore, UpdateProfile, UserStore,
+    MessageStore, OtpRecord, OtpStore, RateDecision, RateLimiter, RateWindow, ReceiptStore,
+    Receipts, RefreshRecord, RoomStore, Rotate, TokenStore, UpdateProfile, UserStore,
 };
 use crate::{Error, Result};
 
@@ -253,20 +253,18 @@ impl RateLimiter for MemoryStore {
         limit: u32,
         now: Timestamp,
     ) -> Result<RateDecision> {
-        let window = i64::try_from(window_secs.max(1)).unwrap_or(i64::MAX);
-        let start = now.secs() - now.secs().rem_euclid(window);
-        let end = Timestamp::from_millis(0).plus_secs(start + window);
+        let window = RateWindow::containing(now, window_secs);
         let mut s = self.lock()?;
         if s.rate.len() > RATE_SWEEP_THRESHOLD {
             s.rate.retain(|_, (_, window_end)| *window_end > now);
         }
-        let entry = s.rate.entry((key.to_owned(), start)).or_insert((0, end));
+        let entry = s
+            .rate
+            .entry((key.to_owned(), window.start_secs))
+            .or_insert((0, window.end));
         if entry.0 >= limit {
-            let retry = u64::try_from(start + window - now.secs())
-                .unwrap_or(1)
-                .max(1);
             return Ok(RateDecision::Limited {
-                retry_after_secs: retry,
+                retry_after_secs: window.retry_after_secs,
             });
         }
         entry.0 += 1;

@@ -63,15 +63,7 @@ pub async fn members(ctx: &Ctx, views: &[MemberView]) -> Result<Value> {
 
 /// A message, with the seed's `message`, `sender` and `timestamp`.
 pub fn message(m: &Message) -> Value {
-    json!({
-        "id": m.id,
-        "room": m.room_id,
-        "sender": { "id": m.sender_id, "username": m.sender_username },
-        "message": m.body,
-        "timestamp": m.created_at,
-        "client_id": m.client_id,
-        "status": Status::Sent.as_str(),
-    })
+    message_with_status(m, Status::Sent)
 }
 
 /// A message of history, with its delivery status.

@@ -103,13 +103,7 @@ pub async fn history(
     } else {
         None
     };
-    let members: Vec<UserId> = ctx
-        .rooms
-        .members(room)
-        .await?
-        .into_iter()
-        .map(|m| m.user_id)
-        .collect();
+    let members = rooms::member_ids(ctx, room).await?;
     let receipts = ctx.receipts.receipts(room).await?;
     let messages = messages
         .into_iter()

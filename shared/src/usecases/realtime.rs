@@ -158,13 +158,7 @@ pub async fn fan_out_message(ctx: &Ctx, message: &Message) {
 
 /// The live connections that want events of `room`.
 async fn room_connections(ctx: &Ctx, room: &RoomId) -> Result<Vec<Connection>> {
-    let members: Vec<UserId> = ctx
-        .rooms
-        .members(room)
-        .await?
-        .into_iter()
-        .map(|m| m.user_id)
-        .collect();
+    let members = rooms::member_ids(ctx, room).await?;
     Ok(ctx
         .connections
         .connections_of(&members, ctx.clock.now())

@@ -185,6 +185,17 @@ pub async fn members(ctx: &Ctx, caller: &UserId, room: &RoomId) -> Result<Vec<Me
     with_users(ctx, ctx.rooms.members(room).await?).await
 }
 
+/// The ids of a room's members.
+pub async fn member_ids(ctx: &Ctx, room: &RoomId) -> Result<Vec<UserId>> {
+    Ok(ctx
+        .rooms
+        .members(room)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect())
+}
+
 /// Joins memberships with their accounts (members whose account is gone are left out).
 pub async fn with_users(ctx: &Ctx, members: Vec<Member>) -> Result<Vec<MemberView>> {
     let ids: Vec<UserId> = members.iter().map(|m| m.user_id.clone()).collect();

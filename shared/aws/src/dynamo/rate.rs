@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use chat_core::domain::Timestamp;
-use chat_core::ports::{RateDecision, RateLimiter};
+use chat_core::ports::{RateDecision, RateLimiter, RateWindow};
 use chat_core::Result;
 
 use super::item::{self, n, s};
@@ -17,29 +17,25 @@ impl RateLimiter for DynamoStore {
         limit: u32,
         now: Timestamp,
     ) -> Result<RateDecision> {
-        let window = i64::try_from(window_secs.max(1)).unwrap_or(i64::MAX);
-        let start = now.secs() - now.secs().rem_euclid(window);
-        let end = Timestamp::from_millis(0).plus_secs(start + window);
+        let window = RateWindow::containing(now, window_secs);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key(PK, s(format!("RATE#{key}#{start}")))
+            .key(PK, s(format!("RATE#{key}#{}", window.start_secs)))
             .key(SK, s("RATE"))
             .update_expression("ADD hits :one SET #ttl = :ttl")
             .condition_expression("attribute_not_exists(hits) OR hits < :limit")
             .expression_attribute_names("#ttl", crate::table::TTL)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":limit", n(limit))
-            .expression_attribute_values(":ttl", item::ttl(end))
+            .expression_attribute_values(":ttl", item::ttl(window.end))
             .send()
             .await;
         match result {
             Ok(_) => Ok(RateDecision::Allowed),
             Err(e) if is_conditional_check_failed(&e) => Ok(RateDecision::Limited {
-                retry_after_secs: u64::try_from(start + window - now.secs())
-                    .unwrap_or(1)
-                    .max(1),
+                retry_after_secs: window.retry_after_secs,
             }),
             Err(e) => Err(translate("UpdateItem", e)),
         }

@@ -73,6 +73,32 @@ fn claim(pk: String, kind: &str, user: &UserId, table: &str) -> Result<TransactW
 }
 
 impl DynamoStore {
+    /// Sets one attribute of an existing user; an unknown user is left alone.
+    async fn set_on_user(
+        &self,
+        id: &UserId,
+        attribute: &str,
+        value: aws_sdk_dynamodb::types::AttributeValue,
+    ) -> Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(user_pk(id)))
+            .key(SK, s(PROFILE))
+            .update_expression("SET #a = :v")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_values(":v", value)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_check_failed(&e) => Ok(()),
+            Err(e) => Err(translate("UpdateItem", e)),
+        }
+    }
+
     async fn user_by_claim(&self, pk: String, kind: &str) -> Result<Option<User>> {
         let Some(claim) = self.get(&pk, kind).await? else {
             return Ok(None);
@@ -151,22 +177,7 @@ impl UserStore for DynamoStore {
     }
 
     async fn mark_verified(&self, id: &UserId) -> Result<()> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(user_pk(id)))
-            .key(SK, s(PROFILE))
-            .update_expression("SET verified = :t")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":t", b(true))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_check_failed(&e) => Ok(()),
-            Err(e) => Err(translate("UpdateItem", e)),
-        }
+        self.set_on_user(id, "verified", b(true)).await
     }
 
     async fn update_profile(&self, id: &UserId, update: &ProfileUpdate) -> Result<UpdateProfile> {
@@ -239,21 +250,6 @@ impl UserStore for DynamoStore {
     }
 
     async fn set_last_seen(&self, id: &UserId, at: Timestamp) -> Result<()> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(user_pk(id)))
-            .key(SK, s(PROFILE))
-            .update_expression("SET last_seen = :at")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":at", ts(at))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_check_failed(&e) => Ok(()),
-            Err(e) => Err(translate("UpdateItem", e)),
-        }
+        self.set_on_user(id, "last_seen", ts(at)).await
     }
 }
