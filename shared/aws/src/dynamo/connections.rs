@@ -74,13 +74,7 @@ fn live_count(user: &UserId, i: Option<&Item>, now: Timestamp) -> usize {
 #[async_trait]
 impl ConnectionStore for DynamoStore {
     async fn add_connection(&self, c: &Connection, now: Timestamp) -> Result<usize> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(connection_item(c)))
-            .send()
-            .await
-            .map_err(|e| translate("PutItem", e))?;
+        self.put(connection_item(c)).await?;
         let mut entry = HashMap::from([
             ("a".to_owned(), ts(c.connected_at)),
             ("e".to_owned(), ts(c.expires_at)),

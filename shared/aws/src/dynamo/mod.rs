@@ -89,6 +89,18 @@ impl DynamoStore {
         Ok(out)
     }
 
+    /// Writes an item unconditionally, replacing any item with its key.
+    async fn put(&self, item: HashMap<String, AttributeValue>) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| translate("PutItem", e))?;
+        Ok(())
+    }
+
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<HashMap<String, AttributeValue>>> {
         Ok(self
             .client

@@ -25,14 +25,7 @@ impl OtpStore for DynamoStore {
         record.insert("expires_at".into(), ts(otp.expires_at));
         record.insert("attempts".into(), n(otp.attempts));
         record.insert(TTL.into(), item::ttl(otp.expires_at));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(record))
-            .send()
-            .await
-            .map_err(|e| translate("PutItem", e))?;
-        Ok(())
+        self.put(record).await
     }
 
     async fn take_attempt(

@@ -36,14 +36,7 @@ fn internal(e: impl std::fmt::Display) -> Error {
 #[async_trait]
 impl TokenStore for DynamoStore {
     async fn put_refresh(&self, record: &RefreshRecord) -> Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(refresh_item(record)))
-            .send()
-            .await
-            .map_err(|e| translate("PutItem", e))?;
-        Ok(())
+        self.put(refresh_item(record)).await
     }
 
     async fn rotate_refresh(
@@ -118,13 +111,6 @@ impl TokenStore for DynamoStore {
         let mut record = item::key(&family_pk(family), FAMILY);
         record.insert("revoked_until".into(), ts(until));
         record.insert(TTL.into(), item::ttl(until));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(record))
-            .send()
-            .await
-            .map_err(|e| translate("PutItem", e))?;
-        Ok(())
+        self.put(record).await
     }
 }
