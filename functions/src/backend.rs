@@ -5,6 +5,8 @@
 //! keeps all state in the process, for trying a function locally with
 //! `cargo lambda watch`.
 
+use std::sync::Arc;
+
 use chat_aws::secrets;
 use chat_aws::setup::{self, AwsSettings, MissingSetting};
 use chat_core::config::{Config, ConfigError};
@@ -20,11 +22,27 @@ pub enum BackendError {
     #[error(transparent)]
     Missing(#[from] MissingSetting),
     /// The signing secret could not be read from SSM.
-    #[error("reading the signing secret: {0}")]
-    Secret(#[from] chat_core::Error),
+    #[error("reading the signing secret from the SSM parameter {name}: {source}")]
+    Secret {
+        /// The parameter's name (`JWT_SECRET_PARAMETER`).
+        name: String,
+        /// Why it could not be read.
+        source: chat_core::Error,
+    },
     /// `CHAT_BACKEND` names no known backend.
     #[error("CHAT_BACKEND={0:?} is not a known backend (expected \"aws\" or \"embedded\")")]
     UnknownBackend(String),
+}
+
+/// [`context_from_env`], logging why when it fails: the function's log is
+/// where an operator looks when a cold start fails.
+pub async fn init<const NEEDS: u8>() -> Result<Arc<Ctx>, BackendError> {
+    context_from_env::<NEEDS>()
+        .await
+        .map(Arc::new)
+        .inspect_err(|e| {
+            tracing::error!("cannot start: {e}");
+        })
 }
 
 /// Reads the environment and builds the context with the clients in `NEEDS`
@@ -41,7 +59,11 @@ pub async fn context_from_env<const NEEDS: u8>() -> Result<Ctx, BackendError> {
                 std::env::var("JWT_SECRET"),
                 std::env::var("JWT_SECRET_PARAMETER"),
             ) {
-                (Err(_), Ok(name)) => Some(secrets::from_ssm(&sdk, &name).await?),
+                (Err(_), Ok(name)) => Some(
+                    secrets::from_ssm(&sdk, &name)
+                        .await
+                        .map_err(|source| BackendError::Secret { name, source })?,
+                ),
                 _ => None,
             };
             let config = Config::from_lookup(|name| match name {

@@ -1,7 +1,6 @@
 //! API Gateway HTTP API (payload 2.0) events to and from the shared handlers.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chat_core::http::{handle, ApiRequest, ApiResponse, Route};
 use lambda_http::{service_fn, Body, Request, RequestExt, Response};
@@ -20,7 +19,7 @@ pub const fn needs(route: Route) -> u8 {
 /// [`needs`]`(route)`), then handles each invocation with the shared handler.
 pub async fn run<const NEEDS: u8>(route: Route) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let ctx = Arc::new(backend::context_from_env::<NEEDS>().await?);
+    let ctx = backend::init::<NEEDS>().await?;
     lambda_http::run(service_fn(move |event: Request| {
         let ctx = ctx.clone();
         async move {

@@ -1,7 +1,5 @@
 //! API Gateway WebSocket events to and from the shared handler.
 
-use std::sync::Arc;
-
 use chat_core::ws::{self, WsEvent, WsResponse};
 use lambda_runtime::{service_fn, LambdaEvent};
 
@@ -13,7 +11,7 @@ use crate::backend;
 /// for another route is answered 400: the API's routes are wired wrongly.
 pub async fn run(route_key: &'static str) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let ctx = Arc::new(backend::context_from_env::<{ Needs::WEBSOCKET.bits() }>().await?);
+    let ctx = backend::init::<{ Needs::WEBSOCKET.bits() }>().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<WsEvent>| {
         let ctx = ctx.clone();
         async move {

@@ -1,0 +1,404 @@
+//! The function binaries as Lambda runs them: each is started as its own
+//! process against a Runtime API, configured only by the environment the
+//! template gives it (the signing secret read from SSM), on the AWS adapters
+//! (DynamoDB, S3, SES and SSM on the moto emulator, the WebSocket management
+//! API served by the local gateway's `@connections`), and fed events shaped as
+//! API Gateway sends them: JSON and base64 bodies, path and query parameters,
+//! WebSocket `$connect`/`$default`/`$disconnect`.
+
+mod events;
+mod runtime;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_ssm::types::ParameterType;
+use chat_core::adapters::{ChannelNotifier, SocketCommand};
+use chat_tests::{provision, sent_mail, unique, AwsResources};
+use events::{http_answer, ws_event, HttpAnswer, HttpRequest};
+use runtime::Function;
+use serde_json::{json, Value};
+
+/// The binary cargo built for each function this suite starts.
+fn binary(name: &str) -> &'static str {
+    match name {
+        "register" => env!("CARGO_BIN_EXE_register"),
+        "verify-email" => env!("CARGO_BIN_EXE_verify-email"),
+        "token" => env!("CARGO_BIN_EXE_token"),
+        "profile-get" => env!("CARGO_BIN_EXE_profile-get"),
+        "profile-update" => env!("CARGO_BIN_EXE_profile-update"),
+        "direct-chat" => env!("CARGO_BIN_EXE_direct-chat"),
+        "messages-send" => env!("CARGO_BIN_EXE_messages-send"),
+        "messages-list" => env!("CARGO_BIN_EXE_messages-list"),
+        "room-get" => env!("CARGO_BIN_EXE_room-get"),
+        "ws-connect" => env!("CARGO_BIN_EXE_ws-connect"),
+        "ws-default" => env!("CARGO_BIN_EXE_ws-default"),
+        "ws-disconnect" => env!("CARGO_BIN_EXE_ws-disconnect"),
+        other => panic!("no binary {other} in this suite"),
+    }
+}
+
+/// The deployed stack in miniature: resources on the emulator, the signing
+/// secret in SSM, a WebSocket management API, and the function processes,
+/// each started on its first invocation and kept warm.
+struct Stack {
+    aws: AwsResources,
+    env: Vec<(String, String)>,
+    sockets: Arc<ChannelNotifier>,
+    functions: HashMap<&'static str, Function>,
+}
+
+impl Stack {
+    async fn new() -> Self {
+        let aws = provision().await;
+        let parameter = format!("/{}/jwt-secret", unique("chat"));
+        aws_sdk_ssm::Client::new(&aws.sdk)
+            .put_parameter()
+            .name(&parameter)
+            .value("a signing secret of at least thirty-two bytes")
+            .r#type(ParameterType::SecureString)
+            .send()
+            .await
+            .expect("put the secret on the emulator");
+
+        let sockets = Arc::new(ChannelNotifier::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let management = format!("http://{}/prod", listener.local_addr().expect("addr"));
+        tokio::spawn(local_gateway::serve(
+            listener,
+            local_gateway::management::router(sockets.clone()),
+            std::future::pending(),
+        ));
+
+        // What `infra/template.yaml` sets (Globals), pointed at the emulator.
+        let env = [
+            ("CHAT_BACKEND", "aws"),
+            ("TABLE_NAME", aws.table.as_str()),
+            ("BUCKET_NAME", aws.bucket.as_str()),
+            ("WEBSOCKET_ENDPOINT", management.as_str()),
+            ("JWT_SECRET_PARAMETER", parameter.as_str()),
+            ("MAIL_FROM", aws.mail_from.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_ENDPOINT_URL", aws.endpoint.as_str()),
+            ("S3_FORCE_PATH_STYLE", "true"),
+            ("RUST_LOG", "warn"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .to_vec();
+        Self {
+            aws,
+            env,
+            sockets,
+            functions: HashMap::new(),
+        }
+    }
+
+    async fn invoke(&mut self, name: &'static str, event: Value) -> Value {
+        if !self.functions.contains_key(name) {
+            let function = Function::start(name, binary(name), &self.env).await;
+            self.functions.insert(name, function);
+        }
+        let function = self.functions.get_mut(name).expect("started above");
+        function
+            .invoke(event)
+            .await
+            .unwrap_or_else(|error| panic!("{name} reported an error: {error}"))
+    }
+
+    async fn http(&mut self, name: &'static str, request: HttpRequest) -> HttpAnswer {
+        http_answer(&self.invoke(name, request.event()).await)
+    }
+
+    /// Registers, verifies (with the code SES accepted) and logs in.
+    async fn sign_up(&mut self, username: &str) -> (String, String) {
+        let email = format!("{}@example.com", unique(username));
+        let registered = self
+            .http(
+                "register",
+                HttpRequest::new("POST", "/api/users/register/").json(&json!({
+                    "username": unique(username), "email": email, "password": "correct horse battery"
+                })),
+            )
+            .await;
+        assert_eq!(registered.status, 201, "{:?}", registered.body);
+        let mail = sent_mail(&self.aws.endpoint, &email).await;
+        let code = mail
+            .last()
+            .and_then(|m| {
+                m.subject
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|w| w.len() == 6)
+            })
+            .unwrap_or_else(|| panic!("no code mailed to {email}: {mail:?}"))
+            .to_owned();
+        let verified = self
+            .http(
+                "verify-email",
+                HttpRequest::new("POST", "/api/users/verify-email/")
+                    .json(&json!({ "email": email, "otp": code })),
+            )
+            .await;
+        assert_eq!(verified.status, 200, "{:?}", verified.body);
+        let login = self
+            .http(
+                "token",
+                HttpRequest::new("POST", "/api/users/token/")
+                    .json(&json!({ "email": email, "password": "correct horse battery" })),
+            )
+            .await;
+        assert_eq!(login.status, 200, "{:?}", login.body);
+        let access = login.body["access"].as_str().expect("access").to_owned();
+        let me = self
+            .http(
+                "profile-get",
+                HttpRequest::new("GET", "/api/users/profile/").bearer(&access),
+            )
+            .await;
+        assert_eq!(me.status, 200, "{:?}", me.body);
+        (access, me.body["id"].as_str().expect("id").to_owned())
+    }
+}
+
+/// The next frame pushed to a socket, as JSON.
+async fn pushed(socket: &mut tokio::sync::mpsc::UnboundedReceiver<SocketCommand>) -> Value {
+    match tokio::time::timeout(Duration::from_secs(10), socket.recv()).await {
+        Ok(Some(SocketCommand::Send(text))) => serde_json::from_str(&text).expect("JSON frame"),
+        other => panic!("expected a frame, got {other:?}"),
+    }
+}
+
+const PNG_1X1: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0,
+    0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rest_and_websocket_functions_serve_api_gateway_events() {
+    let mut stack = Stack::new().await;
+    let (alice, _alice_id) = stack.sign_up("alice").await;
+    let (bob, bob_id) = stack.sign_up("bob").await;
+
+    // A picture, as API Gateway delivers a binary body: base64 in the event.
+    let boundary = "----lambda-test-boundary";
+    let mut multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"bio\"\r\n\r\non Lambda\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"profile_picture\"; filename=\"me.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    multipart.extend_from_slice(PNG_1X1);
+    multipart.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let updated = stack
+        .http(
+            "profile-update",
+            HttpRequest::new("PATCH", "/api/users/profile/")
+                .bearer(&alice)
+                .binary(
+                    &format!("multipart/form-data; boundary={boundary}"),
+                    multipart,
+                ),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    assert_eq!(updated.body["bio"], "on Lambda");
+    let url = updated.body["profile_picture"]
+        .as_str()
+        .expect("a picture URL");
+    let stored = reqwest::get(url)
+        .await
+        .expect("fetch the presigned URL")
+        .bytes()
+        .await
+        .expect("picture bytes");
+    assert_eq!(stored.as_ref(), PNG_1X1);
+
+    // Path parameters: the direct chat with Bob, then the room.
+    let direct = stack
+        .http(
+            "direct-chat",
+            HttpRequest::new("POST", format!("/api/chat/direct-chat/{bob_id}/")).bearer(&alice),
+        )
+        .await;
+    assert_eq!(direct.status, 201, "{:?}", direct.body);
+    let room = direct.body["id"].as_str().expect("room id").to_owned();
+    let shown = stack
+        .http(
+            "room-get",
+            HttpRequest::new("GET", format!("/api/chat/rooms/{room}/")).bearer(&bob),
+        )
+        .await;
+    assert_eq!(shown.status, 200, "{:?}", shown.body);
+    assert_eq!(shown.body["member_count"], 2);
+
+    // Bob connects through `$connect` with the token and room in the query.
+    let mut bob_socket = stack.sockets.register("Bob0Conn=");
+    let mut connect = ws_event("$connect", "Bob0Conn=");
+    connect["queryStringParameters"] = json!({ "token": bob, "room_id": room });
+    let connected = stack.invoke("ws-connect", connect).await;
+    assert_eq!(connected["statusCode"], 200, "{connected}");
+
+    // A REST send is pushed to Bob's connection through the management API.
+    let sent = stack
+        .http(
+            "messages-send",
+            HttpRequest::new("POST", format!("/api/chat/rooms/{room}/messages/"))
+                .bearer(&alice)
+                .json(&json!({ "message": "hello from a Lambda" })),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    let event = pushed(&mut bob_socket).await;
+    assert_eq!(
+        (event["type"].as_str(), event["message"].as_str()),
+        (Some("message"), Some("hello from a Lambda")),
+        "{event}"
+    );
+
+    // Bob answers with the seed's frame through `$default`.
+    let mut frame = ws_event("$default", "Bob0Conn=");
+    frame["body"] = json!({ "message": "hi back" }).to_string().into();
+    let answered = stack.invoke("ws-default", frame).await;
+    assert_eq!(answered["statusCode"], 200, "{answered}");
+    let own = loop {
+        let event = pushed(&mut bob_socket).await;
+        if event["type"] == "message" {
+            break event;
+        }
+    };
+    assert_eq!(own["message"], "hi back");
+
+    // Query parameters: one message per page, newest first, with a cursor.
+    let page = stack
+        .http(
+            "messages-list",
+            HttpRequest::new("GET", format!("/api/chat/rooms/{room}/messages/"))
+                .bearer(&alice)
+                .query("limit", "1"),
+        )
+        .await;
+    assert_eq!(page.status, 200, "{:?}", page.body);
+    assert_eq!(page.body["results"][0]["message"], "hi back");
+    assert_eq!(page.body["results"].as_array().map(Vec::len), Some(1));
+    let cursor = page.body["next"]
+        .as_str()
+        .expect("a next cursor")
+        .to_owned();
+    let older = stack
+        .http(
+            "messages-list",
+            HttpRequest::new("GET", format!("/api/chat/rooms/{room}/messages/"))
+                .bearer(&alice)
+                .query("limit", "1")
+                .query("before", &cursor),
+        )
+        .await;
+    assert_eq!(
+        older.body["results"][0]["message"], "hello from a Lambda",
+        "{:?}",
+        older.body
+    );
+
+    let disconnected = stack
+        .invoke("ws-disconnect", ws_event("$disconnect", "Bob0Conn="))
+        .await;
+    assert_eq!(disconnected["statusCode"], 200, "{disconnected}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_json_errors_from_the_functions_not_crashes() {
+    let mut stack = Stack::new().await;
+    let (alice, _) = stack.sign_up("carol").await;
+
+    let malformed = stack
+        .http(
+            "register",
+            HttpRequest::new("POST", "/api/users/register/")
+                .text("application/json", "{\"username\": \"x\", "),
+        )
+        .await;
+    assert_eq!(malformed.status, 400, "{:?}", malformed.body);
+    assert!(malformed.body["detail"].is_string(), "{:?}", malformed.body);
+
+    let unknown_room = stack
+        .http(
+            "messages-send",
+            HttpRequest::new(
+                "POST",
+                "/api/chat/rooms/01JN0000000000000000000000/messages/",
+            )
+            .bearer(&alice)
+            .json(&json!({ "message": "anyone?" })),
+        )
+        .await;
+    assert_eq!(unknown_room.status, 404, "{:?}", unknown_room.body);
+
+    let anonymous = stack
+        .http(
+            "profile-get",
+            HttpRequest::new("GET", "/api/users/profile/").bearer("not-a-token"),
+        )
+        .await;
+    assert_eq!(anonymous.status, 401, "{:?}", anonymous.body);
+
+    let bad_limit = stack
+        .http(
+            "messages-list",
+            HttpRequest::new(
+                "GET",
+                "/api/chat/rooms/01JN0000000000000000000000/messages/",
+            )
+            .bearer(&alice)
+            .query("limit", "many"),
+        )
+        .await;
+    assert_eq!(bad_limit.status, 400, "{:?}", bad_limit.body);
+
+    let mut connect = ws_event("$connect", "Eve0Conn=");
+    connect["queryStringParameters"] = json!({ "token": "forged" });
+    let refused = stack.invoke("ws-connect", connect).await;
+    assert_eq!(refused["statusCode"], 401, "{refused}");
+
+    // The processes are still serving after all of that.
+    let still = stack
+        .http(
+            "profile-get",
+            HttpRequest::new("GET", "/api/users/profile/").bearer(&alice),
+        )
+        .await;
+    assert_eq!(still.status, 200);
+}
+
+#[tokio::test]
+async fn a_function_whose_secret_is_missing_fails_its_init_and_says_why() {
+    let aws = provision().await;
+    let env: Vec<(String, String)> = [
+        ("CHAT_BACKEND", "aws"),
+        ("TABLE_NAME", aws.table.as_str()),
+        ("JWT_SECRET_PARAMETER", "/chat/no-such-parameter"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_ENDPOINT_URL", aws.endpoint.as_str()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .to_vec();
+    let mut function = Function::start("profile-get", binary("profile-get"), &env).await;
+    let status = function
+        .exit_status(Duration::from_secs(30))
+        .await
+        .expect("the process exits during init");
+    assert!(!status.success(), "{status}");
+    let logs = function.logs();
+    assert!(
+        logs.contains("signing secret") && logs.contains("/chat/no-such-parameter"),
+        "the log names what is missing: {logs}"
+    );
+}
