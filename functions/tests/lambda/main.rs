@@ -25,13 +25,23 @@ fn binary(name: &str) -> &'static str {
     match name {
         "register" => env!("CARGO_BIN_EXE_register"),
         "verify-email" => env!("CARGO_BIN_EXE_verify-email"),
+        "resend-otp" => env!("CARGO_BIN_EXE_resend-otp"),
         "token" => env!("CARGO_BIN_EXE_token"),
+        "token-refresh" => env!("CARGO_BIN_EXE_token-refresh"),
+        "logout" => env!("CARGO_BIN_EXE_logout"),
         "profile-get" => env!("CARGO_BIN_EXE_profile-get"),
         "profile-update" => env!("CARGO_BIN_EXE_profile-update"),
         "direct-chat" => env!("CARGO_BIN_EXE_direct-chat"),
         "messages-send" => env!("CARGO_BIN_EXE_messages-send"),
         "messages-list" => env!("CARGO_BIN_EXE_messages-list"),
+        "rooms-list" => env!("CARGO_BIN_EXE_rooms-list"),
+        "rooms-create" => env!("CARGO_BIN_EXE_rooms-create"),
         "room-get" => env!("CARGO_BIN_EXE_room-get"),
+        "room-leave" => env!("CARGO_BIN_EXE_room-leave"),
+        "members-list" => env!("CARGO_BIN_EXE_members-list"),
+        "members-add" => env!("CARGO_BIN_EXE_members-add"),
+        "member-update" => env!("CARGO_BIN_EXE_member-update"),
+        "member-remove" => env!("CARGO_BIN_EXE_member-remove"),
         "ws-connect" => env!("CARGO_BIN_EXE_ws-connect"),
         "ws-default" => env!("CARGO_BIN_EXE_ws-default"),
         "ws-disconnect" => env!("CARGO_BIN_EXE_ws-disconnect"),
@@ -115,7 +125,7 @@ impl Stack {
     }
 
     /// Registers, verifies (with the code SES accepted) and logs in.
-    async fn sign_up(&mut self, username: &str) -> (String, String) {
+    async fn sign_up(&mut self, username: &str) -> Session {
         let email = format!("{}@example.com", unique(username));
         let registered = self
             .http(
@@ -160,8 +170,19 @@ impl Stack {
             )
             .await;
         assert_eq!(me.status, 200, "{:?}", me.body);
-        (access, me.body["id"].as_str().expect("id").to_owned())
+        Session {
+            access,
+            refresh: login.body["refresh"].as_str().expect("refresh").to_owned(),
+            id: me.body["id"].as_str().expect("id").to_owned(),
+        }
     }
+}
+
+/// A signed-in user.
+struct Session {
+    access: String,
+    refresh: String,
+    id: String,
 }
 
 /// The next frame pushed to a socket, as JSON.
@@ -183,8 +204,12 @@ const PNG_1X1: &[u8] = &[
 #[tokio::test(flavor = "multi_thread")]
 async fn rest_and_websocket_functions_serve_api_gateway_events() {
     let mut stack = Stack::new().await;
-    let (alice, _alice_id) = stack.sign_up("alice").await;
-    let (bob, bob_id) = stack.sign_up("bob").await;
+    let alice = stack.sign_up("alice").await.access;
+    let Session {
+        access: bob,
+        id: bob_id,
+        ..
+    } = stack.sign_up("bob").await;
 
     // A picture, as API Gateway delivers a binary body: base64 in the event.
     let boundary = "----lambda-test-boundary";
@@ -315,7 +340,7 @@ async fn rest_and_websocket_functions_serve_api_gateway_events() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_requests_get_json_errors_from_the_functions_not_crashes() {
     let mut stack = Stack::new().await;
-    let (alice, _) = stack.sign_up("carol").await;
+    let alice = stack.sign_up("carol").await.access;
 
     let malformed = stack
         .http(
@@ -374,6 +399,207 @@ async fn bad_requests_get_json_errors_from_the_functions_not_crashes() {
         )
         .await;
     assert_eq!(still.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn group_rooms_and_sessions_through_their_functions() {
+    let mut stack = Stack::new().await;
+    let alice = stack.sign_up("alice").await;
+    let bob = stack.sign_up("bob").await;
+    let carol = stack.sign_up("carol").await;
+
+    let created = stack
+        .http(
+            "rooms-create",
+            HttpRequest::new("POST", "/api/chat/rooms/")
+                .bearer(&alice.access)
+                .json(&json!({ "name": "Lambda fans", "type": "group", "members": [bob.id] })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["member_count"], 2);
+    let room = created.body["id"].as_str().expect("room id").to_owned();
+    let members_path = format!("/api/chat/rooms/{room}/members/");
+
+    let added = stack
+        .http(
+            "members-add",
+            HttpRequest::new("POST", members_path.clone())
+                .bearer(&alice.access)
+                .json(&json!({ "user_id": carol.id })),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{:?}", added.body);
+    assert_eq!(
+        (
+            added.body["user"]["id"].as_str(),
+            added.body["role"].as_str()
+        ),
+        (Some(carol.id.as_str()), Some("member"))
+    );
+
+    let promoted = stack
+        .http(
+            "member-update",
+            HttpRequest::new("PATCH", format!("{members_path}{}/", bob.id))
+                .bearer(&alice.access)
+                .json(&json!({ "role": "admin" })),
+        )
+        .await;
+    assert_eq!(promoted.status, 200, "{:?}", promoted.body);
+    assert_eq!(promoted.body["role"], "admin");
+
+    let roles = |body: &Value| -> Vec<(String, String)> {
+        let mut roles: Vec<(String, String)> = body
+            .as_array()
+            .expect("a list of members")
+            .iter()
+            .map(|m| {
+                (
+                    m["user"]["id"].as_str().unwrap_or_default().to_owned(),
+                    m["role"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        roles.sort();
+        roles
+    };
+    let listed = stack
+        .http(
+            "members-list",
+            HttpRequest::new("GET", members_path.clone()).bearer(&carol.access),
+        )
+        .await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    let mut expected = vec![
+        (alice.id.clone(), "admin".to_owned()),
+        (bob.id.clone(), "admin".to_owned()),
+        (carol.id.clone(), "member".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(roles(&listed.body), expected);
+
+    let rooms_of = |body: &Value| -> Vec<String> {
+        body.as_array()
+            .expect("a list of rooms")
+            .iter()
+            .filter_map(|r| r["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let carols = stack
+        .http(
+            "rooms-list",
+            HttpRequest::new("GET", "/api/chat/rooms/").bearer(&carol.access),
+        )
+        .await;
+    assert_eq!(rooms_of(&carols.body), vec![room.clone()]);
+
+    let removed = stack
+        .http(
+            "member-remove",
+            HttpRequest::new("DELETE", format!("{members_path}{}/", carol.id)).bearer(&bob.access),
+        )
+        .await;
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
+    let carols = stack
+        .http(
+            "rooms-list",
+            HttpRequest::new("GET", "/api/chat/rooms/").bearer(&carol.access),
+        )
+        .await;
+    assert_eq!(rooms_of(&carols.body), Vec::<String>::new());
+
+    let left = stack
+        .http(
+            "room-leave",
+            HttpRequest::new("POST", format!("/api/chat/rooms/{room}/leave/"))
+                .bearer(&alice.access),
+        )
+        .await;
+    assert_eq!(left.status, 200, "{:?}", left.body);
+    let listed = stack
+        .http(
+            "members-list",
+            HttpRequest::new("GET", members_path).bearer(&bob.access),
+        )
+        .await;
+    assert_eq!(
+        roles(&listed.body),
+        vec![(bob.id.clone(), "admin".to_owned())]
+    );
+
+    // Codes: the limit holds for addresses with no account too.
+    let nobody = json!({ "email": format!("{}@example.com", unique("nobody")) });
+    let first = stack
+        .http(
+            "resend-otp",
+            HttpRequest::new("POST", "/api/users/resend-otp/").json(&nobody),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let again = stack
+        .http(
+            "resend-otp",
+            HttpRequest::new("POST", "/api/users/resend-otp/").json(&nobody),
+        )
+        .await;
+    assert_eq!(again.status, 429, "{:?}", again.body);
+
+    // Sessions: rotation, reuse refused, logout ends the family.
+    let rotated = stack
+        .http(
+            "token-refresh",
+            HttpRequest::new("POST", "/api/users/token/refresh/")
+                .json(&json!({ "refresh": alice.refresh })),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{:?}", rotated.body);
+    let newer = rotated.body["refresh"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    assert_ne!(newer, alice.refresh);
+    let reused = stack
+        .http(
+            "token-refresh",
+            HttpRequest::new("POST", "/api/users/token/refresh/")
+                .json(&json!({ "refresh": alice.refresh })),
+        )
+        .await;
+    assert_eq!(reused.status, 401, "{:?}", reused.body);
+    let out = stack
+        .http(
+            "logout",
+            HttpRequest::new("POST", "/api/users/logout/").json(&json!({ "refresh": bob.refresh })),
+        )
+        .await;
+    assert_eq!(out.status, 200, "{:?}", out.body);
+    let after = stack
+        .http(
+            "token-refresh",
+            HttpRequest::new("POST", "/api/users/token/refresh/")
+                .json(&json!({ "refresh": bob.refresh })),
+        )
+        .await;
+    assert_eq!(after.status, 401, "{:?}", after.body);
+}
+
+/// Every function binary of the template is started by one of the tests
+/// above, so a binary serving the wrong route cannot go unnoticed.
+#[test]
+fn the_suite_covers_every_function_binary() {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .expect("functions/Cargo.toml");
+    let names: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .filter(|n| *n != "chat-functions" && *n != "lambda")
+        .collect();
+    assert_eq!(names.len(), 22, "{names:?}");
+    for name in names {
+        assert!(!binary(name).is_empty(), "{name}");
+    }
 }
 
 #[tokio::test]
