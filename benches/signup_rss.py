@@ -15,26 +15,51 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-binary = sys.argv[1]
-users = int(sys.argv[2]) if len(sys.argv) > 2 else 200
-in_flight = int(sys.argv[3]) if len(sys.argv) > 3 else 16
-gw = subprocess.Popen([binary], env={**os.environ, "PORT": "0", "RUST_LOG": "error"}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-base = re.search(r"http://127\.0\.0\.1:\d+", gw.stdout.readline()).group(0)
-def post(path, body):
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"})
+
+def main():
+    binary = sys.argv[1]
+    users = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    in_flight = int(sys.argv[3]) if len(sys.argv) > 3 else 16
+    gateway = subprocess.Popen(
+        [binary], env={**os.environ, "PORT": "0", "RUST_LOG": "error"},
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    base = re.search(r"http://127\.0\.0\.1:\d+", gateway.stdout.readline()).group(0)
+
+    def post(path, body):
+        request = urllib.request.Request(
+            base + path, data=json.dumps(body).encode(),
+            headers={"content-type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def memory():
+        with open(f"/proc/{gateway.pid}/status") as status:
+            fields = dict(line.split(":", 1) for line in status)
+        return f"RSS {fields['VmRSS'].strip()}, peak {fields['VmHWM'].strip()}"
+
+    def sign_up_and_log_in(i):
+        email, password = f"u{i}@example.com", "correct horse battery"
+        post("/api/users/register/", {"username": f"u{i}", "email": email, "password": password})
+        # Unverified, so 403, but only after the password was checked (one more hash).
+        post("/api/users/token/", {"email": email, "password": password})
+
     try:
-        with urllib.request.urlopen(req) as r: return r.status
-    except urllib.error.HTTPError as e: return e.code
-def rss():
-    d = dict(l.split(":", 1) for l in open(f"/proc/{gw.pid}/status"))
-    return d["VmRSS"].strip(), d["VmHWM"].strip()
-print("idle", rss())
-def one(i):
-    a = post("/api/users/register/", {"username": f"u{i}", "email": f"u{i}@example.com", "password": "correct horse battery"})
-    b = post("/api/users/token/", {"email": f"u{i}@example.com", "password": "correct horse battery"})
-    return a, b
-t = time.time()
-with ThreadPoolExecutor(in_flight) as ex: res = list(ex.map(one, range(users)))
-print(f"{users} sign-ups + {users} logins, {in_flight} in flight:", round(time.time() - t, 1), "s", set(res), "rss/peak", rss())
-time.sleep(2); print("after 2 s idle", rss())
-gw.kill()
+        print("idle:", memory())
+        started = time.time()
+        with ThreadPoolExecutor(in_flight) as pool:
+            list(pool.map(sign_up_and_log_in, range(users)))
+        elapsed = time.time() - started
+        print(f"{users} sign-ups and logins, {in_flight} in flight, {elapsed:.1f} s:", memory())
+        time.sleep(2)
+        print("2 s later:", memory())
+    finally:
+        gateway.kill()
+
+
+if __name__ == "__main__":
+    main()
