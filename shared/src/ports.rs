@@ -59,7 +59,7 @@ pub trait UserStore: Send + Sync {
 }
 
 /// A pending e-mail verification code.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct OtpRecord {
     /// The address being verified.
     pub email: Email,
@@ -93,7 +93,7 @@ pub trait OtpStore: Send + Sync {
 }
 
 /// A refresh token that was issued, identified by its `jti`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RefreshRecord {
     /// The token's unique id.
     pub jti: String,

@@ -2,6 +2,8 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use async_trait::async_trait;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::Timestamp;
 use crate::ports::{Blob, BlobStore};
@@ -27,6 +29,53 @@ impl MemoryBlobStore {
     pub fn get(&self, key: &str) -> Option<Blob> {
         self.blobs.read().ok()?.get(key).cloned()
     }
+
+    /// Every blob, sorted by key, to be saved with the store's snapshot.
+    pub fn snapshot(&self) -> Result<Vec<StoredBlob>> {
+        let blobs = self
+            .blobs
+            .read()
+            .map_err(|_| Error::Internal("blob lock poisoned".into()))?;
+        let mut out: Vec<StoredBlob> = blobs
+            .iter()
+            .map(|(key, blob)| StoredBlob {
+                key: key.clone(),
+                content_type: blob.content_type.clone(),
+                base64: base64::engine::general_purpose::STANDARD.encode(&blob.bytes),
+            })
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    /// Puts back what [`MemoryBlobStore::snapshot`] saved.
+    pub fn restore(&self, saved: Vec<StoredBlob>) -> Result<()> {
+        let mut blobs = self
+            .blobs
+            .write()
+            .map_err(|_| Error::Internal("blob lock poisoned".into()))?;
+        for stored in saved {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&stored.base64)
+                .map_err(|e| Error::Internal(format!("saved blob {}: {e}", stored.key)))?;
+            blobs.insert(
+                stored.key,
+                Blob {
+                    bytes: bytes.into(),
+                    content_type: stored.content_type,
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A blob as saved to disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredBlob {
+    key: String,
+    content_type: String,
+    base64: String,
 }
 
 #[async_trait]

@@ -10,10 +10,10 @@ mod memory;
 mod notifier;
 mod unconfigured;
 
-pub use blobs::MemoryBlobStore;
+pub use blobs::{MemoryBlobStore, StoredBlob};
 pub use clock::{ManualClock, SystemClock};
 pub use ids::UlidGenerator;
 pub use mail::{ConsoleMailer, RecordingMailer};
-pub use memory::MemoryStore;
+pub use memory::{MemoryStore, Snapshot, SnapshotError};
 pub use notifier::{ChannelNotifier, SocketCommand};
 pub use unconfigured::Unconfigured;

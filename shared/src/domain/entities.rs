@@ -10,7 +10,7 @@ use super::{
 pub const DIRECT_ROOM_SIZE: u32 = 2;
 
 /// A registered account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct User {
     /// Opaque id.
     pub id: UserId,
@@ -131,7 +131,7 @@ impl Role {
 }
 
 /// The newest message of a room, kept on the room for the room list.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MessagePreview {
     /// Message id.
     pub id: MessageId,
@@ -146,7 +146,7 @@ pub struct MessagePreview {
 }
 
 /// A chat room.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Room {
     /// Opaque id.
     pub id: RoomId,
@@ -183,7 +183,7 @@ impl Room {
 }
 
 /// A user's membership of a room.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
     /// The room.
     pub room_id: RoomId,
@@ -196,7 +196,7 @@ pub struct Member {
 }
 
 /// A stored message.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Message {
     /// Opaque id.
     pub id: MessageId,

@@ -3,7 +3,7 @@
 //! `parse` returns the message to show the client on failure; the caller
 //! decides which request field it belongs to.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Longest accepted e-mail address (RFC 5321 path limit).
 const MAX_EMAIL_LEN: usize = 254;
@@ -40,7 +40,7 @@ const COMMON_PASSWORDS: &[&str] = &[
 
 /// A syntactically valid e-mail address, lower-cased so that one mailbox is
 /// one account whatever the capitalisation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Email(String);
 
@@ -86,7 +86,7 @@ impl Email {
 
 /// A username: letters, digits and `@.+-_`, as Django allows. Uniqueness is
 /// case-insensitive (see [`Username::key`]) so that `Alice` cannot impersonate `alice`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Username(String);
 
@@ -186,7 +186,7 @@ impl Password {
 }
 
 /// The name of a group room.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RoomName(String);
 
@@ -220,7 +220,7 @@ impl RoomName {
 }
 
 /// The text of a message: not blank, at most [`MAX_MESSAGE_CHARS`] characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct MessageBody(String);
 
@@ -253,7 +253,7 @@ impl MessageBody {
 }
 
 /// Free text of a profile (names, bio), bounded in length; may be empty.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(transparent)]
 pub struct ProfileText(String);
 

@@ -1,7 +1,7 @@
 //! Points in time, as milliseconds since the Unix epoch.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A UTC instant with millisecond precision. Serialises as RFC 3339
 /// (`2026-11-26T20:15:35.123Z`), the shape the seed's clients parse.
@@ -43,6 +43,17 @@ impl Serialize for Timestamp {
     }
 }
 
+/// Reads what [`Timestamp`]'s `Serialize` writes (RFC 3339), for data the
+/// process saved itself, such as the local gateway's snapshot.
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| Self(t.timestamp_millis()))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +66,14 @@ mod tests {
         );
         assert_eq!(Timestamp::from_millis(1_500).secs(), 1);
         assert_eq!(Timestamp::from_millis(0).plus_secs(2).millis(), 2000);
+    }
+
+    #[test]
+    fn reads_back_what_it_writes() -> Result<(), serde_json::Error> {
+        let t = Timestamp::from_millis(1_764_188_135_123);
+        let back: Timestamp = serde_json::from_str(&serde_json::to_string(&t)?)?;
+        assert_eq!(back, t);
+        assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
+        Ok(())
     }
 }

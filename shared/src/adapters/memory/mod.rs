@@ -14,6 +14,10 @@ use crate::ports::{
 };
 use crate::{Error, Result};
 
+mod snapshot;
+
+pub use snapshot::{Snapshot, SnapshotError};
+
 /// Above this many rate-limit windows, expired ones are swept.
 const RATE_SWEEP_THRESHOLD: usize = 10_000;
 

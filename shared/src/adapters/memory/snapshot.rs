@@ -1,0 +1,362 @@
+//! The durable part of a [`MemoryStore`], so that the local run can be saved
+//! to disk and read back: accounts, pending codes, sessions, rooms, members,
+//! messages and receipts. Rate-limit windows and WebSocket connections are
+//! left out (they mean something only to the process that made them), and
+//! the indexes are rebuilt from the records. Records are sorted, so that the
+//! same state always gives the same bytes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::{MemoryStore, State};
+use crate::domain::{Member, Message, MessageId, Room, RoomId, RoomKind, Timestamp, User, UserId};
+use crate::ports::{OtpRecord, Receipts, RefreshRecord};
+use crate::Result;
+
+/// The format written by this version; files of another are refused.
+const FORMAT: u32 = 1;
+
+/// A saved [`MemoryStore`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    format: u32,
+    users: Vec<User>,
+    otps: Vec<OtpRecord>,
+    refresh_tokens: Vec<SavedRefresh>,
+    revoked_families: BTreeMap<String, Timestamp>,
+    rooms: Vec<Room>,
+    members: Vec<Member>,
+    messages: Vec<Message>,
+    receipts: Vec<SavedReceipts>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedRefresh {
+    token: RefreshRecord,
+    used: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedReceipts {
+    room_id: RoomId,
+    delivered: BTreeMap<UserId, MessageId>,
+    read: BTreeMap<UserId, MessageId>,
+}
+
+/// Why a snapshot cannot be restored.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// Written by another version of the store.
+    #[error("snapshot format {found} is not the supported format {FORMAT}")]
+    Format {
+        /// The file's format number.
+        found: u32,
+    },
+    /// Records contradict each other (e.g. two accounts with one address).
+    #[error("inconsistent snapshot: {0}")]
+    Inconsistent(String),
+}
+
+impl MemoryStore {
+    /// Copies the durable state.
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        let s = self.lock()?;
+        let mut users: Vec<User> = s.users.values().cloned().collect();
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut otps: Vec<OtpRecord> = s.otps.values().cloned().collect();
+        otps.sort_by(|a, b| a.email.as_str().cmp(b.email.as_str()));
+        let mut refresh_tokens: Vec<SavedRefresh> = s
+            .refresh
+            .values()
+            .map(|(token, used)| SavedRefresh {
+                token: token.clone(),
+                used: *used,
+            })
+            .collect();
+        refresh_tokens.sort_by(|a, b| a.token.jti.cmp(&b.token.jti));
+        let mut rooms: Vec<Room> = s.rooms.values().cloned().collect();
+        rooms.sort_by(|a, b| a.id.cmp(&b.id));
+        let sorted_rooms: BTreeMap<&RoomId, _> = s.members.iter().collect();
+        let members = sorted_rooms
+            .into_values()
+            .flat_map(|m| m.values().cloned())
+            .collect();
+        let sorted_rooms: BTreeMap<&RoomId, _> = s.messages.iter().collect();
+        let messages = sorted_rooms
+            .into_values()
+            .flat_map(|m| m.values().cloned())
+            .collect();
+        let sorted_rooms: BTreeMap<&RoomId, &Receipts> = s.receipts.iter().collect();
+        let receipts = sorted_rooms
+            .into_iter()
+            .map(|(room_id, r)| SavedReceipts {
+                room_id: room_id.clone(),
+                delivered: r.delivered.clone().into_iter().collect(),
+                read: r.read.clone().into_iter().collect(),
+            })
+            .collect();
+        Ok(Snapshot {
+            format: FORMAT,
+            users,
+            otps,
+            refresh_tokens,
+            revoked_families: s.revoked_families.clone().into_iter().collect(),
+            rooms,
+            members,
+            messages,
+            receipts,
+        })
+    }
+
+    /// A store holding what `snapshot` saved, with its indexes rebuilt.
+    pub fn from_snapshot(snapshot: Snapshot) -> std::result::Result<Self, SnapshotError> {
+        if snapshot.format != FORMAT {
+            return Err(SnapshotError::Format {
+                found: snapshot.format,
+            });
+        }
+        let mut s = State::default();
+        for user in snapshot.users {
+            let by_email = s
+                .user_by_email
+                .insert(user.email.as_str().to_owned(), user.id.clone());
+            let by_name = s
+                .user_by_username
+                .insert(user.username.key(), user.id.clone());
+            if by_email.is_some() || by_name.is_some() {
+                return Err(SnapshotError::Inconsistent(format!(
+                    "user {} shares an address or name",
+                    user.id
+                )));
+            }
+            s.users.insert(user.id.clone(), user);
+        }
+        for otp in snapshot.otps {
+            s.otps.insert(otp.email.as_str().to_owned(), otp);
+        }
+        for saved in snapshot.refresh_tokens {
+            s.refresh
+                .insert(saved.token.jti.clone(), (saved.token, saved.used));
+        }
+        s.revoked_families = snapshot.revoked_families.into_iter().collect();
+        for room in snapshot.rooms {
+            s.rooms.insert(room.id.clone(), room);
+        }
+        for member in &snapshot.members {
+            if !s.rooms.contains_key(&member.room_id) {
+                return Err(SnapshotError::Inconsistent(format!(
+                    "member of unknown room {}",
+                    member.room_id
+                )));
+            }
+            s.insert_member(member);
+        }
+        for room in s.rooms.values().filter(|r| r.kind == RoomKind::Direct) {
+            let pair: Vec<&UserId> = s
+                .members
+                .get(&room.id)
+                .map(|m| m.keys().collect())
+                .unwrap_or_default();
+            if let [a, b] = pair[..] {
+                s.direct_rooms
+                    .insert(Room::direct_key(a, b), room.id.clone());
+            }
+        }
+        for message in snapshot.messages {
+            if let Some(client_id) = &message.client_id {
+                s.client_ids.insert(
+                    (
+                        message.room_id.clone(),
+                        message.sender_id.clone(),
+                        client_id.clone(),
+                    ),
+                    (message.created_at, message.id.clone()),
+                );
+            }
+            s.messages
+                .entry(message.room_id.clone())
+                .or_default()
+                .insert((message.created_at, message.id.clone()), message);
+        }
+        for saved in snapshot.receipts {
+            s.receipts.insert(
+                saved.room_id,
+                Receipts {
+                    delivered: saved.delivered.into_iter().collect::<HashMap<_, _>>(),
+                    read: saved.read.into_iter().collect::<HashMap<_, _>>(),
+                },
+            );
+        }
+        Ok(Self {
+            state: std::sync::Mutex::new(s),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, MessageBody, Role, RoomName, Username};
+    use crate::ports::{
+        Append, CreateDirect, MessageStore as _, ReceiptStore as _, RoomStore as _,
+        TokenStore as _, UserStore as _,
+    };
+
+    fn user(id: &str, name: &str) -> User {
+        User {
+            id: UserId::from_trusted(id.into()),
+            username: Username::from_trusted(name.into()),
+            email: Email::from_trusted(format!("{name}@example.com")),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            email_verified: true,
+            first_name: Default::default(),
+            last_name: Default::default(),
+            bio: Default::default(),
+            picture_key: Some("pictures/a.png".into()),
+            created_at: Timestamp::from_millis(1_000),
+            last_seen: None,
+        }
+    }
+
+    fn member(room: &RoomId, user: &str, role: Role) -> Member {
+        Member {
+            room_id: room.clone(),
+            user_id: UserId::from_trusted(user.into()),
+            role,
+            joined_at: Timestamp::from_millis(2_000),
+        }
+    }
+
+    fn room(id: &str, kind: RoomKind) -> Room {
+        Room {
+            id: RoomId::from_trusted(id.into()),
+            kind,
+            name: (kind == RoomKind::Group).then(|| RoomName::from_trusted("Team".into())),
+            created_by: UserId::from_trusted("U1".into()),
+            created_at: Timestamp::from_millis(2_000),
+            member_count: 0,
+            admin_count: 0,
+            last_message: None,
+        }
+    }
+
+    /// Everything a user would notice after a restart is still there and
+    /// behaves the same: lookups, uniqueness, idempotent retries, sessions.
+    #[tokio::test]
+    async fn a_restored_store_answers_as_the_saved_one() -> Result<()> {
+        let store = MemoryStore::new();
+        store.create_user(&user("U1", "alice")).await?;
+        store.create_user(&user("U2", "bob")).await?;
+        let group = room("R1", RoomKind::Group);
+        store
+            .create_group(
+                &group,
+                &[
+                    member(&group.id, "U1", Role::Admin),
+                    member(&group.id, "U2", Role::Member),
+                ],
+            )
+            .await?;
+        let direct = room("R2", RoomKind::Direct);
+        store
+            .create_direct(
+                &direct,
+                &[
+                    member(&direct.id, "U1", Role::Member),
+                    member(&direct.id, "U2", Role::Member),
+                ],
+            )
+            .await?;
+        let message = Message {
+            id: MessageId::from_trusted("01M8D370WFQ1W1TGEZY87H1KRY".into()),
+            room_id: group.id.clone(),
+            sender_id: UserId::from_trusted("U1".into()),
+            sender_username: Username::from_trusted("alice".into()),
+            body: MessageBody::from_trusted("hello".into()),
+            created_at: Timestamp::from_millis(3_000),
+            client_id: Some("c-1".into()),
+        };
+        store.append(&message).await?;
+        store
+            .mark_read(&group.id, &UserId::from_trusted("U2".into()), &message.id)
+            .await?;
+        let session = RefreshRecord {
+            jti: "J1".into(),
+            family: "F1".into(),
+            user_id: UserId::from_trusted("U1".into()),
+            expires_at: Timestamp::from_millis(10_000_000),
+        };
+        store.put_refresh(&session).await?;
+
+        let saved = serde_json::to_string(&store.snapshot()?)
+            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let again = serde_json::to_string(&store.snapshot()?)
+            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+        assert_eq!(saved, again, "the same state gives the same bytes");
+        let snapshot: Snapshot =
+            serde_json::from_str(&saved).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let restored = MemoryStore::from_snapshot(snapshot)
+            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+
+        let alice = restored
+            .user_by_email(&Email::from_trusted("alice@example.com".into()))
+            .await?;
+        assert_eq!(
+            alice.map(|u| u.picture_key),
+            Some(Some("pictures/a.png".into()))
+        );
+        assert!(matches!(
+            restored.create_user(&user("U3", "ALICE")).await?,
+            crate::ports::CreateUser::UsernameTaken
+        ));
+        let rooms = restored
+            .rooms_of(&UserId::from_trusted("U2".into()))
+            .await?;
+        assert_eq!(rooms.len(), 2);
+        let retry = restored
+            .create_direct(
+                &room("R3", RoomKind::Direct),
+                &[
+                    member(&RoomId::from_trusted("R3".into()), "U2", Role::Member),
+                    member(&RoomId::from_trusted("R3".into()), "U1", Role::Member),
+                ],
+            )
+            .await?;
+        assert!(matches!(retry, CreateDirect::Existing(r) if r.id == direct.id));
+        let resend = Message {
+            id: MessageId::from_trusted("01M8D370WFQ1W1TGEZY87H1KRZ".into()),
+            ..message.clone()
+        };
+        assert!(
+            matches!(restored.append(&resend).await?, Append::Duplicate(m) if m.id == message.id)
+        );
+        assert_eq!(restored.history(&group.id, None, 10).await?.len(), 1);
+        let receipts = restored.receipts(&group.id).await?;
+        assert_eq!(
+            receipts.read.get(&UserId::from_trusted("U2".into())),
+            Some(&message.id)
+        );
+        let next = RefreshRecord {
+            jti: "J2".into(),
+            ..session.clone()
+        };
+        assert!(matches!(
+            restored
+                .rotate_refresh("J1", &next, Timestamp::from_millis(5_000))
+                .await?,
+            crate::ports::Rotate::Rotated
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn another_format_is_refused() {
+        let mut snapshot = MemoryStore::new().snapshot().expect("snapshot");
+        snapshot.format = FORMAT + 1;
+        assert!(matches!(
+            MemoryStore::from_snapshot(snapshot),
+            Err(SnapshotError::Format { .. })
+        ));
+    }
+}
