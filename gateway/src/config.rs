@@ -6,7 +6,8 @@
 //! | `PORT` | `8000` | port (`0` picks a free one) |
 //! | `PUBLIC_BASE_URL` | `http://127.0.0.1:<port>` | origin used in picture URLs |
 //! | `CORS_ALLOWED_ORIGINS` | `*` | comma-separated origins, or `*` |
-//! | `JWT_SECRET` | random per run | token signing secret (32+ bytes) |
+//! | `JWT_SECRET` | random per run (kept in `DATA_DIR` if set) | token signing secret (32+ bytes) |
+//! | `DATA_DIR` | unset | keeps the embedded state across restarts ([`crate::data_dir`]) |
 //!
 //! plus every setting of [`chat_core::config`].
 

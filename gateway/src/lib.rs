@@ -8,6 +8,7 @@
 //! ## Layout
 //!
 //! - [`config`]: bind address, CORS origins and secrets from the environment.
+//! - [`data_dir`]: `DATA_DIR`, the embedded state kept across restarts.
 //! - [`rest`]: one axum route per entry of [`chat_core::http::ROUTES`].
 //! - [`media`]: serves the embedded blob store's pictures under `/media/`.
 //! - [`websocket`]: API Gateway WebSocket emulation over the same handlers.
@@ -15,6 +16,7 @@
 //! - [`serve`]: runs a router on a listener until a shutdown signal.
 
 pub mod config;
+pub mod data_dir;
 pub mod management;
 pub mod media;
 pub mod rest;

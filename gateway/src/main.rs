@@ -9,11 +9,22 @@ use chat_core::adapters::{
 };
 use chat_core::Ctx;
 use local_gateway::config::GatewayConfig;
+use local_gateway::data_dir::DataDir;
 use local_gateway::websocket::LOCAL_STAGE;
 use tokio::net::TcpListener;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("local-gateway: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -28,17 +39,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .public_base_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
+    let backend = std::env::var("CHAT_BACKEND").unwrap_or_else(|_| "embedded".into());
+    let data_dir = match std::env::var_os("DATA_DIR") {
+        Some(_) if backend != "embedded" => {
+            return Err(
+                "DATA_DIR keeps the embedded backend's state; unset it with CHAT_BACKEND=aws"
+                    .into(),
+            )
+        }
+        Some(path) => Some(DataDir::open(path)?),
+        None => None,
+    };
+    let mut config = config;
+    if let (true, Some(dir)) = (config.ephemeral_secret, &data_dir) {
+        config.core.jwt_secret = dir.secret()?;
+        config.ephemeral_secret = false;
+    }
     if config.ephemeral_secret {
         tracing::warn!("JWT_SECRET not set: using a random secret; tokens die with this process");
     }
     let sockets = Arc::new(ChannelNotifier::default());
-    let backend = std::env::var("CHAT_BACKEND").unwrap_or_else(|_| "embedded".into());
+    let mut saver = None;
     let (ctx, media) = match backend.as_str() {
         "embedded" => {
             let blobs = Arc::new(MemoryBlobStore::new(&base_url));
+            let store = Arc::new(match &data_dir {
+                Some(dir) => dir.load(&blobs)?,
+                None => MemoryStore::new(),
+            });
+            if let Some(dir) = data_dir {
+                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                let task = tokio::spawn(dir.keep_saved(store.clone(), blobs.clone(), async {
+                    let _ = stopped.await;
+                }));
+                saver = Some((stop, task));
+            }
             let ctx = Ctx::with_store(
                 &config.core,
-                Arc::new(MemoryStore::new()),
+                store,
                 sockets.clone(),
                 Arc::new(ConsoleMailer),
                 blobs.clone(),
@@ -54,6 +92,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = local_gateway::app(Arc::new(ctx), sockets, media, config.cors());
     println!("chat local gateway listening on http://{addr}");
     local_gateway::serve(listener, app, shutdown_signal()).await?;
+    if let Some((stop, task)) = saver {
+        let _ = stop.send(());
+        task.await?;
+    }
     println!("chat local gateway stopped");
     Ok(())
 }

@@ -62,3 +62,246 @@ async fn the_binary_serves_the_api_and_shuts_down_gracefully() -> TestResult {
     );
     Ok(())
 }
+
+/// A running `local-gateway` process whose console is collected as it goes.
+struct Running {
+    child: std::process::Child,
+    base: String,
+    console: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Running {
+    fn start(env: &[(&str, &str)]) -> Result<Self, Box<dyn std::error::Error>> {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_local-gateway"));
+        command
+            .env("PORT", "0")
+            .env("RUST_LOG", "warn")
+            .env_remove("JWT_SECRET")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn()?;
+        let console = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().ok_or("stderr")?;
+        let sink = console.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut console) = sink.lock() {
+                    console.push_str(&line);
+                    console.push('\n');
+                }
+            }
+        });
+        let stdout = child.stdout.take().ok_or("stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let Some(banner) = lines.next().transpose()? else {
+            let status = child.wait()?;
+            let console = console.lock().map(|c| c.clone()).unwrap_or_default();
+            return Err(format!("no banner; exit {status}: {console}").into());
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        let base = banner
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1:"))
+            .ok_or(format!("unexpected banner {banner:?}"))?
+            .to_owned();
+        Ok(Self {
+            child,
+            base,
+            console,
+        })
+    }
+
+    fn console(&self) -> String {
+        self.console.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    async fn code_for(&self, email: &str) -> Result<String, Box<dyn std::error::Error>> {
+        for _ in 0..100 {
+            let console = self.console();
+            if let Some(mail) = console.split(&format!("mail to {email}")).nth(1) {
+                if let Some(code) = mail
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|w| w.len() == 6)
+                {
+                    return Ok(code.to_owned());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(format!("no code mailed to {email}").into())
+    }
+
+    /// Stops the process with SIGTERM, as a developer's Ctrl-C would.
+    fn stop(mut self) -> Result<std::process::ExitStatus, Box<dyn std::error::Error>> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        for _ in 0..100 {
+            if let Some(exit) = self.child.try_wait()? {
+                return Ok(exit);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err("did not stop within 10 s of SIGTERM".into())
+    }
+}
+
+const PNG_1X1: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0,
+    0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::env::temp_dir().join(format!("{name}-{}-{nanos}", std::process::id()))
+}
+
+#[tokio::test]
+async fn with_data_dir_accounts_sessions_rooms_messages_and_pictures_survive_a_restart(
+) -> TestResult {
+    let dir = fresh_dir("chat-data");
+    let data_dir = dir.to_string_lossy().into_owned();
+    let client = reqwest::Client::new();
+
+    let first = Running::start(&[("DATA_DIR", &data_dir)])?;
+    let base = first.base.clone();
+    let registered = client
+        .post(format!("{base}/api/users/register/"))
+        .json(&serde_json::json!({
+            "username": "keeper", "email": "keeper@example.com", "password": "correct horse battery"
+        }))
+        .send()
+        .await?;
+    assert_eq!(registered.status(), 201);
+    let code = first.code_for("keeper@example.com").await?;
+    let verified = client
+        .post(format!("{base}/api/users/verify-email/"))
+        .json(&serde_json::json!({ "email": "keeper@example.com", "otp": code }))
+        .send()
+        .await?;
+    assert_eq!(verified.status(), 200);
+    let tokens: serde_json::Value = client
+        .post(format!("{base}/api/users/token/"))
+        .json(&serde_json::json!({ "email": "keeper@example.com", "password": "correct horse battery" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let access = tokens["access"].as_str().ok_or("access")?.to_owned();
+    let refresh = tokens["refresh"].as_str().ok_or("refresh")?.to_owned();
+    let room: serde_json::Value = client
+        .post(format!("{base}/api/chat/rooms/"))
+        .bearer_auth(&access)
+        .json(&serde_json::json!({ "name": "Keepers", "type": "group", "members": [] }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let room = room["id"].as_str().ok_or("room id")?.to_owned();
+    let sent = client
+        .post(format!("{base}/api/chat/rooms/{room}/messages/"))
+        .bearer_auth(&access)
+        .json(&serde_json::json!({ "message": "still here after a restart" }))
+        .send()
+        .await?;
+    assert_eq!(sent.status(), 201);
+    let form = reqwest::multipart::Form::new().part(
+        "profile_picture",
+        reqwest::multipart::Part::bytes(PNG_1X1.to_vec())
+            .file_name("me.png")
+            .mime_str("image/png")?,
+    );
+    let uploaded = client
+        .patch(format!("{base}/api/users/profile/"))
+        .bearer_auth(&access)
+        .multipart(form)
+        .send()
+        .await?;
+    assert_eq!(uploaded.status(), 200);
+    assert!(first.stop()?.success());
+
+    let state = dir.join("state.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&state)?.permissions().mode() & 0o777,
+            0o600,
+            "password hashes are readable by their owner only"
+        );
+    }
+
+    let second = Running::start(&[("DATA_DIR", &data_dir)])?;
+    let base = second.base.clone();
+    let profile = client
+        .get(format!("{base}/api/users/profile/"))
+        .bearer_auth(&access)
+        .send()
+        .await?;
+    assert_eq!(
+        profile.status(),
+        200,
+        "the access token outlives the restart"
+    );
+    let profile: serde_json::Value = profile.json().await?;
+    assert_eq!(profile["email_verified"], true);
+    let picture = profile["profile_picture"].as_str().ok_or("a picture")?;
+    assert!(picture.starts_with(&base), "{picture}");
+    assert_eq!(
+        reqwest::get(picture).await?.bytes().await?.as_ref(),
+        PNG_1X1
+    );
+    let history: serde_json::Value = client
+        .get(format!("{base}/api/chat/rooms/{room}/messages/"))
+        .bearer_auth(&access)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        history["results"][0]["message"],
+        "still here after a restart"
+    );
+    let rotated = client
+        .post(format!("{base}/api/users/token/refresh/"))
+        .json(&serde_json::json!({ "refresh": refresh }))
+        .send()
+        .await?;
+    assert_eq!(rotated.status(), 200, "the session outlives the restart");
+    let login = client
+        .post(format!("{base}/api/users/token/"))
+        .json(&serde_json::json!({ "email": "keeper@example.com", "password": "correct horse battery" }))
+        .send()
+        .await?;
+    assert_eq!(login.status(), 200);
+    assert!(second.stop()?.success());
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unreadable_state_file_stops_the_start_and_is_left_alone() -> TestResult {
+    let dir = fresh_dir("chat-data-bad");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("state.json"), b"{ not json")?;
+    let data_dir = dir.to_string_lossy().into_owned();
+    let refused = Running::start(&[("DATA_DIR", &data_dir)]);
+    let error = refused
+        .err()
+        .ok_or("the gateway started on a broken state file")?;
+    assert!(
+        error.to_string().contains("local-gateway: ") && error.to_string().contains("state.json"),
+        "{error}"
+    );
+    assert_eq!(std::fs::read(dir.join("state.json"))?, b"{ not json");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
