@@ -1,5 +1,6 @@
 //! `local-gateway`: the whole chat backend on one local port, with embedded
-//! adapters. OTP mails are printed to the console.
+//! adapters (kept across restarts with `DATA_DIR`). OTP mails are printed to
+//! the console.
 
 use std::sync::Arc;
 
@@ -32,7 +33,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .init();
-    let config = GatewayConfig::from_env()?;
+    let mut config = GatewayConfig::from_env()?;
     let listener = TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
     let base_url = config
@@ -50,7 +51,6 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => Some(DataDir::open(path)?),
         None => None,
     };
-    let mut config = config;
     if let (true, Some(dir)) = (config.ephemeral_secret, &data_dir) {
         config.core.jwt_secret = dir.secret()?;
         config.ephemeral_secret = false;
@@ -59,32 +59,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         tracing::warn!("JWT_SECRET not set: using a random secret; tokens die with this process");
     }
     let sockets = Arc::new(ChannelNotifier::default());
-    let mut saver = None;
-    let (ctx, media) = match backend.as_str() {
+    let (ctx, media, saver) = match backend.as_str() {
         "embedded" => {
-            let blobs = Arc::new(MemoryBlobStore::new(&base_url));
-            let store = Arc::new(match &data_dir {
-                Some(dir) => dir.load(&blobs)?,
-                None => MemoryStore::new(),
-            });
-            if let Some(dir) = data_dir {
-                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-                let task = tokio::spawn(dir.keep_saved(store.clone(), blobs.clone(), async {
-                    let _ = stopped.await;
-                }));
-                saver = Some((stop, task));
-            }
-            let ctx = Ctx::with_store(
-                &config.core,
-                store,
-                sockets.clone(),
-                Arc::new(ConsoleMailer),
-                blobs.clone(),
-                Arc::new(SystemClock),
-            );
-            (ctx, Some(blobs))
+            let embedded = embedded_context(&config, &base_url, sockets.clone(), data_dir)?;
+            (embedded.ctx, Some(embedded.blobs), embedded.saver)
         }
-        "aws" => (aws_context(&config, &base_url).await?, None),
+        "aws" => (aws_context(&config, &base_url).await?, None, None),
         other => {
             return Err(format!("CHAT_BACKEND={other:?}: expected \"embedded\" or \"aws\"").into())
         }
@@ -92,12 +72,63 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let app = local_gateway::app(Arc::new(ctx), sockets, media, config.cors());
     println!("chat local gateway listening on http://{addr}");
     local_gateway::serve(listener, app, shutdown_signal()).await?;
-    if let Some((stop, task)) = saver {
-        let _ = stop.send(());
-        task.await?;
+    if let Some(saver) = saver {
+        saver.finish().await?;
     }
     println!("chat local gateway stopped");
     Ok(())
+}
+
+/// The embedded run: the context, its pictures (served under `/media/`), and
+/// the task keeping them saved in `DATA_DIR` when there is one.
+struct Embedded {
+    ctx: Ctx,
+    blobs: Arc<MemoryBlobStore>,
+    saver: Option<Saver>,
+}
+
+/// The background save of `DATA_DIR`.
+struct Saver {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Saver {
+    /// Saves a last time (once the server has answered its last request).
+    async fn finish(self) -> Result<(), tokio::task::JoinError> {
+        let _ = self.stop.send(());
+        self.task.await
+    }
+}
+
+/// The context on the embedded adapters, restored from `data_dir` if given.
+fn embedded_context(
+    config: &GatewayConfig,
+    base_url: &str,
+    sockets: Arc<ChannelNotifier>,
+    data_dir: Option<DataDir>,
+) -> Result<Embedded, Box<dyn std::error::Error>> {
+    let blobs = Arc::new(MemoryBlobStore::new(base_url));
+    let store = Arc::new(match &data_dir {
+        Some(dir) => dir.load(&blobs)?,
+        None => MemoryStore::new(),
+    });
+    let saver = data_dir.map(|dir| {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(dir.keep_saved(store.clone(), blobs.clone(), async {
+            let _ = stopped.await;
+        }));
+        Saver { stop, task }
+    });
+    let ctx = Ctx::with_store(
+        &config.core,
+        store,
+        sockets,
+        Arc::new(ConsoleMailer),
+        blobs.clone(),
+        Arc::new(SystemClock),
+    );
+    Ok(Embedded { ctx, blobs, saver })
 }
 
 /// The context on the AWS adapters (DynamoDB, S3, SES), wherever
