@@ -537,13 +537,19 @@ async fn group_rooms_and_sessions_through_their_functions() {
         )
         .await;
     assert_eq!(first.status, 200, "{:?}", first.body);
-    let again = stack
-        .http(
-            "resend-otp",
-            HttpRequest::new("POST", "/api/users/resend-otp/").json(&nobody),
-        )
-        .await;
-    assert_eq!(again.status, 429, "{:?}", again.body);
+    // Two more right away: the limit counts per minute, so at least one of
+    // them is refused even if a minute begins between the calls.
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let again = stack
+            .http(
+                "resend-otp",
+                HttpRequest::new("POST", "/api/users/resend-otp/").json(&nobody),
+            )
+            .await;
+        statuses.push(again.status);
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
 
     // Sessions: rotation, reuse refused, logout ends the family.
     let rotated = stack
