@@ -1,9 +1,12 @@
 //! The README's run command: the `local-gateway` binary starts, serves the
-//! API with the embedded adapters, prints the OTP mail, and stops cleanly on SIGTERM.
+//! API with the embedded adapters, prints the OTP mail, and stops cleanly on
+//! SIGTERM; with `DATA_DIR` its state survives a restart.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use chat_tests::TINY_PNG;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -149,14 +152,6 @@ impl Running {
     }
 }
 
-const PNG_1X1: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
-    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0,
-    0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
-    0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
-];
-
 fn fresh_dir(name: &str) -> std::path::PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -215,7 +210,7 @@ async fn with_data_dir_accounts_sessions_rooms_messages_and_pictures_survive_a_r
     assert_eq!(sent.status(), 201);
     let form = reqwest::multipart::Form::new().part(
         "profile_picture",
-        reqwest::multipart::Part::bytes(PNG_1X1.to_vec())
+        reqwest::multipart::Part::bytes(TINY_PNG.to_vec())
             .file_name("me.png")
             .mime_str("image/png")?,
     );
@@ -257,7 +252,7 @@ async fn with_data_dir_accounts_sessions_rooms_messages_and_pictures_survive_a_r
     assert!(picture.starts_with(&base), "{picture}");
     assert_eq!(
         reqwest::get(picture).await?.bytes().await?.as_ref(),
-        PNG_1X1
+        TINY_PNG
     );
     let history: serde_json::Value = client
         .get(format!("{base}/api/chat/rooms/{room}/messages/"))

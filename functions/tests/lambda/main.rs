@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
 use chat_core::adapters::{ChannelNotifier, SocketCommand};
-use chat_tests::{provision, sent_mail, unique, AwsResources};
+use chat_tests::{provision, sent_mail, unique, AwsResources, TINY_PNG};
 use events::{http_answer, ws_event, HttpAnswer, HttpRequest};
 use runtime::Function;
 use serde_json::{json, Value};
@@ -193,14 +193,6 @@ async fn pushed(socket: &mut tokio::sync::mpsc::UnboundedReceiver<SocketCommand>
     }
 }
 
-const PNG_1X1: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
-    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0,
-    0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
-    0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
-];
-
 #[tokio::test(flavor = "multi_thread")]
 async fn rest_and_websocket_functions_serve_api_gateway_events() {
     let mut stack = Stack::new().await;
@@ -219,7 +211,7 @@ async fn rest_and_websocket_functions_serve_api_gateway_events() {
          Content-Type: image/png\r\n\r\n"
     )
     .into_bytes();
-    multipart.extend_from_slice(PNG_1X1);
+    multipart.extend_from_slice(TINY_PNG);
     multipart.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let updated = stack
         .http(
@@ -243,7 +235,7 @@ async fn rest_and_websocket_functions_serve_api_gateway_events() {
         .bytes()
         .await
         .expect("picture bytes");
-    assert_eq!(stored.as_ref(), PNG_1X1);
+    assert_eq!(stored.as_ref(), TINY_PNG);
 
     // Path parameters: the direct chat with Bob, then the room.
     let direct = stack
