@@ -8,12 +8,19 @@ stateful phases. It fails on any 5xx, any answer whose status, content type,
 headers or body the description does not allow, an operation that ignores
 its authentication, and on a panic in the gateway's log.
 
-Two of schemathesis's checks are left out, because they test the schema's
+Three of schemathesis's checks are left out. Two test the schema's
 strictness rather than the server: `positive_data_acceptance` (the API has
 rules a schema cannot state: a group needs a name, no direct chat with
 yourself, no common passwords, a code must be the one mailed) and
 `negative_data_rejection` (the API is as lenient as Django REST Framework:
 numbers where strings are expected, forms instead of JSON, unknown fields).
+The third, `ensure_resource_availability`, takes a 404 on a room created
+earlier in a stateful sequence for a lost resource unless a DELETE removed
+it; here `POST /api/chat/rooms/{id}/leave/` (the seed's route) rightly makes
+a room 404 for the user who left (as does removing yourself with DELETE on
+the member route, a sub-resource the check does not relate to the room). In
+one run it reported a send that got 404 after such a sequence; the same
+create and send alone succeed.
 
 Usage: .venv/bin/python .ci/api_fuzz.py <local-gateway binary> [max examples]
 """
@@ -88,7 +95,8 @@ def main():
                 "--url", base,
                 "--header", f"Authorization: Bearer {token}",
                 "--checks", "all",
-                "--exclude-checks", "positive_data_acceptance,negative_data_rejection",
+                "--exclude-checks",
+                "positive_data_acceptance,negative_data_rejection,ensure_resource_availability",
                 "--max-examples", max_examples,
                 "--seed", "20261126",
                 "--workers", "2",
