@@ -27,6 +27,8 @@ pub mod config;
 pub mod context;
 pub mod domain;
 pub mod error;
+pub mod events;
+pub mod fields;
 pub mod http;
 pub mod ports;
 pub mod security;

@@ -155,9 +155,10 @@ async fn world() -> World {
         ctx.users.mark_verified(&user.id).await.expect("verify");
         ids.push(user.id.to_string());
         if tokens.is_none() {
-            let password = chat_core::domain::Password::parse_login("correct horse battery");
+            let password = chat_core::domain::Password::parse_login("correct horse battery")
+                .expect("a password");
             tokens = Some(
-                chat_core::usecases::auth::login(&ctx, Some(email), password)
+                chat_core::usecases::auth::login(&ctx, &email, &password)
                     .await
                     .expect("login"),
             );

@@ -54,7 +54,7 @@ impl BlobStore for S3BlobStore {
             .start_time(start)
             .expires_in(self.url_ttl)
             .build()
-            .map_err(|e| Error::Internal(format!("presigning config: {e}")))?;
+            .map_err(|e| Error::internal(format!("presigning config: {e}")))?;
         let request = self
             .client
             .get_object()

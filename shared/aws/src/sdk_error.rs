@@ -45,13 +45,17 @@ where
             .is_some_and(|code| RETRYABLE.contains(&code)),
         _ => false,
     };
-    let cause = format!(
-        "{operation}: {}",
-        aws_smithy_types::error::display::DisplayErrorContext(&error)
+    let cause = std::io::Error::other(
+        aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
     );
     if retryable {
-        Error::Unavailable(cause)
+        Error::unavailable_from(operation, cause)
     } else {
-        Error::Internal(cause)
+        Error::internal_from(operation, cause)
     }
+}
+
+/// A request the code built wrongly (a required field left unset): a bug.
+pub fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> Error {
+    Error::internal_from("building a DynamoDB request", error)
 }

@@ -19,5 +19,5 @@ pub async fn from_ssm(sdk: &SdkConfig, name: &str) -> Result<String> {
         .parameter()
         .and_then(|p| p.value())
         .map(str::to_owned)
-        .ok_or_else(|| Error::Internal(format!("SSM parameter {name} has no value")))
+        .ok_or_else(|| Error::internal(format!("SSM parameter {name} has no value")))
 }

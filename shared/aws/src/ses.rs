@@ -30,7 +30,7 @@ fn content(text: &str) -> Result<Content> {
         .data(text)
         .charset("UTF-8")
         .build()
-        .map_err(|e| Error::Internal(e.to_string()))
+        .map_err(|e| Error::internal_from("building an SES message", e))
 }
 
 #[async_trait]

@@ -67,7 +67,7 @@ fn string_attribute(
 /// Creates the table (on-demand) with its index and TTL, as the template
 /// does; for tests, emulators and the local run on DynamoDB.
 pub async fn create(client: &Client, name: &str) -> Result<(), chat_core::Error> {
-    let build = |e: aws_sdk_dynamodb::error::BuildError| chat_core::Error::Internal(e.to_string());
+    let build = crate::sdk_error::build_error;
     let mut request = client
         .create_table()
         .table_name(name)

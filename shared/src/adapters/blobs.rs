@@ -35,7 +35,7 @@ impl MemoryBlobStore {
         let blobs = self
             .blobs
             .read()
-            .map_err(|_| Error::Internal("blob lock poisoned".into()))?;
+            .map_err(|_| Error::internal("blob lock poisoned"))?;
         let mut out: Vec<StoredBlob> = blobs
             .iter()
             .map(|(key, blob)| StoredBlob {
@@ -53,11 +53,11 @@ impl MemoryBlobStore {
         let mut blobs = self
             .blobs
             .write()
-            .map_err(|_| Error::Internal("blob lock poisoned".into()))?;
+            .map_err(|_| Error::internal("blob lock poisoned"))?;
         for stored in saved {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(&stored.base64)
-                .map_err(|e| Error::Internal(format!("saved blob {}: {e}", stored.key)))?;
+                .map_err(|e| Error::internal(format!("saved blob {}: {e}", stored.key)))?;
             blobs.insert(
                 stored.key,
                 Blob {
@@ -83,7 +83,7 @@ impl BlobStore for MemoryBlobStore {
     async fn put(&self, key: &str, blob: Blob) -> Result<()> {
         self.blobs
             .write()
-            .map_err(|_| Error::Internal("blob lock poisoned".into()))?
+            .map_err(|_| Error::internal("blob lock poisoned"))?
             .insert(key.to_owned(), blob);
         Ok(())
     }

@@ -48,7 +48,7 @@ impl Mailer for RecordingMailer {
     async fn send(&self, mail: &Mail) -> Result<()> {
         self.sent
             .lock()
-            .map_err(|_| Error::Internal("mailer lock poisoned".into()))?
+            .map_err(|_| Error::internal("mailer lock poisoned"))?
             .push(mail.clone());
         Ok(())
     }

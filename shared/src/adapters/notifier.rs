@@ -66,7 +66,7 @@ impl ChannelNotifier {
 impl Notifier for ChannelNotifier {
     async fn post(&self, connection_id: &str, payload: &[u8]) -> Result<Delivery> {
         let text = String::from_utf8(payload.to_vec())
-            .map_err(|_| Error::Internal("frames are UTF-8 JSON".into()))?;
+            .map_err(|_| Error::internal("frames are UTF-8 JSON"))?;
         Ok(if self.command(connection_id, SocketCommand::Send(text)) {
             Delivery::Delivered
         } else {

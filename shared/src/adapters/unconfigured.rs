@@ -12,7 +12,7 @@ pub struct Unconfigured(pub &'static str);
 
 impl Unconfigured {
     fn error(&self) -> Error {
-        Error::Internal(format!("{} is not configured for this function", self.0))
+        Error::internal(format!("{} is not configured for this function", self.0))
     }
 }
 

@@ -6,16 +6,15 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use serde::de::DeserializeOwned;
+
 use super::ApiRequest;
-use crate::error::Validator;
 use crate::{Error, Result};
 
 /// Largest JSON body any route accepts.
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
 /// Room for the text fields and boundaries of a multipart body beyond its file.
 pub const MAX_MULTIPART_OVERHEAD: usize = 64 * 1024;
-
-const REQUIRED: &str = "This field is required.";
 
 /// A JSON object body.
 #[derive(Debug, Default)]
@@ -77,73 +76,15 @@ impl JsonObject {
         }
         Ok(Self(map))
     }
+}
 
-    /// A required string field; records an error and returns `None` if it is
-    /// missing, null or not a string.
-    pub fn required_str(&self, v: &mut Validator, name: &str) -> Option<String> {
-        match self.0.get(name) {
-            None => {
-                v.add(name, REQUIRED);
-                None
-            }
-            Some(value) => self.as_str(v, name, value),
-        }
-    }
-
-    /// An optional string field; `None` when absent, an error when of another type.
-    pub fn optional_str(&self, v: &mut Validator, name: &str) -> Option<String> {
-        self.0
-            .get(name)
-            .and_then(|value| self.as_str(v, name, value))
-    }
-
-    /// Whether the field is present (even as null).
-    pub fn has(&self, name: &str) -> bool {
-        self.0.contains_key(name)
-    }
-
-    fn as_str(&self, v: &mut Validator, name: &str, value: &Value) -> Option<String> {
-        match value {
-            Value::String(s) => Some(s.clone()),
-            Value::Null => {
-                v.add(name, "This field may not be null.");
-                None
-            }
-            // DRF accepts numbers where it expects strings; ids are often numbers in clients.
-            Value::Number(n) => Some(n.to_string()),
-            _ => {
-                v.add(name, "Not a valid string.");
-                None
-            }
-        }
-    }
-
-    /// An optional list of strings (numbers are accepted and turned to text).
-    pub fn optional_str_list(&self, v: &mut Validator, name: &str) -> Option<Vec<String>> {
-        match self.0.get(name)? {
-            Value::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    match item {
-                        Value::String(s) => out.push(s.clone()),
-                        Value::Number(n) => out.push(n.to_string()),
-                        _ => {
-                            v.add(name, "Expected a list of ids.");
-                            return None;
-                        }
-                    }
-                }
-                Some(out)
-            }
-            Value::Null => None,
-            // A URL-encoded form with a single value for the key.
-            Value::String(s) => Some(vec![s.clone()]),
-            _ => {
-                v.add(name, "Expected a list of items but got another type.");
-                None
-            }
-        }
-    }
+/// Reads the body into the request type `T`, whose fields are
+/// [`Field`](crate::fields::Field)s: only a body that is no JSON object (or
+/// form) at all is refused here; the fields are judged by `T`'s `validate()`.
+pub fn json_body<T: DeserializeOwned>(req: &ApiRequest) -> Result<T> {
+    let JsonObject(map) = JsonObject::parse(req)?;
+    serde_json::from_value(Value::Object(map))
+        .map_err(|e| Error::BadRequest(format!("Invalid data - {e}")))
 }
 
 /// The parts of a `multipart/form-data` body.
@@ -227,23 +168,5 @@ mod tests {
             Err(Error::PayloadTooLarge(_))
         ));
         assert!(JsonObject::from_bytes(b"").is_ok());
-    }
-
-    #[test]
-    fn fields_report_missing_null_and_wrong_type() -> Result<()> {
-        let body = JsonObject::from_bytes(br#"{"a": null, "b": {}, "c": "x", "d": 5}"#)?;
-        let mut v = Validator::new();
-        assert_eq!(body.required_str(&mut v, "a"), None);
-        assert_eq!(body.required_str(&mut v, "b"), None);
-        assert_eq!(body.required_str(&mut v, "missing"), None);
-        assert_eq!(body.required_str(&mut v, "c").as_deref(), Some("x"));
-        assert_eq!(body.required_str(&mut v, "d").as_deref(), Some("5"));
-        let Err(Error::Validation(errors)) = v.finish() else {
-            panic!("expected validation errors");
-        };
-        assert_eq!(errors["a"], vec!["This field may not be null."]);
-        assert_eq!(errors["b"], vec!["Not a valid string."]);
-        assert_eq!(errors["missing"], vec![REQUIRED]);
-        Ok(())
     }
 }

@@ -1,76 +1,65 @@
-//! The one mapping of errors to HTTP responses.
+//! The REST rendering of errors.
 //!
 //! Bodies follow Django REST Framework: `{"detail": "...", "code": "..."}`
 //! for request-level errors and `{"field": ["..."]}` for invalid fields.
-//! Causes of 5xx answers are logged here and never sent to the client.
+//! What a client is told comes from [`Error::problem`]; causes of 5xx answers
+//! are logged here and never sent.
 
 use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::StatusCode;
-use serde_json::json;
+use serde::Serialize;
 
 use super::ApiResponse;
 use crate::Error;
 
+/// The body of every request-level error.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    /// Human-readable explanation.
+    pub detail: &'a str,
+    /// Machine-readable code.
+    pub code: &'a str,
+}
+
 /// Renders an error as the response the client gets.
 pub fn to_response(error: Error) -> ApiResponse {
-    let detail = |status, detail: &str, code: &str| {
-        ApiResponse::json(status, &json!({ "detail": detail, "code": code }))
-    };
-    match error {
-        Error::Validation(fields) => ApiResponse::json(StatusCode::BAD_REQUEST, &fields),
-        Error::BadRequest(msg) => detail(StatusCode::BAD_REQUEST, &msg, "invalid"),
-        Error::Unauthorized { detail: msg, code } => detail(StatusCode::UNAUTHORIZED, &msg, code)
-            .with_header(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"api\""),
-            ),
-        Error::Forbidden { detail: msg, code } => detail(StatusCode::FORBIDDEN, &msg, code),
-        Error::NotFound(msg) => detail(StatusCode::NOT_FOUND, &msg, "not_found"),
-        Error::Conflict(msg) => detail(StatusCode::CONFLICT, &msg, "conflict"),
-        Error::RateLimited { retry_after_secs } => detail(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Request was throttled. Expected available in {retry_after_secs} seconds."),
-            "throttled",
-        )
-        .with_header(RETRY_AFTER, HeaderValue::from(retry_after_secs)),
-        Error::PayloadTooLarge(msg) => {
-            detail(StatusCode::PAYLOAD_TOO_LARGE, &msg, "payload_too_large")
-        }
-        Error::UnsupportedMediaType(msg) => detail(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            &msg,
-            "unsupported_media_type",
+    error.log_cause();
+    let problem = error.problem();
+    let mut response = match problem.fields {
+        Some(fields) => ApiResponse::json(problem.status, fields),
+        None => ApiResponse::json(
+            problem.status,
+            &ErrorBody {
+                detail: &problem.detail,
+                code: problem.code,
+            },
         ),
-        Error::Unavailable(cause) => {
-            tracing::warn!(%cause, "dependency unavailable");
-            detail(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The service is busy. Try again shortly.",
-                "unavailable",
-            )
-            .with_header(RETRY_AFTER, HeaderValue::from_static("1"))
-        }
-        Error::Internal(cause) => {
-            tracing::error!(%cause, "internal error");
-            detail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "A server error occurred.",
-                "error",
-            )
-        }
+    };
+    if problem.status == StatusCode::UNAUTHORIZED {
+        response = response.with_header(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"api\""),
+        );
     }
+    if let Some(secs) = problem.retry_after_secs {
+        response = response.with_header(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
 }
 
 /// The answer for a path no route serves.
 pub fn not_found() -> ApiResponse {
-    to_response(Error::NotFound("Not found.".into()))
+    to_response(Error::no_route())
 }
 
 /// The answer for a known path with a method it does not serve.
 pub fn method_not_allowed(method: &str) -> ApiResponse {
     ApiResponse::json(
         StatusCode::METHOD_NOT_ALLOWED,
-        &json!({ "detail": format!("Method \"{method}\" not allowed."), "code": "method_not_allowed" }),
+        &ErrorBody {
+            detail: &format!("Method \"{method}\" not allowed."),
+            code: "method_not_allowed",
+        },
     )
 }
 
@@ -80,7 +69,7 @@ mod tests {
 
     #[test]
     fn internal_causes_are_not_echoed() {
-        let response = to_response(Error::Internal("table chat missing".into()));
+        let response = to_response(Error::internal("table chat missing"));
         assert_eq!(response.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!String::from_utf8_lossy(&response.body).contains("table"));
     }

@@ -1,136 +1,325 @@
-//! JSON shapes of the API's objects. Field names follow the seed app so that
-//! its clients keep working.
+//! The JSON bodies of the API's answers. Field names follow the seed app so
+//! that its clients keep working.
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use crate::domain::{Message, MessagePreview, Room, User};
+use crate::domain::{
+    self, Email, MessageBody, MessageId, ProfileText, Role, RoomId, RoomKind, RoomName, Timestamp,
+    UserId, Username,
+};
 use crate::usecases::auth::TokenPair;
-use crate::usecases::messages::{Page, Status};
+use crate::usecases::messages::Status;
 use crate::usecases::rooms::MemberView;
 use crate::usecases::{profile, realtime};
 use crate::{Ctx, Result};
 
-/// The signed-in user's own profile.
-pub async fn own_profile(ctx: &Ctx, user: &User) -> Result<Value> {
-    let online = !realtime::online_users(ctx, std::slice::from_ref(&user.id))
-        .await?
-        .is_empty();
-    Ok(json!({
-        "id": user.id,
-        "username": user.username,
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "bio": user.bio,
-        "profile_picture": profile::picture_url(ctx, user).await?,
-        "email_verified": user.email_verified,
-        "date_joined": user.created_at,
-        "is_online": online,
-        "last_seen": user.last_seen,
-    }))
+/// A plain confirmation.
+#[derive(Debug, Serialize)]
+pub struct Detail {
+    /// What happened.
+    pub detail: &'static str,
 }
 
-/// Another user as members of a room see them.
-pub async fn public_user(ctx: &Ctx, user: &User, online: bool) -> Result<Value> {
-    Ok(json!({
-        "id": user.id,
-        "username": user.username,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "profile_picture": profile::picture_url(ctx, user).await?,
-        "is_online": online,
-        "last_seen": user.last_seen,
-    }))
-}
-
-/// A membership.
-pub async fn member(ctx: &Ctx, view: &MemberView) -> Result<Value> {
-    Ok(json!({
-        "user": public_user(ctx, &view.user, view.online).await?,
-        "role": view.member.role,
-        "joined_at": view.member.joined_at,
-    }))
-}
-
-/// A list of memberships.
-pub async fn members(ctx: &Ctx, views: &[MemberView]) -> Result<Value> {
-    let mut out = Vec::with_capacity(views.len());
-    for view in views {
-        out.push(member(ctx, view).await?);
+impl Detail {
+    /// A confirmation saying `detail`.
+    pub fn new(detail: &'static str) -> Self {
+        Self { detail }
     }
-    Ok(Value::Array(out))
 }
 
-/// A message, with the seed's `message`, `sender` and `timestamp`.
-pub fn message(m: &Message) -> Value {
-    message_with_status(m, Status::Sent)
-}
-
-/// A message of history, with its delivery status.
-pub fn message_with_status(m: &Message, status: Status) -> Value {
-    json!({
-        "id": m.id,
-        "room": m.room_id,
-        "sender": { "id": m.sender_id, "username": m.sender_username },
-        "message": m.body,
-        "timestamp": m.created_at,
-        "client_id": m.client_id,
-        "status": status.as_str(),
-    })
-}
-
-fn preview(room: &Room, m: &MessagePreview) -> Value {
-    json!({
-        "id": m.id,
-        "room": room.id,
-        "sender": { "id": m.sender_id, "username": m.sender_username },
-        "message": m.body,
-        "timestamp": m.created_at,
-    })
-}
-
-/// A room in lists: its last message, counts and activity time.
-pub fn room(room: &Room) -> Value {
-    json!({
-        "id": room.id,
-        "name": room.name,
-        "type": room.kind,
-        "created_by": room.created_by,
-        "created_at": room.created_at,
-        "member_count": room.member_count,
-        "last_message": room.last_message.as_ref().map(|m| preview(room, m)),
-        "last_activity": room.last_activity(),
-    })
-}
-
-/// A room with its members and the caller's role.
-pub async fn room_detail(
-    ctx: &Ctx,
-    r: &Room,
-    members_: &[MemberView],
-    my_role: &str,
-) -> Result<Value> {
-    let mut value = room(r);
-    if let Value::Object(map) = &mut value {
-        map.insert("members".into(), members(ctx, members_).await?);
-        map.insert("my_role".into(), Value::from(my_role));
-    }
-    Ok(value)
-}
-
-/// A page of history.
-pub fn page(p: &Page) -> Value {
-    json!({
-        "results": p
-            .messages
-            .iter()
-            .map(|(m, status)| message_with_status(m, *status))
-            .collect::<Vec<_>>(),
-        "next": p.next,
-    })
+/// The answer to a registration (the same whether or not the address was new).
+#[derive(Debug, Serialize)]
+pub struct Registered {
+    /// What happens next.
+    pub detail: &'static str,
+    /// The address as normalised.
+    pub email: String,
 }
 
 /// A token pair.
-pub fn tokens(pair: &TokenPair) -> Value {
-    json!({ "access": pair.access, "refresh": pair.refresh })
+#[derive(Debug, Serialize)]
+pub struct Tokens {
+    /// Short-lived token for API calls.
+    pub access: String,
+    /// Single-use token for the next pair.
+    pub refresh: String,
+}
+
+impl From<TokenPair> for Tokens {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            access: pair.access,
+            refresh: pair.refresh,
+        }
+    }
+}
+
+/// The signed-in user's own profile.
+#[derive(Debug, Serialize)]
+pub struct OwnProfile {
+    /// Account id.
+    pub id: UserId,
+    /// Display name.
+    pub username: Username,
+    /// Verified (or to be verified) address.
+    pub email: Email,
+    /// Given name.
+    pub first_name: ProfileText,
+    /// Family name.
+    pub last_name: ProfileText,
+    /// About the user.
+    pub bio: ProfileText,
+    /// Time-limited URL of the picture.
+    pub profile_picture: Option<String>,
+    /// Whether the address was confirmed.
+    pub email_verified: bool,
+    /// When the account was created.
+    pub date_joined: Timestamp,
+    /// Whether the user has a live connection.
+    pub is_online: bool,
+    /// When their last connection closed.
+    pub last_seen: Option<Timestamp>,
+}
+
+impl OwnProfile {
+    /// The profile of `user`.
+    pub async fn new(ctx: &Ctx, user: &domain::User) -> Result<Self> {
+        let online = !realtime::online_users(ctx, std::slice::from_ref(&user.id))
+            .await?
+            .is_empty();
+        Ok(Self {
+            id: user.id.clone(),
+            username: user.username.clone(),
+            email: user.email.clone(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            bio: user.bio.clone(),
+            profile_picture: profile::picture_url(ctx, user).await?,
+            email_verified: user.email_verified,
+            date_joined: user.created_at,
+            is_online: online,
+            last_seen: user.last_seen,
+        })
+    }
+}
+
+/// Another user as members of a room see them.
+#[derive(Debug, Serialize)]
+pub struct PublicUser {
+    /// Account id.
+    pub id: UserId,
+    /// Display name.
+    pub username: Username,
+    /// Given name.
+    pub first_name: ProfileText,
+    /// Family name.
+    pub last_name: ProfileText,
+    /// Time-limited URL of the picture.
+    pub profile_picture: Option<String>,
+    /// Whether the user has a live connection.
+    pub is_online: bool,
+    /// When their last connection closed.
+    pub last_seen: Option<Timestamp>,
+}
+
+/// A membership.
+#[derive(Debug, Serialize)]
+pub struct Member {
+    /// The member.
+    pub user: PublicUser,
+    /// Their rights.
+    pub role: Role,
+    /// When they joined.
+    pub joined_at: Timestamp,
+}
+
+impl Member {
+    /// The membership of `view`.
+    pub async fn new(ctx: &Ctx, view: &MemberView) -> Result<Self> {
+        let user = &view.user;
+        Ok(Self {
+            user: PublicUser {
+                id: user.id.clone(),
+                username: user.username.clone(),
+                first_name: user.first_name.clone(),
+                last_name: user.last_name.clone(),
+                profile_picture: profile::picture_url(ctx, user).await?,
+                is_online: view.online,
+                last_seen: user.last_seen,
+            },
+            role: view.member.role,
+            joined_at: view.member.joined_at,
+        })
+    }
+
+    /// Memberships, in the order given.
+    pub async fn list(ctx: &Ctx, views: &[MemberView]) -> Result<Vec<Self>> {
+        let mut out = Vec::with_capacity(views.len());
+        for view in views {
+            out.push(Self::new(ctx, view).await?);
+        }
+        Ok(out)
+    }
+}
+
+/// Who sent a message.
+#[derive(Debug, Serialize)]
+pub struct Sender {
+    /// Account id.
+    pub id: UserId,
+    /// Display name.
+    pub username: Username,
+}
+
+/// A message, with the seed's `message`, `sender` and `timestamp`.
+#[derive(Debug, Serialize)]
+pub struct Message {
+    /// Message id.
+    pub id: MessageId,
+    /// Its room.
+    pub room: RoomId,
+    /// Who sent it.
+    pub sender: Sender,
+    /// The text.
+    pub message: MessageBody,
+    /// When it was sent.
+    pub timestamp: Timestamp,
+    /// The sender's idempotency key.
+    pub client_id: Option<String>,
+    /// How far it got.
+    pub status: Status,
+}
+
+impl Message {
+    /// A message as its sender sees it right after sending.
+    pub fn sent(m: &domain::Message) -> Self {
+        Self::with_status(m, Status::Sent)
+    }
+
+    /// A message of history, with its delivery status.
+    pub fn with_status(m: &domain::Message, status: Status) -> Self {
+        Self {
+            id: m.id.clone(),
+            room: m.room_id.clone(),
+            sender: Sender {
+                id: m.sender_id.clone(),
+                username: m.sender_username.clone(),
+            },
+            message: m.body.clone(),
+            timestamp: m.created_at,
+            client_id: m.client_id.clone(),
+            status,
+        }
+    }
+}
+
+/// The last message of a room, in room lists.
+#[derive(Debug, Serialize)]
+pub struct Preview {
+    /// Message id.
+    pub id: MessageId,
+    /// Its room.
+    pub room: RoomId,
+    /// Who sent it.
+    pub sender: Sender,
+    /// The text.
+    pub message: MessageBody,
+    /// When it was sent.
+    pub timestamp: Timestamp,
+}
+
+/// A room in lists: its last message, counts and activity time.
+#[derive(Debug, Serialize)]
+pub struct Room {
+    /// Room id.
+    pub id: RoomId,
+    /// The group's name (null for direct rooms).
+    pub name: Option<RoomName>,
+    /// Direct or group.
+    #[serde(rename = "type")]
+    pub kind: RoomKind,
+    /// Who created it.
+    pub created_by: UserId,
+    /// When.
+    pub created_at: Timestamp,
+    /// How many members it has.
+    pub member_count: u32,
+    /// The newest message.
+    pub last_message: Option<Preview>,
+    /// The newest message's time, or the creation time.
+    pub last_activity: Timestamp,
+}
+
+impl From<&domain::Room> for Room {
+    fn from(room: &domain::Room) -> Self {
+        Self {
+            id: room.id.clone(),
+            name: room.name.clone(),
+            kind: room.kind,
+            created_by: room.created_by.clone(),
+            created_at: room.created_at,
+            member_count: room.member_count,
+            last_message: room.last_message.as_ref().map(|m| Preview {
+                id: m.id.clone(),
+                room: room.id.clone(),
+                sender: Sender {
+                    id: m.sender_id.clone(),
+                    username: m.sender_username.clone(),
+                },
+                message: m.body.clone(),
+                timestamp: m.created_at,
+            }),
+            last_activity: room.last_activity(),
+        }
+    }
+}
+
+/// A room with its members and the caller's role.
+#[derive(Debug, Serialize)]
+pub struct RoomDetail {
+    /// The room.
+    #[serde(flatten)]
+    pub room: Room,
+    /// Its members.
+    pub members: Vec<Member>,
+    /// The caller's role.
+    pub my_role: Role,
+}
+
+impl RoomDetail {
+    /// The room with `members`, seen by a caller with `my_role`.
+    pub async fn new(
+        ctx: &Ctx,
+        room: &domain::Room,
+        members: &[MemberView],
+        my_role: Role,
+    ) -> Result<Self> {
+        Ok(Self {
+            room: Room::from(room),
+            members: Member::list(ctx, members).await?,
+            my_role,
+        })
+    }
+}
+
+/// A page of history, newest first.
+#[derive(Debug, Serialize)]
+pub struct Page {
+    /// The messages.
+    pub results: Vec<Message>,
+    /// Cursor of the next (older) page, if any.
+    pub next: Option<String>,
+}
+
+impl From<&crate::usecases::messages::Page> for Page {
+    fn from(page: &crate::usecases::messages::Page) -> Self {
+        Self {
+            results: page
+                .messages
+                .iter()
+                .map(|(m, status)| Message::with_status(m, *status))
+                .collect(),
+            next: page.next.clone(),
+        }
+    }
 }

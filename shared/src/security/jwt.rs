@@ -85,7 +85,7 @@ impl JwtKeys {
     /// Signs `claims`.
     pub fn sign(&self, claims: &Claims) -> Result<String> {
         encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
-            .map_err(|e| Error::Internal(format!("jwt sign: {e}")))
+            .map_err(|e| Error::internal(format!("jwt sign: {e}")))
     }
 
     /// Checks the signature, the type and the expiry at `now`.

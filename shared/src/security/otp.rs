@@ -37,7 +37,7 @@ impl OtpHasher {
     /// The keyed hash of `code` for `email`, as hex.
     pub fn hash(&self, email: &Email, code: &str) -> Result<String> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key)
-            .map_err(|e| Error::Internal(format!("otp key: {e}")))?;
+            .map_err(|e| Error::internal(format!("otp key: {e}")))?;
         mac.update(email.as_str().as_bytes());
         mac.update(b":");
         mac.update(code.as_bytes());

@@ -37,7 +37,7 @@ pub async fn verify(password: &Password, stored: Option<&str>) -> Result<bool> {
         };
         let parsed = PasswordHash::new(&phc).map_err(internal("stored hash unreadable"))?;
         let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
-            return Err(Error::Internal("stored hash has no salt or output".into()));
+            return Err(Error::internal("stored hash has no salt or output"));
         };
         let algorithm = Algorithm::try_from(parsed.algorithm).map_err(internal("stored hash"))?;
         let version = parsed
@@ -112,7 +112,7 @@ fn give_back(blocks: Vec<Block>) {
 }
 
 fn internal<E: std::fmt::Display>(context: &'static str) -> impl Fn(E) -> Error {
-    move |e| Error::Internal(format!("{context}: {e}"))
+    move |e| Error::internal(format!("{context}: {e}"))
 }
 
 /// Hashes `secret` with a fresh salt at the current parameters into a PHC string.
@@ -168,10 +168,10 @@ async fn run_blocking<T: Send + 'static>(
     let _permit = hashing_permits()
         .acquire()
         .await
-        .map_err(|e| Error::Internal(format!("hashing permits closed: {e}")))?;
+        .map_err(|e| Error::internal(format!("hashing permits closed: {e}")))?;
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+        .map_err(|e| Error::internal(format!("hashing task failed: {e}")))?
 }
 
 #[cfg(test)]
@@ -186,8 +186,7 @@ mod tests {
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(!stored.contains("correct horse"));
         assert!(verify(&pw, Some(&stored)).await?);
-        let wrong =
-            Password::parse_login("wrong horse battery").ok_or(Error::Internal("len".into()))?;
+        let wrong = Password::parse_login("wrong horse battery").ok_or(Error::internal("len"))?;
         assert!(!verify(&wrong, Some(&stored)).await?);
         assert!(!verify(&pw, None).await?, "unknown accounts never verify");
         Ok(())
@@ -223,8 +222,7 @@ mod tests {
         .map_err(internal("hash"))?
         .to_string();
         assert!(verify(&pw, Some(&old)).await?);
-        let wrong =
-            Password::parse_login("tr0ub4dor and 4").ok_or(Error::Internal("len".into()))?;
+        let wrong = Password::parse_login("tr0ub4dor and 4").ok_or(Error::internal("len"))?;
         assert!(!verify(&wrong, Some(&old)).await?);
         Ok(())
     }

@@ -7,7 +7,7 @@ use crate::{Error, Result};
 
 /// Fills `buf` from the operating system's CSPRNG.
 pub fn fill(buf: &mut [u8]) -> Result<()> {
-    getrandom::getrandom(buf).map_err(|e| Error::Internal(format!("no randomness: {e}")))
+    getrandom::getrandom(buf).map_err(|e| Error::internal(format!("no randomness: {e}")))
 }
 
 /// A random 128-bit value as 22 URL-safe characters (token ids, families).

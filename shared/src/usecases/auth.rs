@@ -187,10 +187,7 @@ pub async fn verify_email(ctx: &Ctx, email: &Email, code: &str) -> Result<()> {
 }
 
 /// Logs in with e-mail and password and returns a new token pair.
-pub async fn login(ctx: &Ctx, email: Option<Email>, pw: Option<Password>) -> Result<TokenPair> {
-    let (Some(email), Some(pw)) = (email, pw) else {
-        return Err(bad_credentials());
-    };
+pub async fn login(ctx: &Ctx, email: &Email, pw: &Password) -> Result<TokenPair> {
     let now = ctx.clock.now();
     let key = format!("login#{}", email.as_str());
     if let RateDecision::Limited { retry_after_secs } = ctx
@@ -205,11 +202,11 @@ pub async fn login(ctx: &Ctx, email: Option<Email>, pw: Option<Password>) -> Res
     {
         return Err(Error::RateLimited { retry_after_secs });
     }
-    let user = ctx.users.user_by_email(&email).await?;
-    let ok = password::verify(&pw, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let user = ctx.users.user_by_email(email).await?;
+    let ok = password::verify(pw, user.as_ref().map(|u| u.password_hash.as_str())).await?;
     let user = match user {
         Some(user) if ok => user,
-        _ => return Err(bad_credentials()),
+        _ => return Err(Error::bad_credentials()),
     };
     // Only someone who knows the password learns that the address is unverified.
     if !user.email_verified {
@@ -223,13 +220,6 @@ pub async fn login(ctx: &Ctx, email: Option<Email>, pw: Option<Password>) -> Res
     let record = refresh_record(ctx, &user.id, family, jti, now);
     ctx.tokens.put_refresh(&record).await?;
     sign_pair(ctx, &record, now)
-}
-
-fn bad_credentials() -> Error {
-    Error::Unauthorized {
-        detail: "No active account found with the given credentials".into(),
-        code: "no_active_account",
-    }
 }
 
 fn refresh_record(

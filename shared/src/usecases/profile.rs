@@ -20,10 +20,7 @@ pub async fn me(ctx: &Ctx, user: &UserId) -> Result<User> {
     ctx.users
         .user_by_id(user)
         .await?
-        .ok_or_else(|| Error::Unauthorized {
-            detail: "User not found".into(),
-            code: "user_not_found",
-        })
+        .ok_or_else(Error::account_gone)
 }
 
 /// Applies a partial profile change and, when given, stores a new picture.
@@ -55,10 +52,7 @@ pub async fn update(
             "username",
             "A user with that username already exists.",
         )),
-        UpdateProfile::NotFound => Err(Error::Unauthorized {
-            detail: "User not found".into(),
-            code: "user_not_found",
-        }),
+        UpdateProfile::NotFound => Err(Error::account_gone()),
     }
 }
 

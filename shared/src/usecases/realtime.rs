@@ -9,9 +9,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 use futures_util::stream::{self, StreamExt};
-use serde_json::{json, Value};
 
 use crate::domain::{Connection, Message, MessageId, RoomId, Timestamp, User, UserId};
+use crate::events::{ReceiptStatus, ServerEvent};
 use crate::ports::Delivery;
 use crate::usecases::{auth, profile, rooms};
 use crate::{Ctx, Error, Result};
@@ -32,10 +32,7 @@ pub async fn connect(
     token: Option<&str>,
     room: Option<&str>,
 ) -> Result<Connection> {
-    let token = token.ok_or_else(|| Error::Unauthorized {
-        detail: "Authentication credentials were not provided.".into(),
-        code: "not_authenticated",
-    })?;
+    let token = token.ok_or_else(Error::not_authenticated)?;
     let user_id = auth::authenticate(ctx, token)?;
     let user = profile::me(ctx, &user_id).await?;
     let room_id = match room {
@@ -112,7 +109,7 @@ async fn broadcast_presence(ctx: &Ctx, user: &User, online: bool, last_seen: Opt
             .connections
             .connections_of(&audience, ctx.clock.now())
             .await?;
-        let event = presence_event(user, online, last_seen);
+        let event = ServerEvent::presence(user, online, last_seen);
         push(ctx, &connections, &event).await;
         Ok(())
     }
@@ -128,7 +125,7 @@ async fn broadcast_presence(ctx: &Ctx, user: &User, online: bool, last_seen: Opt
 pub async fn fan_out_message(ctx: &Ctx, message: &Message) {
     let result: Result<()> = async {
         let connections = room_connections(ctx, &message.room_id).await?;
-        let outcomes = push(ctx, &connections, &message_event(message)).await;
+        let outcomes = push(ctx, &connections, &ServerEvent::message(message)).await;
         let reached: BTreeSet<UserId> = outcomes
             .iter()
             .filter(|(c, d)| *d == Delivery::Delivered && c.user_id != message.sender_id)
@@ -146,7 +143,12 @@ pub async fn fan_out_message(ctx: &Ctx, message: &Message) {
             .filter(|(c, d)| *d == Delivery::Delivered && c.user_id == message.sender_id)
             .map(|(c, _)| c)
             .collect();
-        let event = receipt_event(&message.room_id, &message.id, "delivered", &reached);
+        let event = ServerEvent::Receipt {
+            room_id: message.room_id.clone(),
+            message_id: message.id.clone(),
+            status: ReceiptStatus::Delivered,
+            user_ids: reached,
+        };
         push(ctx, &sender_connections, &event).await;
         Ok(())
     }
@@ -175,13 +177,12 @@ pub async fn typing(ctx: &Ctx, user: &User, room: &RoomId, is_typing: bool) -> R
         .into_iter()
         .filter(|c| c.user_id != user.id)
         .collect();
-    let event = json!({
-        "type": "typing",
-        "room_id": room,
-        "user_id": user.id,
-        "username": user.username,
-        "is_typing": is_typing,
-    });
+    let event = ServerEvent::Typing {
+        room_id: room.clone(),
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        is_typing,
+    };
     push(ctx, &connections, &event).await;
     Ok(())
 }
@@ -196,15 +197,20 @@ pub async fn read(ctx: &Ctx, user: &UserId, room: &RoomId, message: &MessageId) 
     }
     if ctx.receipts.mark_read(room, user, message).await? {
         let connections = room_connections(ctx, room).await?;
-        let event = receipt_event(room, message, "read", std::slice::from_ref(user));
+        let event = ServerEvent::Receipt {
+            room_id: room.clone(),
+            message_id: message.clone(),
+            status: ReceiptStatus::Read,
+            user_ids: vec![user.clone()],
+        };
         push(ctx, &connections, &event).await;
     }
     Ok(())
 }
 
 /// Sends one event to one connection (replies to the connection that spoke).
-pub async fn reply(ctx: &Ctx, connection: &str, event: &Value) {
-    let payload = event.to_string();
+pub async fn reply(ctx: &Ctx, connection: &str, event: &ServerEvent) {
+    let payload = event.to_json();
     match ctx.notifier.post(connection, payload.as_bytes()).await {
         Ok(Delivery::Delivered) => {}
         Ok(Delivery::Gone) => forget(ctx, connection).await,
@@ -213,8 +219,12 @@ pub async fn reply(ctx: &Ctx, connection: &str, event: &Value) {
 }
 
 /// Pushes `event` to each connection, concurrently; forgets the gone ones.
-async fn push(ctx: &Ctx, connections: &[Connection], event: &Value) -> Vec<(Connection, Delivery)> {
-    let payload = event.to_string();
+async fn push(
+    ctx: &Ctx,
+    connections: &[Connection],
+    event: &ServerEvent,
+) -> Vec<(Connection, Delivery)> {
+    let payload = event.to_json();
     let outcomes: Vec<(Connection, Result<Delivery>)> = stream::iter(connections.iter().cloned())
         .map(|c| {
             let payload = payload.as_bytes();
@@ -253,44 +263,4 @@ async fn forget(ctx: &Ctx, connection: &str) {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "removing a gone connection failed"),
     }
-}
-
-/// The event every member receives for a new message. Carries the seed's
-/// `message`, `sender` (the username) and `timestamp`, plus ids.
-pub fn message_event(m: &Message) -> Value {
-    json!({
-        "type": "message",
-        "id": m.id,
-        "room_id": m.room_id,
-        "message": m.body,
-        "sender": m.sender_username,
-        "sender_id": m.sender_id,
-        "timestamp": m.created_at,
-        "client_id": m.client_id,
-    })
-}
-
-fn presence_event(user: &User, online: bool, last_seen: Option<Timestamp>) -> Value {
-    json!({
-        "type": "presence",
-        "user_id": user.id,
-        "username": user.username,
-        "status": if online { "online" } else { "offline" },
-        "last_seen": last_seen,
-    })
-}
-
-fn receipt_event(room: &RoomId, message: &MessageId, status: &str, users: &[UserId]) -> Value {
-    json!({
-        "type": "receipt",
-        "room_id": room,
-        "message_id": message,
-        "status": status,
-        "user_ids": users,
-    })
-}
-
-/// An error event for the connection that sent a bad frame.
-pub fn error_event(code: &str, detail: &str) -> Value {
-    json!({ "type": "error", "code": code, "detail": detail })
 }

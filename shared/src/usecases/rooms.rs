@@ -43,10 +43,6 @@ pub struct MemberView {
     pub online: bool,
 }
 
-fn room_not_found() -> Error {
-    Error::NotFound("Room not found.".into())
-}
-
 /// The room, if `user` is a member; otherwise "not found", so that outsiders
 /// cannot learn which rooms exist.
 pub async fn room_for_member(ctx: &Ctx, user: &UserId, room: &RoomId) -> Result<(Room, Member)> {
@@ -54,8 +50,12 @@ pub async fn room_for_member(ctx: &Ctx, user: &UserId, room: &RoomId) -> Result<
         .rooms
         .member(room, user)
         .await?
-        .ok_or_else(room_not_found)?;
-    let room = ctx.rooms.room(room).await?.ok_or_else(room_not_found)?;
+        .ok_or_else(Error::room_not_found)?;
+    let room = ctx
+        .rooms
+        .room(room)
+        .await?
+        .ok_or_else(Error::room_not_found)?;
     Ok((room, member))
 }
 
@@ -147,7 +147,7 @@ pub async fn direct(ctx: &Ctx, caller: &UserId, other: &UserId) -> Result<Create
         ));
     }
     if ctx.users.user_by_id(other).await?.is_none() {
-        return Err(Error::NotFound("User not found.".into()));
+        return Err(Error::user_not_found());
     }
     let now = ctx.clock.now();
     let room = Room {
@@ -273,7 +273,7 @@ pub async fn add_member(
         AddMember::AlreadyMember => Err(Error::Conflict(
             "The user is already a member of this room.".into(),
         )),
-        AddMember::NoRoom => Err(room_not_found()),
+        AddMember::NoRoom => Err(Error::room_not_found()),
     }
 }
 
@@ -296,7 +296,7 @@ pub async fn remove_member(
     }
     match ctx.rooms.remove_member(room, target).await? {
         ChangeMember::Done => Ok(()),
-        ChangeMember::NotMember => Err(Error::NotFound("Member not found.".into())),
+        ChangeMember::NotMember => Err(Error::member_not_found()),
         ChangeMember::LastAdmin => Err(Error::Conflict(
             "The last admin cannot leave while the room has other members. Make another member admin first.".into(),
         )),
@@ -314,7 +314,7 @@ pub async fn set_role(
     admin_of_group(ctx, caller, room).await?;
     match ctx.rooms.set_role(room, target, role).await? {
         ChangeMember::Done => {}
-        ChangeMember::NotMember => return Err(Error::NotFound("Member not found.".into())),
+        ChangeMember::NotMember => return Err(Error::member_not_found()),
         ChangeMember::LastAdmin => {
             return Err(Error::Conflict(
                 "A room needs at least one admin. Make another member admin first.".into(),
@@ -325,9 +325,9 @@ pub async fn set_role(
         .rooms
         .member(room, target)
         .await?
-        .ok_or_else(|| Error::NotFound("Member not found.".into()))?;
+        .ok_or_else(Error::member_not_found)?;
     with_users(ctx, vec![member])
         .await?
         .pop()
-        .ok_or_else(|| Error::NotFound("Member not found.".into()))
+        .ok_or_else(Error::member_not_found)
 }

@@ -38,7 +38,7 @@ pub fn ttl(at: Timestamp) -> AttributeValue {
 }
 
 fn corrupt(name: &str) -> Error {
-    Error::Internal(format!("stored item lacks a valid {name:?} attribute"))
+    Error::internal(format!("stored item lacks a valid {name:?} attribute"))
 }
 
 /// A required string attribute.

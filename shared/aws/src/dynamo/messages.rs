@@ -7,17 +7,13 @@ use chat_core::{Error, Result};
 use super::item::{self, cancellation_codes, failed_at, s, ts, Item};
 use super::rooms::{preview_value, room_exists, room_pk, META};
 use super::DynamoStore;
-use crate::sdk_error::translate;
+use crate::sdk_error::{build_error, translate};
 
 fn message_sk(id: &MessageId) -> String {
     format!("MSG#{id}")
 }
 fn client_sk(sender: &UserId, client_id: &str) -> String {
     format!("CLIENT#{sender}#{client_id}")
-}
-
-fn internal(e: impl std::fmt::Display) -> Error {
-    Error::Internal(e.to_string())
 }
 
 fn message_item(m: &Message) -> Item {
@@ -58,7 +54,7 @@ impl DynamoStore {
                         .set_item(Some(item))
                         .condition_expression("attribute_not_exists(pk)")
                         .build()
-                        .map_err(internal)?,
+                        .map_err(build_error)?,
                 )
                 .build())
         };
@@ -80,7 +76,7 @@ impl DynamoStore {
                         .expression_attribute_values(":m", preview_value(&m.preview()))
                         .expression_attribute_values(":id", s(m.id.as_str()))
                         .build()
-                        .map_err(internal)?,
+                        .map_err(build_error)?,
                 )
                 .build()
         } else {
@@ -118,20 +114,20 @@ impl MessageStore for DynamoStore {
                         &client_sk(&message.sender_id, client_id),
                     )
                     .await?
-                    .ok_or_else(|| Error::Unavailable("client id claim vanished".into()))?;
+                    .ok_or_else(|| Error::unavailable("client id claim vanished"))?;
                 let id = MessageId::from_trusted(item::get_s(&claim, "message_id")?);
                 let existing = self
                     .message(&message.room_id, &id)
                     .await?
-                    .ok_or_else(|| Error::Unavailable("message not visible yet".into()))?;
+                    .ok_or_else(|| Error::unavailable("message not visible yet"))?;
                 return Ok(Append::Duplicate(Box::new(existing)));
             }
             match (failed_at(&codes, 1), update_last) {
                 // A newer message is already the room's last, or the room is
                 // gone; the plain existence check tells which.
                 (true, true) => update_last = false,
-                (true, false) => return Err(Error::NotFound("Room not found.".into())),
-                (false, _) => return Err(Error::Internal(format!("append refused: {codes:?}"))),
+                (true, false) => return Err(Error::room_not_found()),
+                (false, _) => return Err(Error::internal(format!("append refused: {codes:?}"))),
             }
         }
     }

@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
-use crate::sdk_error::translate;
+use crate::sdk_error::{build_error, translate};
 use crate::table::{PK, SK};
 use chat_core::Result;
 
@@ -62,7 +62,7 @@ impl DynamoStore {
                     chunk.iter().map(|(pk, sk)| item::key(pk, sk)).collect(),
                 ))
                 .build()
-                .map_err(|e| chat_core::Error::Internal(e.to_string()))?;
+                .map_err(build_error)?;
             for attempt in 0..BATCH_ATTEMPTS {
                 let response = self
                     .client

@@ -65,9 +65,7 @@ impl DynamoStore {
                 Err(e) => return Err(translate("UpdateItem", e)),
             }
         }
-        Err(Error::Unavailable(
-            "receipts kept changing; try again".into(),
-        ))
+        Err(Error::unavailable("receipts kept changing; try again"))
     }
 }
 

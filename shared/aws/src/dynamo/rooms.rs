@@ -14,7 +14,7 @@ use chat_core::{Error, Result};
 use super::item::{self, cancellation_codes, failed_at, n, s, ts, Item};
 use super::users::user_pk;
 use super::DynamoStore;
-use crate::sdk_error::translate;
+use crate::sdk_error::{build_error, translate};
 use crate::table::{GSI1, GSI1_PK, GSI1_SK};
 
 /// Most actions in one DynamoDB transaction.
@@ -28,10 +28,6 @@ pub(super) fn room_pk(id: &RoomId) -> String {
 pub(super) const META: &str = "META";
 fn member_sk(user: &UserId) -> String {
     format!("MEMBER#{user}")
-}
-
-fn internal(e: impl std::fmt::Display) -> Error {
-    Error::Internal(e.to_string())
 }
 
 fn room_item(room: &Room) -> Item {
@@ -114,7 +110,7 @@ fn put_new(table: &str, item: Item) -> Result<TransactWriteItem> {
                 .set_item(Some(item))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
-                .map_err(internal)?,
+                .map_err(build_error)?,
         )
         .build())
 }
@@ -171,7 +167,7 @@ impl DynamoStore {
             .condition_expression(room_condition)
             .set_expression_attribute_values(Some(values))
             .build()
-            .map_err(internal)?;
+            .map_err(build_error)?;
         let result = self
             .client
             .transact_write_items()
@@ -194,7 +190,7 @@ impl RoomStore for DynamoStore {
     async fn create_group(&self, room: &Room, members: &[Member]) -> Result<()> {
         match self.create_room(room, members, None).await? {
             Ok(()) => Ok(()),
-            Err(codes) => Err(Error::Internal(format!("room creation refused: {codes:?}"))),
+            Err(codes) => Err(Error::internal(format!("room creation refused: {codes:?}"))),
         }
     }
 
@@ -212,15 +208,15 @@ impl RoomStore for DynamoStore {
                 let claim = self
                     .get(&pair_pk, "DIRECT")
                     .await?
-                    .ok_or_else(|| Error::Unavailable("direct room claim vanished".into()))?;
+                    .ok_or_else(|| Error::unavailable("direct room claim vanished"))?;
                 let existing = RoomId::from_trusted(item::get_s(&claim, "room_id")?);
                 let room = self
                     .room(&existing)
                     .await?
-                    .ok_or_else(|| Error::Unavailable("direct room not visible yet".into()))?;
+                    .ok_or_else(|| Error::unavailable("direct room not visible yet"))?;
                 Ok(CreateDirect::Existing(Box::new(room)))
             }
-            Err(codes) => Err(Error::Internal(format!("direct room refused: {codes:?}"))),
+            Err(codes) => Err(Error::internal(format!("direct room refused: {codes:?}"))),
         }
     }
 
@@ -306,7 +302,7 @@ impl RoomStore for DynamoStore {
             Ok(()) => AddMember::Added,
             Err(codes) if failed_at(&codes, 0) => AddMember::AlreadyMember,
             Err(codes) if failed_at(&codes, 1) => AddMember::NoRoom,
-            Err(codes) => return Err(Error::Internal(format!("add member refused: {codes:?}"))),
+            Err(codes) => return Err(Error::internal(format!("add member refused: {codes:?}"))),
         })
     }
 
@@ -325,7 +321,7 @@ impl RoomStore for DynamoStore {
                         .expression_attribute_names("#role", "role")
                         .expression_attribute_values(":role", s(member.role.as_str()))
                         .build()
-                        .map_err(internal)?,
+                        .map_err(build_error)?,
                 )
                 .build();
             // An admin may leave if another admin stays, or if nobody else does.
@@ -352,9 +348,7 @@ impl RoomStore for DynamoStore {
                 Err(_) => continue, // the role changed meanwhile: look again
             }
         }
-        Err(Error::Unavailable(
-            "membership kept changing; try again".into(),
-        ))
+        Err(Error::unavailable("membership kept changing; try again"))
     }
 
     async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> Result<ChangeMember> {
@@ -376,7 +370,7 @@ impl RoomStore for DynamoStore {
                         .expression_attribute_values(":new", s(role.as_str()))
                         .expression_attribute_values(":old", s(member.role.as_str()))
                         .build()
-                        .map_err(internal)?,
+                        .map_err(build_error)?,
                 )
                 .build();
             let (condition, values) = match role {
@@ -404,9 +398,7 @@ impl RoomStore for DynamoStore {
                 Err(_) => continue,
             }
         }
-        Err(Error::Unavailable(
-            "membership kept changing; try again".into(),
-        ))
+        Err(Error::unavailable("membership kept changing; try again"))
     }
 }
 
@@ -419,7 +411,7 @@ pub(super) fn room_exists(table: &str, room: &RoomId) -> Result<TransactWriteIte
                 .set_key(Some(item::key(&room_pk(room), META)))
                 .condition_expression("attribute_exists(pk)")
                 .build()
-                .map_err(internal)?,
+                .map_err(build_error)?,
         )
         .build())
 }

@@ -2,11 +2,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
 use chat_core::domain::Timestamp;
 use chat_core::ports::{RefreshRecord, Rotate, TokenStore};
-use chat_core::{Error, Result};
+use chat_core::Result;
 
 use super::item::{self, b, cancellation_codes, failed_at, s, ts, Item};
 use super::DynamoStore;
-use crate::sdk_error::translate;
+use crate::sdk_error::{build_error, translate};
 use crate::table::TTL;
 
 const REFRESH: &str = "REFRESH";
@@ -27,10 +27,6 @@ fn refresh_item(record: &RefreshRecord) -> Item {
     out.insert("used".into(), b(false));
     out.insert(TTL.into(), item::ttl(record.expires_at));
     out
-}
-
-fn internal(e: impl std::fmt::Display) -> Error {
-    Error::Internal(e.to_string())
 }
 
 #[async_trait]
@@ -58,20 +54,20 @@ impl TokenStore for DynamoStore {
             .expression_attribute_values(":fam", s(&new.family))
             .expression_attribute_values(":now", ts(now))
             .build()
-            .map_err(internal)?;
+            .map_err(build_error)?;
         let family_alive = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(item::key(&family_pk(&new.family), FAMILY)))
             .condition_expression("attribute_not_exists(pk) OR revoked_until <= :now")
             .expression_attribute_values(":now", ts(now))
             .build()
-            .map_err(internal)?;
+            .map_err(build_error)?;
         let store_new = Put::builder()
             .table_name(&self.table)
             .set_item(Some(refresh_item(new)))
             .condition_expression("attribute_not_exists(pk)")
             .build()
-            .map_err(internal)?;
+            .map_err(build_error)?;
         let result = self
             .client
             .transact_write_items()

@@ -6,7 +6,7 @@ use chat_core::{Error, Result};
 
 use super::item::{self, b, cancellation_codes, failed_at, s, ts, Item};
 use super::DynamoStore;
-use crate::sdk_error::{is_conditional_check_failed, translate};
+use crate::sdk_error::{build_error, is_conditional_check_failed, translate};
 use crate::table::{PK, SK};
 
 pub(super) fn user_pk(id: &UserId) -> String {
@@ -67,7 +67,7 @@ fn claim(pk: String, kind: &str, user: &UserId, table: &str) -> Result<TransactW
                 .set_item(Some(claim))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
-                .map_err(|e| Error::Internal(e.to_string()))?,
+                .map_err(build_error)?,
         )
         .build())
 }
@@ -118,7 +118,7 @@ impl UserStore for DynamoStore {
                     .set_item(Some(to_item(user)))
                     .condition_expression("attribute_not_exists(pk)")
                     .build()
-                    .map_err(|e| Error::Internal(e.to_string()))?,
+                    .map_err(build_error)?,
             )
             .build();
         let result = self
@@ -213,7 +213,7 @@ impl UserStore for DynamoStore {
             .set_expression_attribute_values(Some(values))
             .expression_attribute_values(":old", s(current.username.as_str()))
             .build()
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .map_err(build_error)?;
         let old_key = current.username.key();
         let new_key = user.username.key();
         let mut request = self
@@ -232,7 +232,7 @@ impl UserStore for DynamoStore {
                                 .condition_expression("user_id = :me")
                                 .expression_attribute_values(":me", s(id.as_str()))
                                 .build()
-                                .map_err(|e| Error::Internal(e.to_string()))?,
+                                .map_err(build_error)?,
                         )
                         .build(),
                 );

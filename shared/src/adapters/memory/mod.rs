@@ -85,7 +85,7 @@ impl MemoryStore {
     fn lock(&self) -> Result<MutexGuard<'_, State>> {
         self.state
             .lock()
-            .map_err(|_| Error::Internal("memory store lock poisoned".into()))
+            .map_err(|_| Error::internal("memory store lock poisoned"))
     }
 }
 
@@ -432,14 +432,14 @@ impl MessageStore for MemoryStore {
                     .get(&message.room_id)
                     .and_then(|m| m.get(existing_key))
                     .cloned()
-                    .ok_or_else(|| Error::Internal("client id without message".into()))?;
+                    .ok_or_else(|| Error::internal("client id without message"))?;
                 return Ok(Append::Duplicate(Box::new(existing)));
             }
             s.client_ids
                 .insert(key, (message.created_at, message.id.clone()));
         }
         let Some(room) = s.rooms.get_mut(&message.room_id) else {
-            return Err(Error::NotFound("Room not found.".into()));
+            return Err(Error::room_not_found());
         };
         let newer = room
             .last_message

@@ -290,14 +290,14 @@ mod tests {
         store.put_refresh(&session).await?;
 
         let saved = serde_json::to_string(&store.snapshot()?)
-            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+            .map_err(|e| crate::Error::internal_from("snapshot", e))?;
         let again = serde_json::to_string(&store.snapshot()?)
-            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+            .map_err(|e| crate::Error::internal_from("snapshot", e))?;
         assert_eq!(saved, again, "the same state gives the same bytes");
         let snapshot: Snapshot =
-            serde_json::from_str(&saved).map_err(|e| crate::Error::Internal(e.to_string()))?;
+            serde_json::from_str(&saved).map_err(|e| crate::Error::internal_from("snapshot", e))?;
         let restored = MemoryStore::from_snapshot(snapshot)
-            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+            .map_err(|e| crate::Error::internal_from("snapshot", e))?;
 
         let alice = restored
             .user_by_email(&Email::from_trusted("alice@example.com".into()))

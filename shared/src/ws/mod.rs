@@ -5,33 +5,25 @@
 //! `$default` and `$disconnect` Lambdas; the local gateway builds the very
 //! same events for its sockets.
 //!
-//! ## Frames a client sends
-//!
-//! | frame | effect |
-//! |---|---|
-//! | `{"message": "hi"}` | the seed's send, to the socket's room |
-//! | `{"action": "send", "message": "hi", "room_id"?, "client_id"?}` | send; `room_id` is required on a per-user socket; a repeated `client_id` stores and sends nothing again |
-//! | `{"action": "typing", "room_id"?, "is_typing"?: true}` | typing indicator to the room's other members |
-//! | `{"action": "read", "room_id"?, "message_id"}` | read receipt up to that message |
-//! | `{"action": "ping"}` | answered with `{"type": "pong"}` |
-//!
-//! ## Events the server pushes
-//!
-//! `message`, `presence`, `typing`, `receipt`, `pong` and `error`; see
-//! [`crate::usecases::realtime`] and the README for their fields.
+//! The frames a client sends are [`frames::ClientFrame`]; the events the
+//! server pushes are [`crate::events::ServerEvent`].
+
+pub mod frames;
 
 use std::collections::HashMap;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
-use crate::domain::{Connection, MessageBody, MessageId, RoomId};
+use crate::domain::{Connection, RoomId};
+use crate::events::ServerEvent;
 use crate::http::errors;
-use crate::usecases::realtime::{self, error_event, MAX_FRAME_BYTES};
+use crate::usecases::realtime::{self, MAX_FRAME_BYTES};
 use crate::usecases::{messages, profile, rooms};
 use crate::{Ctx, Error, Result};
+use frames::ClientFrame;
 
 /// An API Gateway WebSocket proxy event (the fields this backend reads).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -146,7 +138,8 @@ async fn on_frame(ctx: &Ctx, connection_id: &str, event: &WsEvent) {
         || (!event.is_base64_encoded && raw.len() > MAX_FRAME_BYTES)
     {
         let detail = format!("Frames are limited to {MAX_FRAME_BYTES} bytes.");
-        return realtime::reply(ctx, connection_id, &error_event("frame_too_large", &detail)).await;
+        let error = ServerEvent::frame_error("frame_too_large", &detail);
+        return realtime::reply(ctx, connection_id, &error).await;
     }
     let text = if event.is_base64_encoded {
         match STANDARD
@@ -156,111 +149,77 @@ async fn on_frame(ctx: &Ctx, connection_id: &str, event: &WsEvent) {
         {
             Some(text) => text,
             None => {
-                let detail = "Frames must be UTF-8 JSON text.";
-                return realtime::reply(ctx, connection_id, &error_event("invalid_frame", detail))
-                    .await;
+                let error =
+                    ServerEvent::frame_error("invalid_frame", "Frames must be UTF-8 JSON text.");
+                return realtime::reply(ctx, connection_id, &error).await;
             }
         }
     } else {
         raw
     };
-    let frame = match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(frame)) => frame,
+    let object = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(object)) => object,
         Ok(_) => {
-            let detail = "A frame must be a JSON object.";
-            return realtime::reply(ctx, connection_id, &error_event("invalid_frame", detail))
-                .await;
+            let error = ServerEvent::frame_error("invalid_frame", "A frame must be a JSON object.");
+            return realtime::reply(ctx, connection_id, &error).await;
         }
         Err(e) => {
             let detail = format!("JSON parse error - {e}");
-            return realtime::reply(ctx, connection_id, &error_event("invalid_json", &detail))
-                .await;
+            let error = ServerEvent::frame_error("invalid_json", &detail);
+            return realtime::reply(ctx, connection_id, &error).await;
         }
     };
+    let client_id = object.get("client_id").cloned();
     let now = ctx.clock.now();
     let connection = match ctx.connections.connection(connection_id, now).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             let detail = "This connection is not registered; reconnect.";
-            return realtime::reply(ctx, connection_id, &error_event("not_connected", detail))
-                .await;
+            let error = ServerEvent::frame_error("not_connected", detail);
+            return realtime::reply(ctx, connection_id, &error).await;
         }
         Err(e) => {
-            return realtime::reply(ctx, connection_id, &error_to_event(e, &frame)).await;
+            return realtime::reply(ctx, connection_id, &ServerEvent::from_error(e, client_id))
+                .await;
         }
     };
-    if let Err(e) = dispatch(ctx, &connection, &frame).await {
-        realtime::reply(ctx, connection_id, &error_to_event(e, &frame)).await;
+    let result = match ClientFrame::from_object(object) {
+        Ok(frame) => dispatch(ctx, &connection, frame).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        realtime::reply(ctx, connection_id, &ServerEvent::from_error(e, client_id)).await;
     }
 }
 
-async fn dispatch(ctx: &Ctx, connection: &Connection, frame: &Map<String, Value>) -> Result<()> {
-    let action = match frame.get("action").or_else(|| frame.get("type")) {
-        None => "send",
-        Some(Value::String(a)) => a.as_str(),
-        Some(_) => return Err(Error::field("action", "Not a valid string.")),
-    };
-    match action {
-        "send" | "message" => {
-            let room = frame_room(connection, frame)?;
-            let text = match frame.get("message").or_else(|| frame.get("content")) {
-                Some(Value::String(t)) => {
-                    MessageBody::parse(t).map_err(|m| Error::field("message", m))?
-                }
-                Some(_) => return Err(Error::field("message", "Not a valid string.")),
-                None => return Err(Error::field("message", "This field is required.")),
-            };
-            let client_id = match frame.get("client_id") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(c)) => {
-                    Some(messages::parse_client_id(c).map_err(|m| Error::field("client_id", m))?)
-                }
-                Some(_) => return Err(Error::field("client_id", "Not a valid string.")),
-            };
-            messages::send(ctx, &connection.user_id, &room, text, client_id).await?;
+async fn dispatch(ctx: &Ctx, connection: &Connection, frame: ClientFrame) -> Result<()> {
+    if matches!(frame, ClientFrame::Ping) {
+        realtime::reply(ctx, &connection.id, &ServerEvent::Pong).await;
+        return Ok(());
+    }
+    let room = frame_room(connection, frame.named_room()?)?;
+    match frame {
+        ClientFrame::Send(send) => {
+            let send = send.validate()?;
+            messages::send(ctx, &connection.user_id, &room, send.body, send.client_id).await?;
             Ok(())
         }
-        "typing" => {
-            let room = frame_room(connection, frame)?;
+        ClientFrame::Typing(typing) => {
             rooms::room_for_member(ctx, &connection.user_id, &room).await?;
-            let is_typing = frame
-                .get("is_typing")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
             let user = profile::me(ctx, &connection.user_id).await?;
-            realtime::typing(ctx, &user, &room, is_typing).await
+            realtime::typing(ctx, &user, &room, typing.is_typing()).await
         }
-        "read" => {
-            let room = frame_room(connection, frame)?;
+        ClientFrame::Read(read) => {
             rooms::room_for_member(ctx, &connection.user_id, &room).await?;
-            let message = frame
-                .get("message_id")
-                .and_then(Value::as_str)
-                .and_then(MessageId::parse)
-                .ok_or_else(|| Error::field("message_id", "A message id is required."))?;
-            realtime::read(ctx, &connection.user_id, &room, &message).await
+            realtime::read(ctx, &connection.user_id, &room, &read.message_id()?).await
         }
-        "ping" => {
-            realtime::reply(ctx, &connection.id, &json!({ "type": "pong" })).await;
-            Ok(())
-        }
-        other => Err(Error::field(
-            "action",
-            format!("Unknown action \"{other}\" (send, typing, read, ping)."),
-        )),
+        ClientFrame::Ping => Ok(()),
     }
 }
 
-/// The room a frame is about: its `room_id`, or the socket's room. A per-room
-/// socket only speaks about its own room.
-fn frame_room(connection: &Connection, frame: &Map<String, Value>) -> Result<RoomId> {
-    let named = match frame.get("room_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(raw)) => {
-            Some(RoomId::parse(raw).ok_or_else(|| Error::NotFound("Room not found.".into()))?)
-        }
-        Some(_) => return Err(Error::field("room_id", "Not a valid string.")),
-    };
+/// The room a frame is about: the one it names, or the socket's room. A
+/// per-room socket only speaks about its own room.
+fn frame_room(connection: &Connection, named: Option<RoomId>) -> Result<RoomId> {
     match (&connection.room_id, named) {
         (Some(own), Some(named)) if *own != named => Err(Error::field(
             "room_id",
@@ -273,30 +232,6 @@ fn frame_room(connection: &Connection, frame: &Map<String, Value>) -> Result<Roo
             "room_id is required on a per-user socket.",
         )),
     }
-}
-
-/// Renders an error as the `error` event, echoing the frame's `client_id`.
-fn error_to_event(error: Error, frame: &Map<String, Value>) -> Value {
-    let response = errors::to_response(error);
-    let body = response.json_body();
-    let code = body
-        .get("code")
-        .and_then(Value::as_str)
-        .unwrap_or("invalid")
-        .to_owned();
-    let mut event = match body.get("detail").and_then(Value::as_str) {
-        Some(detail) => error_event(&code, detail),
-        None => {
-            let mut e = error_event("invalid", "Invalid frame.");
-            e["fields"] = body;
-            e
-        }
-    };
-    event["status"] = json!(response.status.as_u16());
-    if let Some(client_id) = frame.get("client_id") {
-        event["client_id"] = client_id.clone();
-    }
-    event
 }
 
 #[cfg(test)]
@@ -333,7 +268,7 @@ mod tests {
             Some("R1")
         );
         let response = serde_json::to_value(WsResponse::ok())?;
-        assert_eq!(response, json!({ "statusCode": 200 }));
+        assert_eq!(response, serde_json::json!({ "statusCode": 200 }));
         Ok(())
     }
 }

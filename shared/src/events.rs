@@ -1,0 +1,211 @@
+//! What the server pushes over WebSockets: one [`ServerEvent`] enum, tagged by
+//! `type` on the wire. The README's event table describes the same shapes.
+
+use serde::Serialize;
+
+use crate::domain::{Message, MessageBody, MessageId, RoomId, Timestamp, User, UserId, Username};
+use crate::error::{Error, FieldErrors};
+
+/// An event pushed to a connection.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ServerEvent {
+    /// A new message, to every connection of every member of its room.
+    Message(MessageEvent),
+    /// A user came online (first connection) or went offline (last one closed).
+    Presence {
+        /// Who.
+        user_id: UserId,
+        /// Their username.
+        username: Username,
+        /// Online or offline.
+        status: PresenceStatus,
+        /// When they went offline (null when coming online).
+        last_seen: Option<Timestamp>,
+    },
+    /// A member started or stopped typing.
+    Typing {
+        /// Where.
+        room_id: RoomId,
+        /// Who.
+        user_id: UserId,
+        /// Their username.
+        username: Username,
+        /// Whether they are typing now.
+        is_typing: bool,
+    },
+    /// Messages up to `message_id` reached, or were read by, these users.
+    Receipt {
+        /// Where.
+        room_id: RoomId,
+        /// The watermark.
+        message_id: MessageId,
+        /// Delivered or read.
+        status: ReceiptStatus,
+        /// Who.
+        user_ids: Vec<UserId>,
+    },
+    /// The answer to a `ping` frame.
+    Pong,
+    /// A frame could not be served; the socket stays usable.
+    Error(ErrorEvent),
+}
+
+/// The `message` event. Carries the seed's `message`, `sender` (the
+/// username) and `timestamp`, plus ids.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageEvent {
+    /// The message's id.
+    pub id: MessageId,
+    /// Its room.
+    pub room_id: RoomId,
+    /// Its text.
+    pub message: MessageBody,
+    /// The sender's username.
+    pub sender: Username,
+    /// The sender's id.
+    pub sender_id: UserId,
+    /// When it was sent.
+    pub timestamp: Timestamp,
+    /// The sender's idempotency key, if they gave one.
+    pub client_id: Option<String>,
+}
+
+/// Whether a user is online.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresenceStatus {
+    /// At least one live connection.
+    Online,
+    /// No live connection.
+    Offline,
+}
+
+/// How far messages got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReceiptStatus {
+    /// Pushed to the users' connections.
+    Delivered,
+    /// Read by the users.
+    Read,
+}
+
+/// The `error` event: `code` and `detail`, or the invalid `fields`; the
+/// status the same error has over REST; the frame's `client_id`, echoed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorEvent {
+    /// Machine-readable code.
+    pub code: String,
+    /// Human-readable explanation.
+    pub detail: String,
+    /// The invalid fields of the frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<FieldErrors>,
+    /// The HTTP status of the same error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The `client_id` of the frame that failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<serde_json::Value>,
+}
+
+impl ServerEvent {
+    /// The event for a stored message.
+    pub fn message(m: &Message) -> Self {
+        ServerEvent::Message(MessageEvent {
+            id: m.id.clone(),
+            room_id: m.room_id.clone(),
+            message: m.body.clone(),
+            sender: m.sender_username.clone(),
+            sender_id: m.sender_id.clone(),
+            timestamp: m.created_at,
+            client_id: m.client_id.clone(),
+        })
+    }
+
+    /// The event for `user` coming online or going offline.
+    pub fn presence(user: &User, online: bool, last_seen: Option<Timestamp>) -> Self {
+        ServerEvent::Presence {
+            user_id: user.id.clone(),
+            username: user.username.clone(),
+            status: if online {
+                PresenceStatus::Online
+            } else {
+                PresenceStatus::Offline
+            },
+            last_seen,
+        }
+    }
+
+    /// An error about the frame itself (too large, not JSON...), before any
+    /// use-case ran.
+    pub fn frame_error(code: &str, detail: &str) -> Self {
+        ServerEvent::Error(ErrorEvent {
+            code: code.to_owned(),
+            detail: detail.to_owned(),
+            fields: None,
+            status: None,
+            client_id: None,
+        })
+    }
+
+    /// The WebSocket rendering of a use-case error ([`Error::problem`]),
+    /// echoing the failed frame's `client_id`. Infrastructure causes are
+    /// logged here, never sent.
+    pub fn from_error(error: Error, client_id: Option<serde_json::Value>) -> Self {
+        error.log_cause();
+        let problem = error.problem();
+        let (code, detail) = match problem.fields {
+            Some(_) => ("invalid".to_owned(), "Invalid frame.".to_owned()),
+            None => (problem.code.to_owned(), problem.detail.into_owned()),
+        };
+        ServerEvent::Error(ErrorEvent {
+            code,
+            detail,
+            fields: problem.fields.cloned(),
+            status: Some(problem.status.as_u16()),
+            client_id,
+        })
+    }
+
+    /// The event as the JSON text sent in a frame.
+    pub fn to_json(&self) -> String {
+        // Serialising these types cannot fail: every field is a string,
+        // number, bool, list or map with string keys.
+        serde_json::to_string(self).unwrap_or_else(|_| String::from(r#"{"type":"error"}"#))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_by_type() -> Result<(), serde_json::Error> {
+        assert_eq!(
+            serde_json::to_value(ServerEvent::Pong)?,
+            serde_json::json!({ "type": "pong" })
+        );
+        let receipt = ServerEvent::Receipt {
+            room_id: RoomId::from_trusted("R".into()),
+            message_id: MessageId::from_trusted("M".into()),
+            status: ReceiptStatus::Read,
+            user_ids: vec![UserId::from_trusted("U".into())],
+        };
+        assert_eq!(
+            serde_json::to_value(receipt)?,
+            serde_json::json!({
+                "type": "receipt", "room_id": "R", "message_id": "M",
+                "status": "read", "user_ids": ["U"]
+            })
+        );
+        let error = ServerEvent::from_error(Error::field("message", "Required."), None);
+        let value = serde_json::to_value(error)?;
+        assert_eq!(value["type"], "error");
+        assert_eq!(value["code"], "invalid");
+        assert_eq!(value["status"], 400);
+        assert_eq!(value["fields"]["message"][0], "Required.");
+        Ok(())
+    }
+}
