@@ -72,7 +72,7 @@ pub async fn context_from_env<const NEEDS: u8>() -> Result<Ctx, BackendError> {
             })?;
             Ok(setup::context_for::<NEEDS>(&config, &aws, &sdk)?)
         }
-        "embedded" => Ok(Ctx::embedded(
+        "embedded" => Ok(chat_core::adapters::embedded_context(
             &Config::from_env()?,
             &std::env::var("PUBLIC_BASE_URL").unwrap_or_default(),
         )),

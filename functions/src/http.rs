@@ -9,9 +9,23 @@ use chat_aws::setup::Needs;
 
 use crate::backend;
 
+/// What a REST route's function uses besides DynamoDB: the route → clients
+/// table, fixed at compile time so that each binary links only those clients.
+pub const fn route_needs(route: Route) -> Needs {
+    use Route::*;
+    Needs {
+        mail: matches!(route, Register | ResendOtp),
+        blobs: matches!(
+            route,
+            ProfileGet | ProfileUpdate | RoomGet | MembersList | MembersAdd | MemberUpdate
+        ),
+        notifier: matches!(route, MessagesSend),
+    }
+}
+
 /// The `NEEDS` a route's binary passes to [`run`].
 pub const fn needs(route: Route) -> u8 {
-    Needs::for_route(route).bits()
+    route_needs(route).bits()
 }
 
 /// Serves `route` until the Lambda runtime stops: initialises tracing, builds

@@ -1,7 +1,7 @@
 //! # chat-functions
 //!
-//! The Lambda side: one binary per REST route (in `functions/<name>/main.rs`)
-//! and per WebSocket route. Each `main.rs` only names its route; this library
+//! The Lambda side: one binary per REST route (`functions/src/bin/<name>.rs`, found by Cargo)
+//! and per WebSocket route. Each only names its route; this library
 //! builds the context once per cold start and adapts Lambda events to the
 //! shared handlers.
 //!

@@ -127,6 +127,7 @@ fn embedded_context(
         Arc::new(ConsoleMailer),
         blobs.clone(),
         Arc::new(SystemClock),
+        Arc::new(chat_core::adapters::UlidGenerator::default()),
     );
     Ok(Embedded { ctx, blobs, saver })
 }

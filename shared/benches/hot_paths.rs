@@ -31,6 +31,7 @@ fn new_ctx(notifier: Arc<ChannelNotifier>) -> Ctx {
         Arc::new(ConsoleMailer),
         Arc::new(MemoryBlobStore::new("http://127.0.0.1")),
         Arc::new(ManualClock::new(NOW)),
+        Arc::new(chat_core::adapters::UlidGenerator::default()),
     )
 }
 

@@ -2,9 +2,6 @@
 
 use std::sync::Arc;
 
-use crate::adapters::{
-    ChannelNotifier, ConsoleMailer, MemoryBlobStore, MemoryStore, SystemClock, UlidGenerator,
-};
 use crate::config::{Config, Settings};
 use crate::ports::{
     BlobStore, Clock, ConnectionStore, IdGenerator, Mailer, MessageStore, Notifier, OtpStore,
@@ -60,22 +57,8 @@ impl std::fmt::Debug for Ctx {
 }
 
 impl Ctx {
-    /// A context entirely on embedded adapters: in-memory store and blobs,
-    /// mail printed to the console, the system clock. Blob URLs start with
-    /// `public_base_url`.
-    pub fn embedded(config: &Config, public_base_url: &str) -> Self {
-        let store = Arc::new(MemoryStore::new());
-        Self::with_store(
-            config,
-            store,
-            Arc::new(ChannelNotifier::default()),
-            Arc::new(ConsoleMailer),
-            Arc::new(MemoryBlobStore::new(public_base_url)),
-            Arc::new(SystemClock),
-        )
-    }
-
-    /// A context over one store that implements every store port.
+    /// A context over one store that implements every store port. The
+    /// binaries choose the adapters; this only shares them out.
     pub fn with_store<S>(
         config: &Config,
         store: Arc<S>,
@@ -83,6 +66,7 @@ impl Ctx {
         mailer: Arc<dyn Mailer>,
         blobs: Arc<dyn BlobStore>,
         clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
     ) -> Self
     where
         S: UserStore
@@ -109,7 +93,7 @@ impl Ctx {
             mailer,
             blobs,
             clock,
-            ids: Arc::new(UlidGenerator::default()),
+            ids,
             jwt: JwtKeys::new(secret),
             otp: OtpHasher::new(&[b"otp:".as_slice(), secret].concat()),
             settings: config.settings.clone(),

@@ -51,6 +51,7 @@ pub fn embedded() -> Ctx {
         Arc::new(RecordingMailer::default()),
         Arc::new(MemoryBlobStore::new("http://127.0.0.1:1")),
         Arc::new(ManualClock::starting_now()),
+        Arc::new(chat_core::adapters::UlidGenerator::default()),
     )
 }
 

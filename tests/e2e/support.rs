@@ -91,6 +91,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
             mailer.clone(),
             blobs.clone(),
             clock.clone(),
+            Arc::new(chat_core::adapters::UlidGenerator::default()),
         );
         (ctx, Some(blobs))
     };

@@ -18,15 +18,15 @@ pub fn template() -> Value {
     serde_yaml::from_str(&text).expect("template is YAML")
 }
 
-/// The `[[bin]]` names of the functions package.
+/// The binaries of the functions package: Cargo finds one per file in
+/// `functions/src/bin/`.
 pub fn binaries() -> BTreeSet<String> {
-    let text = std::fs::read_to_string(root().join("functions/Cargo.toml")).expect("manifest");
-    let manifest: toml::Value = toml::from_str(&text).expect("TOML");
-    manifest["bin"]
-        .as_array()
-        .expect("bins")
-        .iter()
-        .filter_map(|b| b["name"].as_str().map(str::to_owned))
+    std::fs::read_dir(root().join("functions/src/bin"))
+        .expect("functions/src/bin")
+        .filter_map(|entry| {
+            let name = entry.expect("entry").file_name().into_string().ok()?;
+            name.strip_suffix(".rs").map(str::to_owned)
+        })
         .collect()
 }
 
@@ -399,7 +399,7 @@ async fn the_local_gateway_serves_every_route() {
         jwt_secret: chat_core::config::Secret::new(vec![7; 32]).expect("secret"),
         settings: Default::default(),
     };
-    let ctx = Arc::new(chat_core::Ctx::embedded(&config, &base));
+    let ctx = Arc::new(chat_core::adapters::embedded_context(&config, &base));
     let sockets = Arc::new(chat_core::adapters::ChannelNotifier::default());
     let cors = local_gateway::config::GatewayConfig::from_lookup(|_| None)
         .expect("config")

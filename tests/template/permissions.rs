@@ -55,7 +55,7 @@ fn policies() -> BTreeMap<String, BTreeSet<String>> {
 
 fn needs_of(function: &str) -> Needs {
     match ROUTES.iter().find(|s| s.function == function) {
-        Some(spec) => Needs::for_route(spec.route),
+        Some(spec) => chat_functions::http::route_needs(spec.route),
         None => Needs::WEBSOCKET,
     }
 }

@@ -15,7 +15,6 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, SdkConfig};
 use chat_core::adapters::{SystemClock, Unconfigured};
 use chat_core::config::{Config, ConfigError};
-use chat_core::http::Route;
 use chat_core::ports::{BlobStore, Mailer, Notifier};
 use chat_core::Ctx;
 
@@ -85,19 +84,6 @@ impl Needs {
         blobs: false,
         notifier: true,
     };
-
-    /// What a REST route's function uses.
-    pub const fn for_route(route: Route) -> Self {
-        use Route::*;
-        Self {
-            mail: matches!(route, Register | ResendOtp),
-            blobs: matches!(
-                route,
-                ProfileGet | ProfileUpdate | RoomGet | MembersList | MembersAdd | MemberUpdate
-            ),
-            notifier: matches!(route, MessagesSend),
-        }
-    }
 
     /// As a number, for [`context_for`]'s const parameter.
     pub const fn bits(self) -> u8 {
@@ -204,6 +190,7 @@ pub fn context(
         mailer,
         blobs,
         Arc::new(SystemClock),
+        Arc::new(chat_core::adapters::UlidGenerator::default()),
     ))
 }
 

@@ -17,3 +17,23 @@ pub use mail::{ConsoleMailer, RecordingMailer};
 pub use memory::{MemoryStore, Snapshot, SnapshotError};
 pub use notifier::{ChannelNotifier, SocketCommand};
 pub use unconfigured::Unconfigured;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::Ctx;
+
+/// A context entirely on embedded adapters: in-memory store and blobs, mail
+/// printed to the console, the system clock, ULIDs. Blob URLs start with
+/// `public_base_url`.
+pub fn embedded_context(config: &Config, public_base_url: &str) -> Ctx {
+    Ctx::with_store(
+        config,
+        Arc::new(MemoryStore::new()),
+        Arc::new(ChannelNotifier::default()),
+        Arc::new(ConsoleMailer),
+        Arc::new(MemoryBlobStore::new(public_base_url)),
+        Arc::new(SystemClock),
+        Arc::new(UlidGenerator::default()),
+    )
+}

@@ -5,49 +5,6 @@ use http::Method;
 use super::{errors, handlers, ApiRequest, ApiResponse};
 use crate::Ctx;
 
-/// One REST route. Each is served by its own Lambda function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Route {
-    /// `POST /api/users/register/`
-    Register,
-    /// `POST /api/users/verify-email/`
-    VerifyEmail,
-    /// `POST /api/users/resend-otp/`
-    ResendOtp,
-    /// `POST /api/users/token/`
-    Token,
-    /// `POST /api/users/token/refresh/`
-    TokenRefresh,
-    /// `POST /api/users/logout/`
-    Logout,
-    /// `GET /api/users/profile/`
-    ProfileGet,
-    /// `PUT|PATCH /api/users/profile/`
-    ProfileUpdate,
-    /// `GET /api/chat/rooms/`
-    RoomsList,
-    /// `POST /api/chat/rooms/`
-    RoomsCreate,
-    /// `GET /api/chat/rooms/{id}/`
-    RoomGet,
-    /// `GET /api/chat/rooms/{id}/messages/`
-    MessagesList,
-    /// `POST /api/chat/rooms/{id}/messages/`
-    MessagesSend,
-    /// `GET /api/chat/rooms/{id}/members/`
-    MembersList,
-    /// `POST /api/chat/rooms/{id}/members/`
-    MembersAdd,
-    /// `PATCH /api/chat/rooms/{id}/members/{user_id}/`
-    MemberUpdate,
-    /// `DELETE /api/chat/rooms/{id}/members/{user_id}/`
-    MemberRemove,
-    /// `POST /api/chat/rooms/{id}/leave/`
-    RoomLeave,
-    /// `POST /api/chat/direct-chat/{user_id}/`
-    DirectChat,
-}
-
 /// How a route is reached and what its Lambda is called.
 #[derive(Debug, Clone, Copy)]
 pub struct RouteSpec {
@@ -61,98 +18,58 @@ pub struct RouteSpec {
     pub function: &'static str,
 }
 
-macro_rules! spec {
-    ($route:ident, [$($m:literal),+], $path:literal, $function:literal) => {
-        RouteSpec { route: Route::$route, methods: &[$($m),+], path: $path, function: $function }
+/// Declares [`Route`], its [`Route::spec`] (an exhaustive `match`) and
+/// [`ROUTES`] from one list, so that a route is written down once.
+macro_rules! routes {
+    ($($route:ident: [$($method:literal),+] $path:literal => $function:literal,)+) => {
+        /// One REST route. Each is served by its own Lambda function.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Route {
+            $(
+                #[doc = concat!("`", $($method, " ",)+ $path, "` (`", $function, "`)")]
+                $route,
+            )+
+        }
+
+        impl Route {
+            /// How this route is reached and which function serves it.
+            pub const fn spec(self) -> &'static RouteSpec {
+                match self {
+                    $(Route::$route => &RouteSpec {
+                        route: Route::$route,
+                        methods: &[$($method),+],
+                        path: $path,
+                        function: $function,
+                    },)+
+                }
+            }
+        }
+
+        /// Every REST route.
+        pub const ROUTES: &[RouteSpec] = &[$(*Route::$route.spec(),)+];
     };
 }
 
-/// Every REST route.
-pub const ROUTES: &[RouteSpec] = &[
-    spec!(Register, ["POST"], "/api/users/register/", "register"),
-    spec!(
-        VerifyEmail,
-        ["POST"],
-        "/api/users/verify-email/",
-        "verify-email"
-    ),
-    spec!(ResendOtp, ["POST"], "/api/users/resend-otp/", "resend-otp"),
-    spec!(Token, ["POST"], "/api/users/token/", "token"),
-    spec!(
-        TokenRefresh,
-        ["POST"],
-        "/api/users/token/refresh/",
-        "token-refresh"
-    ),
-    spec!(Logout, ["POST"], "/api/users/logout/", "logout"),
-    spec!(ProfileGet, ["GET"], "/api/users/profile/", "profile-get"),
-    spec!(
-        ProfileUpdate,
-        ["PUT", "PATCH"],
-        "/api/users/profile/",
-        "profile-update"
-    ),
-    spec!(RoomsList, ["GET"], "/api/chat/rooms/", "rooms-list"),
-    spec!(RoomsCreate, ["POST"], "/api/chat/rooms/", "rooms-create"),
-    spec!(RoomGet, ["GET"], "/api/chat/rooms/{id}/", "room-get"),
-    spec!(
-        MessagesList,
-        ["GET"],
-        "/api/chat/rooms/{id}/messages/",
-        "messages-list"
-    ),
-    spec!(
-        MessagesSend,
-        ["POST"],
-        "/api/chat/rooms/{id}/messages/",
-        "messages-send"
-    ),
-    spec!(
-        MembersList,
-        ["GET"],
-        "/api/chat/rooms/{id}/members/",
-        "members-list"
-    ),
-    spec!(
-        MembersAdd,
-        ["POST"],
-        "/api/chat/rooms/{id}/members/",
-        "members-add"
-    ),
-    spec!(
-        MemberUpdate,
-        ["PATCH"],
-        "/api/chat/rooms/{id}/members/{user_id}/",
-        "member-update"
-    ),
-    spec!(
-        MemberRemove,
-        ["DELETE"],
-        "/api/chat/rooms/{id}/members/{user_id}/",
-        "member-remove"
-    ),
-    spec!(
-        RoomLeave,
-        ["POST"],
-        "/api/chat/rooms/{id}/leave/",
-        "room-leave"
-    ),
-    spec!(
-        DirectChat,
-        ["POST"],
-        "/api/chat/direct-chat/{user_id}/",
-        "direct-chat"
-    ),
-];
-
-impl Route {
-    /// This route's entry in [`ROUTES`].
-    pub fn spec(self) -> &'static RouteSpec {
-        ROUTES
-            .iter()
-            .find(|s| s.route == self)
-            .unwrap_or(&ROUTES[0])
-    }
+routes! {
+    Register: ["POST"] "/api/users/register/" => "register",
+    VerifyEmail: ["POST"] "/api/users/verify-email/" => "verify-email",
+    ResendOtp: ["POST"] "/api/users/resend-otp/" => "resend-otp",
+    Token: ["POST"] "/api/users/token/" => "token",
+    TokenRefresh: ["POST"] "/api/users/token/refresh/" => "token-refresh",
+    Logout: ["POST"] "/api/users/logout/" => "logout",
+    ProfileGet: ["GET"] "/api/users/profile/" => "profile-get",
+    ProfileUpdate: ["PUT", "PATCH"] "/api/users/profile/" => "profile-update",
+    RoomsList: ["GET"] "/api/chat/rooms/" => "rooms-list",
+    RoomsCreate: ["POST"] "/api/chat/rooms/" => "rooms-create",
+    RoomGet: ["GET"] "/api/chat/rooms/{id}/" => "room-get",
+    MessagesList: ["GET"] "/api/chat/rooms/{id}/messages/" => "messages-list",
+    MessagesSend: ["POST"] "/api/chat/rooms/{id}/messages/" => "messages-send",
+    MembersList: ["GET"] "/api/chat/rooms/{id}/members/" => "members-list",
+    MembersAdd: ["POST"] "/api/chat/rooms/{id}/members/" => "members-add",
+    MemberUpdate: ["PATCH"] "/api/chat/rooms/{id}/members/{user_id}/" => "member-update",
+    MemberRemove: ["DELETE"] "/api/chat/rooms/{id}/members/{user_id}/" => "member-remove",
+    RoomLeave: ["POST"] "/api/chat/rooms/{id}/leave/" => "room-leave",
+    DirectChat: ["POST"] "/api/chat/direct-chat/{user_id}/" => "direct-chat",
 }
 
 /// Serves one request on `route`. Never fails: every error becomes its JSON answer.

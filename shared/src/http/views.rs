@@ -10,7 +10,7 @@ use crate::domain::{
 use crate::usecases::auth::TokenPair;
 use crate::usecases::messages::Status;
 use crate::usecases::rooms::MemberView;
-use crate::usecases::{profile, realtime};
+use crate::usecases::{presence, profile};
 use crate::{Ctx, Result};
 
 /// A plain confirmation.
@@ -84,7 +84,7 @@ pub struct OwnProfile {
 impl OwnProfile {
     /// The profile of `user`.
     pub async fn new(ctx: &Ctx, user: &domain::User) -> Result<Self> {
-        let online = !realtime::online_users(ctx, std::slice::from_ref(&user.id))
+        let online = !presence::online_users(ctx, std::slice::from_ref(&user.id))
             .await?
             .is_empty();
         Ok(Self {

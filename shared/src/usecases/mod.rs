@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod messages;
+pub mod presence;
 pub mod profile;
 pub mod realtime;
 pub mod rooms;

@@ -6,14 +6,14 @@
 //! Fan-out is best-effort: a failed push is logged, never fails the request
 //! that caused it (the message is stored either way).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use futures_util::stream::{self, StreamExt};
 
 use crate::domain::{Connection, Message, MessageId, RoomId, Timestamp, User, UserId};
 use crate::events::{ReceiptStatus, ServerEvent};
 use crate::ports::Delivery;
-use crate::usecases::{auth, profile, rooms};
+use crate::usecases::{profile, rooms};
 use crate::{Ctx, Error, Result};
 
 /// API Gateway closes every WebSocket after two hours.
@@ -23,32 +23,24 @@ pub const MAX_FRAME_BYTES: usize = 32 * 1024;
 /// Pushes in flight at once during a fan-out.
 const FAN_OUT_CONCURRENCY: usize = 32;
 
-/// Opens a connection for the holder of `token`: for one room (which the
-/// user must be a member of) or, without a room, for all their rooms.
-/// Nothing is stored when the connection is refused.
+/// Opens a connection for `user_id`: for one room (which the user must be a
+/// member of) or, without a room, for all their rooms. Nothing is stored
+/// when the connection is refused.
 pub async fn connect(
     ctx: &Ctx,
     connection_id: &str,
-    token: Option<&str>,
-    room: Option<&str>,
+    user_id: UserId,
+    room_id: Option<RoomId>,
 ) -> Result<Connection> {
-    let token = token.ok_or_else(Error::not_authenticated)?;
-    let user_id = auth::authenticate(ctx, token)?;
     let user = profile::me(ctx, &user_id).await?;
-    let room_id = match room {
-        None => None,
-        Some(raw) => {
-            let not_member = || Error::forbidden("You are not a member of this room.");
-            let id = RoomId::parse(raw).ok_or_else(not_member)?;
-            rooms::room_for_member(ctx, &user_id, &id)
-                .await
-                .map_err(|e| match e {
-                    Error::NotFound(_) => not_member(),
-                    other => other,
-                })?;
-            Some(id)
-        }
-    };
+    if let Some(room) = &room_id {
+        rooms::room_for_member(ctx, &user_id, room)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound(_) => not_member(),
+                other => other,
+            })?;
+    }
     let now = ctx.clock.now();
     let connection = Connection {
         id: connection_id.to_owned(),
@@ -62,6 +54,11 @@ pub async fn connect(
         broadcast_presence(ctx, &user, true, None).await;
     }
     Ok(connection)
+}
+
+/// The refusal of a socket for a room the user is not in.
+pub fn not_member() -> Error {
+    Error::forbidden("You are not a member of this room.")
 }
 
 /// Closes a connection; the user's last one makes them offline.
@@ -80,17 +77,6 @@ pub async fn disconnect(ctx: &Ctx, connection_id: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The users among `users` that have a live connection.
-pub async fn online_users(ctx: &Ctx, users: &[UserId]) -> Result<HashSet<UserId>> {
-    Ok(ctx
-        .connections
-        .connections_of(users, ctx.clock.now())
-        .await?
-        .into_iter()
-        .map(|c| c.user_id)
-        .collect())
 }
 
 /// Tells everyone who shares a room with `user` that they came online or went offline.

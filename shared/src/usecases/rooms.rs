@@ -200,7 +200,7 @@ pub async fn member_ids(ctx: &Ctx, room: &RoomId) -> Result<Vec<UserId>> {
 pub async fn with_users(ctx: &Ctx, members: Vec<Member>) -> Result<Vec<MemberView>> {
     let ids: Vec<UserId> = members.iter().map(|m| m.user_id.clone()).collect();
     let users = ctx.users.users_by_ids(&ids).await?;
-    let online = super::realtime::online_users(ctx, &ids).await?;
+    let online = super::presence::online_users(ctx, &ids).await?;
     let mut views: Vec<MemberView> = members
         .into_iter()
         .filter_map(|member| {
@@ -261,7 +261,7 @@ pub async fn add_member(
     };
     match ctx.rooms.add_member(&member).await? {
         AddMember::Added => {
-            let online = !super::realtime::online_users(ctx, std::slice::from_ref(user))
+            let online = !super::presence::online_users(ctx, std::slice::from_ref(user))
                 .await?
                 .is_empty();
             Ok(MemberView {

@@ -21,7 +21,7 @@ use crate::domain::{Connection, RoomId};
 use crate::events::ServerEvent;
 use crate::http::errors;
 use crate::usecases::realtime::{self, MAX_FRAME_BYTES};
-use crate::usecases::{messages, profile, rooms};
+use crate::usecases::{auth, messages, profile, rooms};
 use crate::{Ctx, Error, Result};
 use frames::ClientFrame;
 
@@ -121,15 +121,16 @@ async fn on_connect(ctx: &Ctx, event: &WsEvent) -> Result<Connection> {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim().to_owned())
     });
-    let token = query.and_then(|q| q.get("token").cloned()).or(header_token);
-    let room = query.and_then(|q| q.get("room_id")).map(String::as_str);
-    realtime::connect(
-        ctx,
-        &event.request_context.connection_id,
-        token.as_deref(),
-        room,
-    )
-    .await
+    let token = query
+        .and_then(|q| q.get("token").cloned())
+        .or(header_token)
+        .ok_or_else(Error::not_authenticated)?;
+    let user = auth::authenticate(ctx, &token)?;
+    let room = query
+        .and_then(|q| q.get("room_id"))
+        .map(|raw| RoomId::parse(raw).ok_or_else(realtime::not_member))
+        .transpose()?;
+    realtime::connect(ctx, &event.request_context.connection_id, user, room).await
 }
 
 async fn on_frame(ctx: &Ctx, connection_id: &str, event: &WsEvent) {
