@@ -1,18 +1,20 @@
 use std::sync::Mutex;
 
+use ulid::Ulid;
+
 use crate::adapters::SystemClock;
 use crate::domain::Timestamp;
 use crate::ports::{Clock, IdGenerator};
 use crate::security::random;
 
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// ULIDs: 48 bits of milliseconds then 80 random bits, in 26 Crockford base-32
-/// characters. Sort by creation time; unguessable. Monotonic within a
-/// process: ids made in the same millisecond sort in the order they were made.
+/// ULIDs (the `ulid` crate's encoding: 48 bits of milliseconds then 80
+/// random bits, in 26 Crockford base-32 characters). Sort by creation time;
+/// unguessable. Monotonic within a process: ids made in the same millisecond
+/// sort in the order they were made. An id asked for an earlier time gets
+/// that time, not the newest one's (message ids carry their send time).
 #[derive(Debug, Default)]
 pub struct UlidGenerator {
-    last: Mutex<u128>,
+    last: Mutex<Option<Ulid>>,
 }
 
 impl IdGenerator for UlidGenerator {
@@ -21,26 +23,22 @@ impl IdGenerator for UlidGenerator {
     }
 
     fn new_id_at(&self, at: Timestamp) -> String {
-        let millis = u128::from(u64::try_from(at.millis()).unwrap_or(0)) & ((1 << 48) - 1);
-        let mut entropy = [0u8; 10];
+        let millis = u64::try_from(at.millis()).unwrap_or(0);
+        let mut entropy = [0u8; 16];
         // The OS generator does not fail on supported platforms; should it,
-        // the time part still keeps ids distinct within a process.
-        let _ = random::fill(&mut entropy);
-        let mut value = millis << 80;
-        for (i, byte) in entropy.iter().enumerate() {
-            value |= u128::from(*byte) << (8 * (9 - i));
-        }
+        // the time part and the monotonic bump still keep ids distinct.
+        let _ = random::fill(&mut entropy[6..]);
+        let mut id = Ulid::from_parts(millis, u128::from_be_bytes(entropy));
         if let Ok(mut last) = self.last.lock() {
-            // Same millisecond as the previous id: count up from it instead.
-            if *last >> 80 == millis && value <= *last {
-                value = *last + 1;
+            if let Some(previous) = *last {
+                // Same millisecond as the previous id: count up from it instead.
+                if previous.timestamp_ms() == id.timestamp_ms() && id <= previous {
+                    id = previous.increment().unwrap_or(id);
+                }
             }
-            *last = value;
+            *last = Some(id);
         }
-        (0..26)
-            .rev()
-            .map(|i| CROCKFORD[((value >> (5 * i)) & 0x1f) as usize] as char)
-            .collect()
+        id.to_string()
     }
 }
 

@@ -16,27 +16,19 @@ const MAX_ROOM_NAME_LEN: usize = 100;
 /// Longest message body, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 
-/// Passwords refused outright; a tiny stand-in for Django's common-password list.
-const COMMON_PASSWORDS: &[&str] = &[
-    "password",
-    "password1",
-    "password123",
-    "12345678",
-    "123456789",
-    "1234567890",
-    "qwerty123",
-    "qwertyuiop",
-    "iloveyou",
-    "11111111",
-    "abc12345",
-    "letmein1",
-    "welcome1",
-    "admin123",
-    "passw0rd",
-    "football",
-    "baseball",
-    "sunshine",
-];
+/// The 20,000 most common passwords, lower-case, one per line: the list
+/// Django's `CommonPasswordValidator` uses (`shared/data/README.md`).
+const COMMON_PASSWORDS: &str = include_str!("../../data/common-passwords.txt");
+
+/// Whether `password` (compared lower-cased and trimmed, as Django does) is
+/// on the common-password list. The set is built on first use, so only a
+/// process that checks a new password pays for it.
+fn is_common_password(password: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(|| COMMON_PASSWORDS.lines().collect())
+        .contains(password.trim().to_lowercase().as_str())
+}
 
 /// A syntactically valid e-mail address, lower-cased so that one mailbox is
 /// one account whatever the capitalisation.
@@ -162,7 +154,7 @@ impl Password {
             return Err("This password is entirely numeric.".into());
         }
         let lower = raw.to_lowercase();
-        if COMMON_PASSWORDS.contains(&lower.as_str()) {
+        if is_common_password(raw) {
             return Err("This password is too common.".into());
         }
         let similar =
@@ -325,6 +317,15 @@ mod tests {
         assert!(Password::parse_new("short", None, None).is_err());
         assert!(Password::parse_new("1234567890123", None, None).is_err());
         assert!(Password::parse_new("Password123", None, None).is_err());
+        // From the full list, not the 18 words of the old stand-in.
+        for common in ["trustno1", "Dragon123", " superman ", "letmein!"] {
+            assert_eq!(
+                Password::parse_new(common, None, None).err().as_deref(),
+                Some("This password is too common."),
+                "{common}"
+            );
+        }
+        assert_eq!(COMMON_PASSWORDS.lines().count(), 20_000);
         assert!(Password::parse_new("alicealice", Some("AliceAlice"), None).is_err());
         assert!(Password::parse_new("alicemail", None, Some("alicemail@example.com")).is_err());
         assert!(Password::parse_new(&"x".repeat(129), None, None).is_err());
