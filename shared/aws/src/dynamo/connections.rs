@@ -7,19 +7,10 @@ use chat_core::ports::ConnectionStore;
 use chat_core::Result;
 
 use super::item::{self, s, ts, Item};
-use super::users::user_pk;
+use super::keys::{conn_pk, user_pk, CONN, CONNS};
 use super::DynamoStore;
 use crate::sdk_error::translate;
 use crate::table::{PK, SK, TTL};
-
-const CONN: &str = "CONN";
-/// The per-user item listing a user's connections, so that fan-out reads one
-/// item per member (in batches) instead of querying per member.
-const CONNS: &str = "CONNS";
-
-fn conn_pk(id: &str) -> String {
-    format!("CONN#{id}")
-}
 
 fn connection_item(c: &Connection) -> Item {
     let mut out = item::key(&conn_pk(&c.id), CONN);

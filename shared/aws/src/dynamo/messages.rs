@@ -5,16 +5,10 @@ use chat_core::ports::{Append, HistoryCursor, MessageStore};
 use chat_core::{Error, Result};
 
 use super::item::{self, cancellation_codes, failed_at, s, ts, Item};
-use super::rooms::{preview_value, room_exists, room_pk, META};
+use super::item::{preview_value, room_exists};
+use super::keys::{client_sk, message_sk, room_pk, META, MSG_PREFIX};
 use super::DynamoStore;
 use crate::sdk_error::{build_error, translate};
-
-fn message_sk(id: &MessageId) -> String {
-    format!("MSG#{id}")
-}
-fn client_sk(sender: &UserId, client_id: &str) -> String {
-    format!("CLIENT#{sender}#{client_id}")
-}
 
 fn message_item(m: &Message) -> Item {
     let mut out = item::key(&room_pk(&m.room_id), &message_sk(&m.id));
@@ -157,11 +151,11 @@ impl MessageStore for DynamoStore {
         let query = match before {
             Some(cursor) => query
                 .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
-                .expression_attribute_values(":lo", s("MSG#"))
+                .expression_attribute_values(":lo", s(MSG_PREFIX))
                 .expression_attribute_values(":hi", s(message_sk(&cursor.id))),
             None => query
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":prefix", s("MSG#")),
+                .expression_attribute_values(":prefix", s(MSG_PREFIX)),
         };
         let page = query.send().await.map_err(|e| translate("Query", e))?;
         let mut out = Vec::with_capacity(limit);

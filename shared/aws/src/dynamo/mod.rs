@@ -7,6 +7,7 @@
 
 mod connections;
 mod item;
+mod keys;
 mod messages;
 mod otps;
 mod rate;

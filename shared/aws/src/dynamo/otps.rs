@@ -5,15 +5,10 @@ use chat_core::ports::{OtpRecord, OtpStore};
 use chat_core::Result;
 
 use super::item::{self, n, s, ts};
+use super::keys::{otp_pk, OTP};
 use super::DynamoStore;
 use crate::sdk_error::{is_conditional_check_failed, translate};
 use crate::table::{PK, SK, TTL};
-
-const OTP: &str = "OTP";
-
-fn otp_pk(email: &Email) -> String {
-    format!("OTP#{}", email.as_str())
-}
 
 #[async_trait]
 impl OtpStore for DynamoStore {

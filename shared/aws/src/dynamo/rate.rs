@@ -4,6 +4,7 @@ use chat_core::ports::{RateDecision, RateLimiter, RateWindow};
 use chat_core::Result;
 
 use super::item::{self, n, s};
+use super::keys::{rate_pk, RATE};
 use super::DynamoStore;
 use crate::sdk_error::{is_conditional_check_failed, translate};
 use crate::table::{PK, SK};
@@ -22,8 +23,8 @@ impl RateLimiter for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key(PK, s(format!("RATE#{key}#{}", window.start_secs)))
-            .key(SK, s("RATE"))
+            .key(PK, s(rate_pk(key, window.start_secs)))
+            .key(SK, s(RATE))
             .update_expression("ADD hits :one SET #ttl = :ttl")
             .condition_expression("attribute_not_exists(hits) OR hits < :limit")
             .expression_attribute_names("#ttl", crate::table::TTL)

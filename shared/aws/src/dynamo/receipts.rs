@@ -4,12 +4,11 @@ use chat_core::ports::{ReceiptStore, Receipts};
 use chat_core::{Error, Result};
 
 use super::item::{self, s, Item};
-use super::rooms::room_pk;
+use super::keys::{room_pk, RECEIPTS};
 use super::DynamoStore;
 use crate::sdk_error::{is_conditional_check_failed, translate};
 use crate::table::{PK, SK};
 
-const RECEIPTS: &str = "RECEIPTS";
 /// Tries at raising several watermarks at once before giving up.
 const RAISE_ATTEMPTS: usize = 4;
 

@@ -1,9 +1,5 @@
-use std::collections::HashMap;
-
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use chat_core::domain::{
     Member, MessageBody, MessageId, MessagePreview, Role, Room, RoomId, RoomKind, RoomName, UserId,
     Username,
@@ -12,7 +8,7 @@ use chat_core::ports::{AddMember, ChangeMember, CreateDirect, RoomStore};
 use chat_core::{Error, Result};
 
 use super::item::{self, cancellation_codes, failed_at, n, s, ts, Item};
-use super::users::user_pk;
+use super::keys::{direct_pk, member_sk, room_pk, user_pk, DIRECT, MEMBER_PREFIX, META};
 use super::DynamoStore;
 use crate::sdk_error::{build_error, translate};
 use crate::table::{GSI1, GSI1_PK, GSI1_SK};
@@ -21,14 +17,6 @@ use crate::table::{GSI1, GSI1_PK, GSI1_SK};
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 /// Retries of a member change that raced with another one.
 const CHANGE_ATTEMPTS: usize = 3;
-
-pub(super) fn room_pk(id: &RoomId) -> String {
-    format!("ROOM#{id}")
-}
-pub(super) const META: &str = "META";
-fn member_sk(user: &UserId) -> String {
-    format!("MEMBER#{user}")
-}
 
 fn room_item(room: &Room) -> Item {
     let mut out = item::key(&room_pk(&room.id), META);
@@ -44,21 +32,15 @@ fn room_item(room: &Room) -> Item {
     out
 }
 
-/// The stored form of a room's last message.
-pub(super) fn preview_value(m: &MessagePreview) -> AttributeValue {
-    AttributeValue::M(HashMap::from([
-        ("id".to_owned(), s(m.id.as_str())),
-        ("sender_id".to_owned(), s(m.sender_id.as_str())),
-        ("sender_username".to_owned(), s(m.sender_username.as_str())),
-        ("body".to_owned(), s(m.body.as_str())),
-        ("created_at".to_owned(), ts(m.created_at)),
-    ]))
-}
-
 fn room_from(item: &Item) -> Result<Room> {
     let kind = match item::get_s(item, "kind")?.as_str() {
         "direct" => RoomKind::Direct,
-        _ => RoomKind::Group,
+        "group" => RoomKind::Group,
+        other => {
+            return Err(Error::internal(format!(
+                "stored room has an unknown kind {other:?}"
+            )))
+        }
     };
     let last_message = match item.get("last_message") {
         Some(AttributeValue::M(m)) => Some(MessagePreview {
@@ -196,8 +178,8 @@ impl RoomStore for DynamoStore {
 
     async fn create_direct(&self, room: &Room, members: &[Member; 2]) -> Result<CreateDirect> {
         let pair = Room::direct_key(&members[0].user_id, &members[1].user_id);
-        let pair_pk = format!("DIRECT#{pair}");
-        let mut claim = item::key(&pair_pk, "DIRECT");
+        let pair_pk = direct_pk(&pair);
+        let mut claim = item::key(&pair_pk, DIRECT);
         claim.insert("room_id".into(), s(room.id.as_str()));
         match self
             .create_room(room, members, Some(put_new(&self.table, claim)?))
@@ -206,7 +188,7 @@ impl RoomStore for DynamoStore {
             Ok(()) => Ok(CreateDirect::Created(Box::new(room.clone()))),
             Err(codes) if failed_at(&codes, 0) => {
                 let claim = self
-                    .get(&pair_pk, "DIRECT")
+                    .get(&pair_pk, DIRECT)
                     .await?
                     .ok_or_else(|| Error::unavailable("direct room claim vanished"))?;
                 let existing = RoomId::from_trusted(item::get_s(&claim, "room_id")?);
@@ -244,7 +226,7 @@ impl RoomStore for DynamoStore {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":pk", s(room_pk(room)))
-                .expression_attribute_values(":prefix", s("MEMBER#"))
+                .expression_attribute_values(":prefix", s(MEMBER_PREFIX))
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -400,18 +382,4 @@ impl RoomStore for DynamoStore {
         }
         Err(Error::unavailable("membership kept changing; try again"))
     }
-}
-
-/// A check that the room exists, for transactions that write into it.
-pub(super) fn room_exists(table: &str, room: &RoomId) -> Result<TransactWriteItem> {
-    Ok(TransactWriteItem::builder()
-        .condition_check(
-            ConditionCheck::builder()
-                .table_name(table)
-                .set_key(Some(item::key(&room_pk(room), META)))
-                .condition_expression("attribute_exists(pk)")
-                .build()
-                .map_err(build_error)?,
-        )
-        .build())
 }

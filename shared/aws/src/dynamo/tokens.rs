@@ -5,19 +5,10 @@ use chat_core::ports::{RefreshRecord, Rotate, TokenStore};
 use chat_core::Result;
 
 use super::item::{self, b, cancellation_codes, failed_at, s, ts, Item};
+use super::keys::{family_pk, refresh_pk, FAMILY, REFRESH};
 use super::DynamoStore;
 use crate::sdk_error::{build_error, translate};
 use crate::table::TTL;
-
-const REFRESH: &str = "REFRESH";
-const FAMILY: &str = "FAMILY";
-
-fn refresh_pk(jti: &str) -> String {
-    format!("REFRESH#{jti}")
-}
-fn family_pk(family: &str) -> String {
-    format!("FAMILY#{family}")
-}
 
 fn refresh_item(record: &RefreshRecord) -> Item {
     let mut out = item::key(&refresh_pk(&record.jti), REFRESH);

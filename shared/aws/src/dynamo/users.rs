@@ -5,21 +5,10 @@ use chat_core::ports::{CreateUser, UpdateProfile, UserStore};
 use chat_core::{Error, Result};
 
 use super::item::{self, b, cancellation_codes, failed_at, s, ts, Item};
+use super::keys::{email_pk, user_pk, username_pk, EMAIL, PROFILE, USERNAME};
 use super::DynamoStore;
 use crate::sdk_error::{build_error, is_conditional_check_failed, translate};
 use crate::table::{PK, SK};
-
-pub(super) fn user_pk(id: &UserId) -> String {
-    format!("USER#{id}")
-}
-const PROFILE: &str = "PROFILE";
-
-fn email_pk(email: &Email) -> String {
-    format!("EMAIL#{}", email.as_str())
-}
-fn username_pk(key: &str) -> String {
-    format!("USERNAME#{key}")
-}
 
 fn to_item(user: &User) -> Item {
     let mut item = item::key(&user_pk(&user.id), PROFILE);
@@ -125,15 +114,10 @@ impl UserStore for DynamoStore {
             .client
             .transact_write_items()
             .transact_items(put_user)
-            .transact_items(claim(
-                email_pk(&user.email),
-                "EMAIL",
-                &user.id,
-                &self.table,
-            )?)
+            .transact_items(claim(email_pk(&user.email), EMAIL, &user.id, &self.table)?)
             .transact_items(claim(
                 username_pk(&user.username.key()),
-                "USERNAME",
+                USERNAME,
                 &user.id,
                 &self.table,
             )?)
@@ -157,11 +141,11 @@ impl UserStore for DynamoStore {
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
-        self.user_by_claim(email_pk(email), "EMAIL").await
+        self.user_by_claim(email_pk(email), EMAIL).await
     }
 
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>> {
-        self.user_by_claim(username_pk(&username.key()), "USERNAME")
+        self.user_by_claim(username_pk(&username.key()), USERNAME)
             .await
     }
 
@@ -222,13 +206,13 @@ impl UserStore for DynamoStore {
             .transact_items(TransactWriteItem::builder().update(update_user).build());
         if new_key != old_key {
             request = request
-                .transact_items(claim(username_pk(&new_key), "USERNAME", id, &self.table)?)
+                .transact_items(claim(username_pk(&new_key), USERNAME, id, &self.table)?)
                 .transact_items(
                     TransactWriteItem::builder()
                         .delete(
                             Delete::builder()
                                 .table_name(&self.table)
-                                .set_key(Some(item::key(&username_pk(&old_key), "USERNAME")))
+                                .set_key(Some(item::key(&username_pk(&old_key), USERNAME)))
                                 .condition_expression("user_id = :me")
                                 .expression_attribute_values(":me", s(id.as_str()))
                                 .build()

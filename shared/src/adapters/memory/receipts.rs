@@ -1,0 +1,50 @@
+//! Delivery and read watermarks.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+use crate::domain::{MessageId, RoomId, UserId};
+use crate::ports::{ReceiptStore, Receipts};
+use crate::Result;
+
+use super::MemoryStore;
+
+/// Raises `slot` to `upto`; true if it moved.
+fn raise(slot: &mut HashMap<UserId, MessageId>, user: &UserId, upto: &MessageId) -> bool {
+    match slot.get(user) {
+        Some(current) if current >= upto => false,
+        _ => {
+            slot.insert(user.clone(), upto.clone());
+            true
+        }
+    }
+}
+
+#[async_trait]
+impl ReceiptStore for MemoryStore {
+    async fn mark_delivered(
+        &self,
+        room: &RoomId,
+        users: &[UserId],
+        upto: &MessageId,
+    ) -> Result<()> {
+        let mut s = self.lock()?;
+        let receipts = s.receipts.entry(room.clone()).or_default();
+        for user in users {
+            raise(&mut receipts.delivered, user, upto);
+        }
+        Ok(())
+    }
+
+    async fn mark_read(&self, room: &RoomId, user: &UserId, upto: &MessageId) -> Result<bool> {
+        let mut s = self.lock()?;
+        let receipts = s.receipts.entry(room.clone()).or_default();
+        raise(&mut receipts.delivered, user, upto);
+        Ok(raise(&mut receipts.read, user, upto))
+    }
+
+    async fn receipts(&self, room: &RoomId) -> Result<Receipts> {
+        Ok(self.lock()?.receipts.get(room).cloned().unwrap_or_default())
+    }
+}

@@ -1,0 +1,95 @@
+//! Accounts and the claims that keep e-mail addresses and usernames unique.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+
+use crate::domain::{Email, ProfileUpdate, Timestamp, User, UserId, Username};
+use crate::ports::{CreateUser, UpdateProfile, UserStore};
+use crate::Result;
+
+use super::MemoryStore;
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create_user(&self, user: &User) -> Result<CreateUser> {
+        let mut s = self.lock()?;
+        if s.user_by_email.contains_key(user.email.as_str()) {
+            return Ok(CreateUser::EmailTaken);
+        }
+        let username_key = user.username.key();
+        if s.user_by_username.contains_key(&username_key) {
+            return Ok(CreateUser::UsernameTaken);
+        }
+        s.user_by_email
+            .insert(user.email.as_str().to_owned(), user.id.clone());
+        s.user_by_username.insert(username_key, user.id.clone());
+        s.users.insert(user.id.clone(), user.clone());
+        Ok(CreateUser::Created)
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
+        Ok(self.lock()?.users.get(id).cloned())
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
+        let s = self.lock()?;
+        Ok(s.user_by_email
+            .get(email.as_str())
+            .and_then(|id| s.users.get(id))
+            .cloned())
+    }
+
+    async fn user_by_username(&self, username: &Username) -> Result<Option<User>> {
+        let s = self.lock()?;
+        Ok(s.user_by_username
+            .get(&username.key())
+            .and_then(|id| s.users.get(id))
+            .cloned())
+    }
+
+    async fn users_by_ids(&self, ids: &[UserId]) -> Result<Vec<User>> {
+        let s = self.lock()?;
+        let unique: BTreeSet<&UserId> = ids.iter().collect();
+        Ok(unique
+            .into_iter()
+            .filter_map(|id| s.users.get(id).cloned())
+            .collect())
+    }
+
+    async fn mark_verified(&self, id: &UserId) -> Result<()> {
+        if let Some(user) = self.lock()?.users.get_mut(id) {
+            user.email_verified = true;
+        }
+        Ok(())
+    }
+
+    async fn update_profile(&self, id: &UserId, update: &ProfileUpdate) -> Result<UpdateProfile> {
+        let mut s = self.lock()?;
+        let Some(current) = s.users.get(id).cloned() else {
+            return Ok(UpdateProfile::NotFound);
+        };
+        if let Some(new_name) = &update.username {
+            let new_key = new_name.key();
+            let old_key = current.username.key();
+            if new_key != old_key {
+                if s.user_by_username.contains_key(&new_key) {
+                    return Ok(UpdateProfile::UsernameTaken);
+                }
+                s.user_by_username.remove(&old_key);
+                s.user_by_username.insert(new_key, id.clone());
+            }
+        }
+        let mut user = current;
+        update.apply_to(&mut user);
+        s.users.insert(id.clone(), user.clone());
+        Ok(UpdateProfile::Updated(Box::new(user)))
+    }
+
+    async fn set_last_seen(&self, id: &UserId, at: Timestamp) -> Result<()> {
+        if let Some(user) = self.lock()?.users.get_mut(id) {
+            user.last_seen = Some(at);
+        }
+        Ok(())
+    }
+}
