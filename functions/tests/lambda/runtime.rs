@@ -39,6 +39,8 @@ pub struct Function {
     child: Child,
     server: tokio::task::JoinHandle<()>,
     logs: Arc<std::sync::Mutex<String>>,
+    /// The tasks copying stdout and stderr into `logs`.
+    collectors: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Function {
@@ -83,11 +85,12 @@ impl Function {
             .unwrap_or_else(|e| panic!("start {binary}: {e}"));
         // Lambda sends both streams to the function's log.
         let logs = Arc::new(std::sync::Mutex::new(String::new()));
+        let mut collectors = Vec::new();
         if let Some(stdout) = child.stdout.take() {
-            tokio::spawn(collect(stdout, name.to_owned(), logs.clone()));
+            collectors.push(tokio::spawn(collect(stdout, name.to_owned(), logs.clone())));
         }
         if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(collect(stderr, name.to_owned(), logs.clone()));
+            collectors.push(tokio::spawn(collect(stderr, name.to_owned(), logs.clone())));
         }
         Self {
             name: name.to_owned(),
@@ -95,6 +98,7 @@ impl Function {
             child,
             server,
             logs,
+            collectors,
         }
     }
 
@@ -116,12 +120,18 @@ impl Function {
         self.logs.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    /// Waits for the process to exit (a failed init), at most `limit`.
+    /// Waits for the process to exit (a failed init), at most `limit`, and
+    /// for its log to be read to the end: on a busy machine the pipes may
+    /// still hold what it wrote last.
     pub async fn exit_status(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        tokio::time::timeout(limit, self.child.wait())
+        let status = tokio::time::timeout(limit, self.child.wait())
             .await
             .ok()
-            .and_then(Result::ok)
+            .and_then(Result::ok)?;
+        for collector in self.collectors.drain(..) {
+            let _ = tokio::time::timeout(limit, collector).await;
+        }
+        Some(status)
     }
 }
 
