@@ -193,11 +193,6 @@ impl Error {
         }
     }
 
-    /// Whether this is a failure of the service rather than of the request.
-    pub fn is_infrastructure(&self) -> bool {
-        matches!(self, Error::Unavailable { .. } | Error::Internal { .. })
-    }
-
     /// The whole cause chain, `context: cause: cause...`, for the log.
     pub fn chain(&self) -> String {
         let mut text = self.to_string();
