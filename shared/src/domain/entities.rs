@@ -82,7 +82,7 @@ impl ProfileUpdate {
 }
 
 /// Whether a room is a two-person conversation or a named group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RoomKind {
     /// Exactly two members, no admins' actions, one per pair of users.
@@ -102,7 +102,7 @@ impl RoomKind {
 }
 
 /// A member's rights in a group room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// May add and remove members and change roles.

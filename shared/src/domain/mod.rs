@@ -5,7 +5,7 @@
 
 mod entities;
 mod ids;
-mod text;
+pub(crate) mod text;
 mod time;
 
 pub use entities::{

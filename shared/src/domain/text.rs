@@ -6,13 +6,13 @@
 use serde::{Deserialize, Serialize};
 
 /// Longest accepted e-mail address (RFC 5321 path limit).
-const MAX_EMAIL_LEN: usize = 254;
+pub(crate) const MAX_EMAIL_LEN: usize = 254;
 /// Django's username limit, kept so that the seed's users fit.
-const MAX_USERNAME_LEN: usize = 150;
-const MIN_PASSWORD_LEN: usize = 8;
+pub(crate) const MAX_USERNAME_LEN: usize = 150;
+pub(crate) const MIN_PASSWORD_LEN: usize = 8;
 /// Caps the work a single login can cost the server.
-const MAX_PASSWORD_LEN: usize = 128;
-const MAX_ROOM_NAME_LEN: usize = 100;
+pub(crate) const MAX_PASSWORD_LEN: usize = 128;
+pub(crate) const MAX_ROOM_NAME_LEN: usize = 100;
 /// Longest message body, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 

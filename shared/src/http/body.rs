@@ -87,6 +87,17 @@ pub fn json_body<T: DeserializeOwned>(req: &ApiRequest) -> Result<T> {
         .map_err(|e| Error::BadRequest(format!("Invalid data - {e}")))
 }
 
+/// The query string read into `T` (every value a string, as sent).
+pub fn query_params<T: DeserializeOwned>(req: &ApiRequest) -> Result<T> {
+    let map = req
+        .query
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    serde_json::from_value(Value::Object(map))
+        .map_err(|e| Error::BadRequest(format!("Invalid query - {e}")))
+}
+
 /// The parts of a `multipart/form-data` body.
 #[derive(Debug, Default)]
 pub struct Form {

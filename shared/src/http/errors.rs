@@ -13,7 +13,8 @@ use super::ApiResponse;
 use crate::Error;
 
 /// The body of every request-level error.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub struct ErrorBody<'a> {
     /// Human-readable explanation.
     pub detail: &'a str,

@@ -8,6 +8,7 @@
 mod body;
 pub mod errors;
 mod handlers;
+pub mod openapi;
 mod request;
 mod routes;
 mod views;

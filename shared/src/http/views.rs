@@ -2,6 +2,7 @@
 //! that its clients keep working.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::{
     self, Email, MessageBody, MessageId, ProfileText, Role, RoomId, RoomKind, RoomName, Timestamp,
@@ -14,7 +15,7 @@ use crate::usecases::{presence, profile};
 use crate::{Ctx, Result};
 
 /// A plain confirmation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Detail {
     /// What happened.
     pub detail: &'static str,
@@ -28,7 +29,7 @@ impl Detail {
 }
 
 /// The answer to a registration (the same whether or not the address was new).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Registered {
     /// What happens next.
     pub detail: &'static str,
@@ -37,7 +38,7 @@ pub struct Registered {
 }
 
 /// A token pair.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Tokens {
     /// Short-lived token for API calls.
     pub access: String,
@@ -55,7 +56,8 @@ impl From<TokenPair> for Tokens {
 }
 
 /// The signed-in user's own profile.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Profile)]
 pub struct OwnProfile {
     /// Account id.
     pub id: UserId,
@@ -70,6 +72,7 @@ pub struct OwnProfile {
     /// About the user.
     pub bio: ProfileText,
     /// Time-limited URL of the picture.
+    #[schema(required = true)]
     pub profile_picture: Option<String>,
     /// Whether the address was confirmed.
     pub email_verified: bool,
@@ -78,6 +81,7 @@ pub struct OwnProfile {
     /// Whether the user has a live connection.
     pub is_online: bool,
     /// When their last connection closed.
+    #[schema(required = true)]
     pub last_seen: Option<Timestamp>,
 }
 
@@ -104,7 +108,7 @@ impl OwnProfile {
 }
 
 /// Another user as members of a room see them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PublicUser {
     /// Account id.
     pub id: UserId,
@@ -115,15 +119,17 @@ pub struct PublicUser {
     /// Family name.
     pub last_name: ProfileText,
     /// Time-limited URL of the picture.
+    #[schema(required = true)]
     pub profile_picture: Option<String>,
     /// Whether the user has a live connection.
     pub is_online: bool,
     /// When their last connection closed.
+    #[schema(required = true)]
     pub last_seen: Option<Timestamp>,
 }
 
 /// A membership.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Member {
     /// The member.
     pub user: PublicUser,
@@ -163,7 +169,7 @@ impl Member {
 }
 
 /// Who sent a message.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Sender {
     /// Account id.
     pub id: UserId,
@@ -172,7 +178,7 @@ pub struct Sender {
 }
 
 /// A message, with the seed's `message`, `sender` and `timestamp`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Message {
     /// Message id.
     pub id: MessageId,
@@ -185,6 +191,7 @@ pub struct Message {
     /// When it was sent.
     pub timestamp: Timestamp,
     /// The sender's idempotency key.
+    #[schema(required = true)]
     pub client_id: Option<String>,
     /// How far it got.
     pub status: Status,
@@ -214,7 +221,8 @@ impl Message {
 }
 
 /// The last message of a room, in room lists.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = MessagePreview)]
 pub struct Preview {
     /// Message id.
     pub id: MessageId,
@@ -229,11 +237,12 @@ pub struct Preview {
 }
 
 /// A room in lists: its last message, counts and activity time.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Room {
     /// Room id.
     pub id: RoomId,
     /// The group's name (null for direct rooms).
+    #[schema(required = true)]
     pub name: Option<RoomName>,
     /// Direct or group.
     #[serde(rename = "type")]
@@ -245,6 +254,7 @@ pub struct Room {
     /// How many members it has.
     pub member_count: u32,
     /// The newest message.
+    #[schema(required = true)]
     pub last_message: Option<Preview>,
     /// The newest message's time, or the creation time.
     pub last_activity: Timestamp,
@@ -275,7 +285,7 @@ impl From<&domain::Room> for Room {
 }
 
 /// A room with its members and the caller's role.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RoomDetail {
     /// The room.
     #[serde(flatten)]
@@ -303,11 +313,13 @@ impl RoomDetail {
 }
 
 /// A page of history, newest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = MessagePage)]
 pub struct Page {
     /// The messages.
     pub results: Vec<Message>,
     /// Cursor of the next (older) page, if any.
+    #[schema(required = true)]
     pub next: Option<String>,
 }
 

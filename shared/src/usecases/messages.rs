@@ -16,7 +16,7 @@ pub const MAX_PAGE: usize = 100;
 pub const MAX_CLIENT_ID_LEN: usize = 64;
 
 /// How far a message got, from its sender's point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Stored; not yet pushed to every other member.

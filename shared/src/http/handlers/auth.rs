@@ -2,6 +2,9 @@
 
 use http::StatusCode;
 use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::http::openapi::NewPassword;
 
 use super::{ok, ApiRequest, ApiResponse};
 use crate::domain::{Email, Password, Username};
@@ -13,16 +16,20 @@ use crate::usecases::auth;
 use crate::{Ctx, Error, Result};
 
 /// `POST /api/users/register/`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     #[serde(default)]
+    #[schema(value_type = Username, required = true)]
     username: Field<String>,
     #[serde(default)]
+    #[schema(value_type = Email, required = true)]
     email: Field<String>,
     #[serde(default)]
+    #[schema(value_type = NewPassword, required = true)]
     password: Field<String>,
     /// If sent, must equal `password`.
     #[serde(default)]
+    #[schema(value_type = String)]
     password2: Field<String>,
 }
 
@@ -75,11 +82,13 @@ pub async fn register(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
 }
 
 /// `POST /api/users/verify-email/`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct VerifyEmailRequest {
     #[serde(default)]
+    #[schema(value_type = Email, required = true)]
     email: Field<String>,
     #[serde(default)]
+    #[schema(value_type = String, required = true, pattern = "^[0-9]{6}$")]
     otp: Field<String>,
 }
 
@@ -104,9 +113,10 @@ pub async fn verify_email(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
 }
 
 /// `POST /api/users/resend-otp/`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ResendOtpRequest {
     #[serde(default)]
+    #[schema(value_type = Email, required = true)]
     email: Field<String>,
 }
 
@@ -130,11 +140,13 @@ pub async fn resend_otp(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
 }
 
 /// `POST /api/users/token/`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenRequest {
     #[serde(default)]
+    #[schema(value_type = Email, required = true)]
     email: Field<String>,
     #[serde(default)]
+    #[schema(value_type = String, required = true, max_length = 128)]
     password: Field<String>,
 }
 
@@ -159,9 +171,10 @@ pub async fn token(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
 }
 
 /// `POST /api/users/token/refresh/` and `POST /api/users/logout/`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     #[serde(default)]
+    #[schema(value_type = String, required = true)]
     refresh: Field<String>,
 }
 

@@ -2,6 +2,7 @@
 
 use http::StatusCode;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::{caller, ok, room_param, user_param, ApiRequest, ApiResponse};
 use crate::domain::{Role, UserId};
@@ -32,12 +33,14 @@ fn role(raw: String, v: &mut Validator) -> Option<Role> {
 }
 
 /// `POST /api/chat/rooms/{id}/members/`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct AddMemberRequest {
     #[serde(default)]
+    #[schema(value_type = UserId, required = true)]
     user_id: Field<String>,
     /// `member` (the default) or `admin`.
     #[serde(default)]
+    #[schema(value_type = Role)]
     role: Field<String>,
 }
 
@@ -74,9 +77,10 @@ pub async fn members_add(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
 }
 
 /// `PATCH /api/chat/rooms/{id}/members/{user_id}/`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateMemberRequest {
     #[serde(default)]
+    #[schema(value_type = Role, required = true)]
     role: Field<String>,
 }
 

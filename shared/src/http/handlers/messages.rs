@@ -1,49 +1,72 @@
 //! A room's messages: history and sending.
 
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{caller, created_or_ok, ok, room_param, ApiRequest, ApiResponse};
 use crate::domain::MessageBody;
 use crate::error::Validator;
 use crate::fields::Field;
-use crate::http::body::json_body;
+use crate::http::body::{json_body, query_params};
 use crate::http::views::{Message, Page};
 use crate::usecases::messages::{self, DEFAULT_PAGE, MAX_PAGE};
-use crate::{Ctx, Error, Result};
+use crate::{Ctx, Result};
 
-/// The `limit` query parameter: 1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] when absent.
-fn page_limit(req: &ApiRequest) -> Result<usize> {
-    match req.query("limit") {
-        None => Ok(DEFAULT_PAGE),
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-            _ => Err(Error::field(
-                "limit",
-                format!("Must be an integer from 1 to {MAX_PAGE}."),
-            )),
-        },
+/// The query of `GET /api/chat/rooms/{id}/messages/`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// How many messages, newest first.
+    #[serde(default)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100, default = 50)]
+    limit: Field<String>,
+    /// The `next` cursor of the previous page.
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    before: Field<String>,
+}
+
+impl HistoryQuery {
+    /// The page size (1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] when absent) and the cursor.
+    pub fn validate(self) -> Result<(usize, Option<String>)> {
+        let mut v = Validator::new();
+        let limit = match self.limit.optional(&mut v, "limit") {
+            None => DEFAULT_PAGE,
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
+                _ => {
+                    v.add("limit", format!("Must be an integer from 1 to {MAX_PAGE}."));
+                    DEFAULT_PAGE
+                }
+            },
+        };
+        let before = self.before.optional(&mut v, "before");
+        v.finish().map(|()| (limit, before))
     }
 }
 
 pub async fn messages_list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let me = caller(ctx, req)?;
     let room = room_param(req)?;
-    let limit = page_limit(req)?;
-    let page = messages::history(ctx, &me, &room, req.query("before"), limit).await?;
+    let (limit, before) = query_params::<HistoryQuery>(req)?.validate()?;
+    let page = messages::history(ctx, &me, &room, before.as_deref(), limit).await?;
     ok(&Page::from(&page))
 }
 
 /// `POST /api/chat/rooms/{id}/messages/`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct SendMessageRequest {
     /// The text (the seed's name).
     #[serde(default)]
+    #[schema(value_type = MessageBody)]
     message: Field<String>,
     /// The text, under its other name.
     #[serde(default)]
+    #[schema(value_type = MessageBody)]
     content: Field<String>,
     /// The sender's idempotency key.
     #[serde(default)]
+    #[schema(value_type = String, pattern = "^[!-~]{1,64}$")]
     client_id: Field<String>,
 }
 

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::{caller, ok, ApiRequest, ApiResponse};
 use crate::domain::{ProfileText, ProfileUpdate, Username};
@@ -25,18 +26,23 @@ pub async fn profile_get(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
 
 /// `PUT|PATCH /api/users/profile/`: JSON, or a multipart form that may
 /// also carry `profile_picture`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ProfileUpdateRequest {
     #[serde(default)]
+    #[schema(value_type = Username)]
     username: Field<String>,
     #[serde(default)]
+    #[schema(value_type = String, max_length = 150)]
     first_name: Field<String>,
     #[serde(default)]
+    #[schema(value_type = String, max_length = 150)]
     last_name: Field<String>,
     #[serde(default)]
+    #[schema(value_type = String, max_length = 500)]
     bio: Field<String>,
     /// Refused: the address is changed nowhere here.
     #[serde(default)]
+    #[schema(ignore)]
     email: Field<Value>,
 }
 

@@ -1,9 +1,10 @@
 //! Rooms: listing, creating, reading, direct chats.
 
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::{caller, created_or_ok, ok, room_param, user_param, ApiRequest, ApiResponse};
-use crate::domain::{RoomName, UserId};
+use crate::domain::{RoomKind, RoomName, UserId};
 use crate::error::Validator;
 use crate::fields::Field;
 use crate::http::body::json_body;
@@ -18,16 +19,19 @@ pub async fn rooms_list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
 }
 
 /// `POST /api/chat/rooms/`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateRoomRequest {
     /// `group` (the default) or `direct`.
     #[serde(default, rename = "type")]
+    #[schema(value_type = RoomKind, default = "group")]
     kind: Field<String>,
     /// The group's name.
     #[serde(default)]
+    #[schema(value_type = Option<RoomName>)]
     name: Field<String>,
     /// User ids: the other members of a group, or the other participant of a direct room.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<UserId>>)]
     members: Field<Vec<String>>,
 }
 
