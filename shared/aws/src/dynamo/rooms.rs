@@ -79,7 +79,12 @@ fn member_from(item: &Item) -> Result<Member> {
     Ok(Member {
         room_id: RoomId::from_trusted(item::get_s(item, "room_id")?),
         user_id: UserId::from_trusted(item::get_s(item, "user_id")?),
-        role: Role::parse(&item::get_s(item, "role")?).unwrap_or(Role::Member),
+        role: {
+            let role = item::get_s(item, "role")?;
+            Role::parse(&role).ok_or_else(|| {
+                Error::internal(format!("stored member has an unknown role {role:?}"))
+            })?
+        },
         joined_at: item::get_ts(item, "joined_at")?,
     })
 }
