@@ -8,6 +8,8 @@
 //! | `CORS_ALLOWED_ORIGINS` | `*` | comma-separated origins, or `*` |
 //! | `JWT_SECRET` | random per run (kept in `DATA_DIR` if set) | token signing secret (32+ bytes) |
 //! | `DATA_DIR` | unset | keeps the embedded state across restarts ([`crate::data_dir`]) |
+//! | `WS_IDLE_TIMEOUT_SECS` | `600` | a socket with no frame either way for this long is closed (API Gateway: 10 minutes) |
+//! | `WS_MAX_CONNECTION_SECS` | `7200` | a socket is closed this long after it opened (API Gateway: 2 hours) |
 //!
 //! plus every setting of [`chat_core::config`].
 
@@ -18,6 +20,8 @@ use chat_core::config::{settings_from, Config, ConfigError, Secret};
 use chat_core::security::random;
 use http::{header, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+use crate::websocket::SocketLimits;
 
 /// The local gateway's settings.
 #[derive(Debug, Clone)]
@@ -32,6 +36,8 @@ pub struct GatewayConfig {
     pub core: Config,
     /// True when no `JWT_SECRET` was given and a random one is used.
     pub ephemeral_secret: bool,
+    /// When WebSockets are closed.
+    pub socket_limits: SocketLimits,
 }
 
 impl GatewayConfig {
@@ -73,6 +79,11 @@ impl GatewayConfig {
             .filter(|o| !o.is_empty() && *o != "*")
             .map(str::to_owned)
             .collect();
+        let defaults = SocketLimits::default();
+        let socket_limits = SocketLimits {
+            idle_timeout: seconds(&lookup, "WS_IDLE_TIMEOUT_SECS", defaults.idle_timeout)?,
+            max_duration: seconds(&lookup, "WS_MAX_CONNECTION_SECS", defaults.max_duration)?,
+        };
         Ok(Self {
             bind: SocketAddr::new(ip, port),
             public_base_url: lookup("PUBLIC_BASE_URL"),
@@ -82,6 +93,7 @@ impl GatewayConfig {
                 settings: settings_from(&lookup)?,
             },
             ephemeral_secret,
+            socket_limits,
         })
     }
 
@@ -112,6 +124,24 @@ impl GatewayConfig {
     }
 }
 
+/// A positive number of seconds, or `default` when unset.
+fn seconds(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: format!("{raw:?} is not a positive number of seconds"),
+            }),
+        },
+    }
+}
+
 fn random_secret() -> Result<Secret, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
         name: "JWT_SECRET",
@@ -132,6 +162,8 @@ mod tests {
         assert_eq!(cfg.bind.to_string(), "127.0.0.1:8000");
         assert!(cfg.ephemeral_secret);
         assert!(cfg.cors_origins.is_empty());
+        assert_eq!(cfg.socket_limits.idle_timeout, Duration::from_secs(600));
+        assert_eq!(cfg.socket_limits.max_duration, Duration::from_secs(7200));
         Ok(())
     }
 
@@ -141,6 +173,20 @@ mod tests {
             .err()
             .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("PORT")));
+        for bad in ["0", "-5", "soon"] {
+            let err =
+                GatewayConfig::from_lookup(|k| (k == "WS_IDLE_TIMEOUT_SECS").then(|| bad.into()))
+                    .err()
+                    .map(|e| e.to_string());
+            assert!(
+                err.is_some_and(|e| e.contains("WS_IDLE_TIMEOUT_SECS")),
+                "{bad}"
+            );
+        }
+        let limits =
+            GatewayConfig::from_lookup(|k| (k == "WS_MAX_CONNECTION_SECS").then(|| "3".into()))
+                .map(|c| c.socket_limits.max_duration);
+        assert_eq!(limits.ok(), Some(Duration::from_secs(3)));
         let origins = GatewayConfig::from_lookup(|k| {
             (k == "CORS_ALLOWED_ORIGINS").then(|| "http://a.test, http://b.test".into())
         })

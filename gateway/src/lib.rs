@@ -40,11 +40,13 @@ pub fn app(
     sockets: Arc<ChannelNotifier>,
     media: Option<Arc<MemoryBlobStore>>,
     cors: CorsLayer,
+    limits: websocket::SocketLimits,
 ) -> Router {
     let mut router = rest::router(ctx.clone())
         .merge(websocket::router(websocket::Realtime {
             ctx,
             sockets: sockets.clone(),
+            limits,
         }))
         .merge(management::router(sockets));
     if let Some(blobs) = media {

@@ -69,7 +69,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             return Err(format!("CHAT_BACKEND={other:?}: expected \"embedded\" or \"aws\"").into())
         }
     };
-    let app = local_gateway::app(Arc::new(ctx), sockets, media, config.cors());
+    let app = local_gateway::app(
+        Arc::new(ctx),
+        sockets,
+        media,
+        config.cors(),
+        config.socket_limits,
+    );
     println!("chat local gateway listening on http://{addr}");
     local_gateway::serve(listener, app, shutdown_signal()).await?;
     if let Some(saver) = saver {

@@ -3,6 +3,8 @@
 //! at the local gateway: `POST`, `GET` and `DELETE /@connections/{id}`, with
 //! or without a stage prefix (`/{stage}/@connections/{id}`), as on AWS.
 //! Requests are not signature-checked: the gateway listens on loopback only.
+//! As on AWS, a post to a closed connection is `410 GoneException` and one
+//! over 128 KB is `413 PayloadTooLargeException`.
 
 use std::sync::Arc;
 
@@ -14,7 +16,8 @@ use axum::Router;
 use chat_core::adapters::ChannelNotifier;
 use chat_core::ports::{Delivery, Notifier};
 use http::StatusCode;
-use serde_json::json;
+
+use crate::websocket::MAX_MESSAGE_BYTES;
 
 /// The `@connections` routes.
 pub fn router(sockets: Arc<ChannelNotifier>) -> Router {
@@ -32,6 +35,28 @@ pub fn router(sockets: Arc<ChannelNotifier>) -> Router {
         .with_state(sockets)
 }
 
+/// The body of an AWS error answer.
+#[derive(serde::Serialize)]
+struct AwsError {
+    message: &'static str,
+}
+
+/// The answer to `GET @connections/{id}` (the part clients read).
+#[derive(serde::Serialize)]
+struct ConnectionInfo {
+    identity: Identity,
+}
+
+#[derive(serde::Serialize)]
+struct Identity {
+    #[serde(rename = "sourceIp")]
+    source_ip: &'static str,
+}
+
+fn error_body(message: &'static str) -> String {
+    serde_json::to_string(&AwsError { message }).unwrap_or_default()
+}
+
 fn gone() -> Response {
     (
         StatusCode::GONE,
@@ -39,7 +64,7 @@ fn gone() -> Response {
             ("x-amzn-errortype", "GoneException"),
             ("content-type", "application/json"),
         ],
-        json!({ "message": "Gone" }).to_string(),
+        error_body("Gone"),
     )
         .into_response()
 }
@@ -49,13 +74,24 @@ async fn post_to_connection(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
+    if body.len() > MAX_MESSAGE_BYTES {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [
+                ("x-amzn-errortype", "PayloadTooLargeException"),
+                ("content-type", "application/json"),
+            ],
+            error_body("Message too big"),
+        )
+            .into_response();
+    }
     match sockets.post(&id, &body).await {
         Ok(Delivery::Delivered) => StatusCode::OK.into_response(),
         Ok(Delivery::Gone) => gone(),
         Err(_) => (
             StatusCode::BAD_REQUEST,
             [("x-amzn-errortype", "BadRequestException")],
-            json!({ "message": "Data must be UTF-8 text" }).to_string(),
+            error_body("Data must be UTF-8 text"),
         )
             .into_response(),
     }
@@ -69,7 +105,12 @@ async fn get_connection(
         (
             StatusCode::OK,
             [("content-type", "application/json")],
-            json!({ "identity": { "sourceIp": "127.0.0.1" } }).to_string(),
+            serde_json::to_string(&ConnectionInfo {
+                identity: Identity {
+                    source_ip: "127.0.0.1",
+                },
+            })
+            .unwrap_or_default(),
         )
             .into_response()
     } else {

@@ -8,11 +8,19 @@
 //! the `room_id` query parameter, as on API Gateway, whose socket URLs have
 //! no path parameters) and `/ws/` (per-user socket, or `?room_id=`).
 //! The token comes as `?token=` or `Authorization: Bearer`.
+//!
+//! API Gateway's limits hold here too ([`SocketLimits`]), so that the bugs
+//! they cause show up on a laptop first: a socket idle for 10 minutes (no
+//! frame either way) or open for 2 hours is closed (1001), a frame over
+//! 32 KB or a message over 128 KB closes it with 1009, and `$disconnect`
+//! follows every close, whoever closed.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -27,12 +35,34 @@ use chat_core::ws::{self, WsEvent, WsRequestContext};
 use chat_core::Ctx;
 use futures_util::{SinkExt, StreamExt};
 use http::StatusCode;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 /// The stage name the local "API" reports in its events.
 pub const LOCAL_STAGE: &str = "local";
-/// Largest frame the local socket accepts before the handler sees it; the
-/// handler itself answers frames over 32 KB with an error event.
-const MAX_SOCKET_FRAME: usize = 1024 * 1024;
+/// API Gateway's WebSocket frame limit.
+pub const MAX_FRAME_BYTES: usize = 32 * 1024;
+/// API Gateway's WebSocket message limit (a message may span frames).
+pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;
+
+/// How long a socket may stay open and stay silent, as on API Gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketLimits {
+    /// Closed after this long without a frame in either direction.
+    pub idle_timeout: Duration,
+    /// Closed this long after it opened, whatever happens.
+    pub max_duration: Duration,
+}
+
+impl Default for SocketLimits {
+    /// API Gateway's: 10 minutes idle, 2 hours in all.
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(10 * 60),
+            max_duration: Duration::from_secs(2 * 3600),
+        }
+    }
+}
 
 /// What the WebSocket routes need.
 #[derive(Clone)]
@@ -41,6 +71,8 @@ pub struct Realtime {
     pub ctx: Arc<Ctx>,
     /// The open sockets.
     pub sockets: Arc<ChannelNotifier>,
+    /// When sockets are closed.
+    pub limits: SocketLimits,
 }
 
 /// The WebSocket routes.
@@ -128,49 +160,111 @@ async fn open(
             .into_response();
     }
     upgrade
-        .max_message_size(MAX_SOCKET_FRAME)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| run(rt, id, socket, outgoing))
 }
 
-/// Pumps frames both ways until either side closes, then sends `$disconnect`.
+/// Milliseconds since `start`, for the activity clock the two halves share.
+fn since(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn close_frame(code: u16, reason: &'static str) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// Whether a read failed because a frame or message was over the limits.
+fn too_big(error: axum::Error) -> bool {
+    error
+        .into_inner()
+        .downcast_ref::<tungstenite::Error>()
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+}
+
+/// Pumps frames both ways until either side closes or a limit is reached,
+/// then sends `$disconnect`.
 async fn run(
     rt: Realtime,
     id: String,
     socket: WebSocket,
     mut outgoing: tokio::sync::mpsc::UnboundedReceiver<SocketCommand>,
 ) {
+    let opened = Instant::now();
+    let last_activity = Arc::new(AtomicU64::new(0));
     let (mut sink, mut stream) = socket.split();
+    let (close_tx, close_rx) = oneshot::channel::<CloseFrame>();
+    let writer_activity = last_activity.clone();
+    // Sends what the notifier queues. When the reader stops, the registry
+    // drops the queue: what was queued still goes out, then the close frame
+    // the reader chose (if it chose one).
     let writer = tokio::spawn(async move {
         while let Some(command) = outgoing.recv().await {
             match command {
                 SocketCommand::Send(text) => {
                     if sink.send(Message::Text(text.into())).await.is_err() {
-                        break;
+                        return;
                     }
+                    writer_activity.store(since(opened), Ordering::Relaxed);
                 }
                 SocketCommand::Close => {
                     let _ = sink.send(Message::Close(None)).await;
-                    break;
+                    return;
                 }
             }
         }
+        if let Ok(frame) = close_rx.await {
+            let _ = sink.send(Message::Close(Some(frame))).await;
+        }
     });
-    while let Some(Ok(frame)) = stream.next().await {
+    let limits = rt.limits;
+    let end_of_life = opened + limits.max_duration;
+    let closing = loop {
+        let idle_since = opened + Duration::from_millis(last_activity.load(Ordering::Relaxed));
+        let wake = end_of_life.min(idle_since + limits.idle_timeout);
+        let frame = tokio::select! {
+            frame = stream.next() => frame,
+            () = tokio::time::sleep_until(wake) => {
+                let now = Instant::now();
+                if now >= end_of_life {
+                    break Some(close_frame(close_code::AWAY, "Connection duration limit reached"));
+                }
+                let idle_since =
+                    opened + Duration::from_millis(last_activity.load(Ordering::Relaxed));
+                if now >= idle_since + limits.idle_timeout {
+                    break Some(close_frame(close_code::AWAY, "Idle timeout"));
+                }
+                continue;
+            }
+        };
+        last_activity.store(since(opened), Ordering::Relaxed);
         let (body, is_base64) = match frame {
-            Message::Text(text) => (text.as_str().to_owned(), false),
-            Message::Binary(bytes) => (STANDARD.encode(&bytes), true),
-            Message::Close(_) => break,
-            Message::Ping(_) | Message::Pong(_) => continue,
+            Some(Ok(Message::Text(text))) => (text.as_str().to_owned(), false),
+            Some(Ok(Message::Binary(bytes))) => (STANDARD.encode(&bytes), true),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | None => break None,
+            Some(Err(e)) => {
+                break too_big(e).then(|| close_frame(close_code::SIZE, "Message too big"))
+            }
         };
         let mut message = event("$default", "MESSAGE", &id);
         message.body = Some(body);
         message.is_base64_encoded = is_base64;
         ws::handle(&rt.ctx, message).await;
         if writer.is_finished() {
-            break;
+            break None;
         }
-    }
+    };
     rt.sockets.unregister(&id);
-    writer.abort();
+    match closing {
+        Some(frame) => {
+            let _ = close_tx.send(frame);
+            let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+        }
+        None => writer.abort(),
+    }
     ws::handle(&rt.ctx, event("$disconnect", "DISCONNECT", &id)).await;
 }

@@ -70,6 +70,7 @@ fn room(
         member_count: 0,
         admin_count: 0,
         last_message: None,
+        last_seq: 0,
     };
     let mut inboxes = Vec::new();
     rt.block_on(async {
@@ -156,6 +157,7 @@ fn benches(c: &mut Criterion) {
         body: MessageBody::from_trusted("hello everyone".into()),
         created_at: NOW,
         client_id: None,
+        seq: 1,
     };
     c.bench_function("fan out to a room of 50 connected members", |b| {
         b.to_async(&rt).iter(|| async {

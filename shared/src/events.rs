@@ -40,10 +40,23 @@ pub enum ServerEvent {
         room_id: RoomId,
         /// The watermark.
         message_id: MessageId,
+        /// The watermark's `seq`: every message up to it.
+        seq: u64,
         /// Delivered or read.
         status: ReceiptStatus,
         /// Who.
         user_ids: Vec<UserId>,
+    },
+    /// The end of a `sync`: the `message` events before it brought the
+    /// connection up to `last_seq`. With `has_more`, the room has more
+    /// (sync again from `last_seq`); without, later messages arrive live.
+    Synced {
+        /// Where.
+        room_id: RoomId,
+        /// The newest `seq` the connection now has.
+        last_seq: u64,
+        /// Whether more messages follow `last_seq` already.
+        has_more: bool,
     },
     /// The answer to a `ping` frame.
     Pong,
@@ -69,6 +82,9 @@ pub struct MessageEvent {
     pub timestamp: Timestamp,
     /// The sender's idempotency key, if they gave one.
     pub client_id: Option<String>,
+    /// Its place in the room (1, 2, 3, …): a client that sees a gap missed
+    /// messages and syncs.
+    pub seq: u64,
 }
 
 /// Whether a user is online.
@@ -121,6 +137,7 @@ impl ServerEvent {
             sender_id: m.sender_id.clone(),
             timestamp: m.created_at,
             client_id: m.client_id.clone(),
+            seq: m.seq,
         })
     }
 
@@ -190,15 +207,25 @@ mod tests {
         let receipt = ServerEvent::Receipt {
             room_id: RoomId::from_trusted("R".into()),
             message_id: MessageId::from_trusted("M".into()),
+            seq: 3,
             status: ReceiptStatus::Read,
             user_ids: vec![UserId::from_trusted("U".into())],
         };
         assert_eq!(
             serde_json::to_value(receipt)?,
             serde_json::json!({
-                "type": "receipt", "room_id": "R", "message_id": "M",
+                "type": "receipt", "room_id": "R", "message_id": "M", "seq": 3,
                 "status": "read", "user_ids": ["U"]
             })
+        );
+        let synced = ServerEvent::Synced {
+            room_id: RoomId::from_trusted("R".into()),
+            last_seq: 9,
+            has_more: false,
+        };
+        assert_eq!(
+            serde_json::to_value(synced)?,
+            serde_json::json!({ "type": "synced", "room_id": "R", "last_seq": 9, "has_more": false })
         );
         let error = ServerEvent::from_error(Error::field("message", "Required."), None);
         let value = serde_json::to_value(error)?;

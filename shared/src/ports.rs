@@ -241,41 +241,42 @@ pub trait RoomStore: Send + Sync {
     async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> Result<ChangeMember>;
 }
 
-/// Where a page of history starts: strictly older than this message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryCursor {
-    /// The `created_at` of the last message already seen.
-    pub created_at: Timestamp,
-    /// Its id, which breaks ties between messages of the same millisecond.
-    pub id: MessageId,
-}
-
 /// Result of [`MessageStore::append`].
 #[derive(Debug, Clone)]
 pub enum Append {
-    /// Stored, and the room's last message updated.
-    Stored,
+    /// Stored with this `seq`, and made the room's last message.
+    Stored {
+        /// The message's place in the room.
+        seq: u64,
+    },
     /// The sender had already sent a message with this client id; here it is.
     Duplicate(Box<Message>),
 }
 
-/// Messages of rooms, newest first.
+/// Messages of rooms, each with its place in the room (`seq`).
 #[async_trait]
 pub trait MessageStore: Send + Sync {
-    /// Stores a message and makes it the room's last message, atomically.
-    /// A message whose `client_id` the sender already used in this room is
-    /// not stored again.
+    /// Stores a message under the room's next `seq` and makes it the room's
+    /// last message, in one atomic step: the seqs of a room are 1, 2, 3, …
+    /// in commit order, with no gap even if a writer dies half-way. The
+    /// message's own `seq` is ignored. A message whose `client_id` the sender
+    /// already used in this room is not stored again.
     async fn append(&self, message: &Message) -> Result<Append>;
     /// One message of a room.
     async fn message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>>;
-    /// Up to `limit` messages of the room, newest first, strictly older than
+    /// Up to `limit` messages of the room, newest first, with a `seq` below
     /// `before` when given.
     async fn history(
         &self,
         room: &RoomId,
-        before: Option<&HistoryCursor>,
+        before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Message>>;
+    /// Up to `limit` messages of the room with a `seq` above `after`, oldest
+    /// first: what a client that saw everything up to `after` missed. Reads
+    /// what is committed (strongly consistent), so nothing acknowledged is
+    /// skipped.
+    async fn after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<Message>>;
 }
 
 /// An e-mail to send.
@@ -349,25 +350,24 @@ pub trait ConnectionStore: Send + Sync {
     async fn connections_of(&self, users: &[UserId], now: Timestamp) -> Result<Vec<Connection>>;
 }
 
-/// How far each member of a room has received and read, as message ids
-/// (which sort by time). One watermark per member, not one row per message.
+/// How far each member of a room has received and read, as the `seq` of
+/// the newest message reached. One watermark per member, not one row per message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Receipts {
     /// Newest message pushed to a connection of the member.
-    pub delivered: std::collections::HashMap<UserId, MessageId>,
+    pub delivered: std::collections::HashMap<UserId, u64>,
     /// Newest message the member acknowledged reading.
-    pub read: std::collections::HashMap<UserId, MessageId>,
+    pub read: std::collections::HashMap<UserId, u64>,
 }
 
 /// Delivery and read watermarks per room member.
 #[async_trait]
 pub trait ReceiptStore: Send + Sync {
     /// Raises the delivered watermark of each user to `upto` (never lowers it).
-    async fn mark_delivered(&self, room: &RoomId, users: &[UserId], upto: &MessageId)
-        -> Result<()>;
+    async fn mark_delivered(&self, room: &RoomId, users: &[UserId], upto: u64) -> Result<()>;
     /// Raises the read (and delivered) watermark of `user` to `upto`; false if
     /// it was already there or beyond.
-    async fn mark_read(&self, room: &RoomId, user: &UserId, upto: &MessageId) -> Result<bool>;
+    async fn mark_read(&self, room: &RoomId, user: &UserId, upto: u64) -> Result<bool>;
     /// The watermarks of a room.
     async fn receipts(&self, room: &RoomId) -> Result<Receipts>;
 }

@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
 use chat_core::domain::{Message, MessageBody, MessageId, Role, Timestamp, UserId, Username};
-use chat_core::ports::{Append, HistoryCursor};
+use chat_core::ports::Append;
 use chat_core::{Ctx, Error};
 
 use crate::contract;
@@ -9,8 +9,10 @@ use crate::support::{group, member, T0};
 
 contract!(
     history_pages_newest_first_without_gaps,
+    seqs_are_contiguous_in_commit_order_under_concurrency,
+    after_pages_oldest_first_from_a_seq,
     client_ids_make_sends_idempotent,
-    last_message_only_moves_forward
+    last_message_follows_commit_order
 );
 
 fn message(
@@ -28,6 +30,14 @@ fn message(
         body: MessageBody::from_trusted(text.into()),
         created_at: at,
         client_id: client_id.map(str::to_owned),
+        seq: 0,
+    }
+}
+
+fn stored(append: Append) -> u64 {
+    match append {
+        Append::Stored { seq } => seq,
+        Append::Duplicate(m) => panic!("a duplicate of {}", m.id),
     }
 }
 
@@ -53,29 +63,26 @@ async fn history_pages_newest_first_without_gaps(ctx: &Ctx) {
     for i in 0..25 {
         // Several messages share a millisecond.
         let m = message(ctx, &room, T0.plus_secs(i / 3), &format!("m{i}"), None);
-        assert!(matches!(
-            ctx.messages.append(&m).await.expect("append"),
-            Append::Stored
-        ));
+        let seq = stored(ctx.messages.append(&m).await.expect("append"));
+        assert_eq!(
+            seq,
+            u64::try_from(i).expect("small") + 1,
+            "seqs count from 1"
+        );
         sent.push(m.id.clone());
     }
     let mut seen = Vec::new();
-    let mut cursor: Option<HistoryCursor> = None;
+    let mut before: Option<u64> = None;
     loop {
         let page = ctx
             .messages
-            .history(&room.id, cursor.as_ref(), 10)
+            .history(&room.id, before, 10)
             .await
             .expect("history");
         assert!(page.len() <= 10);
         seen.extend(page.iter().map(|m| m.id.clone()));
         match page.last() {
-            Some(last) if page.len() == 10 => {
-                cursor = Some(HistoryCursor {
-                    created_at: last.created_at,
-                    id: last.id.clone(),
-                })
-            }
+            Some(last) if page.len() == 10 => before = Some(last.seq),
             _ => break,
         }
     }
@@ -88,7 +95,7 @@ async fn history_pages_newest_first_without_gaps(ctx: &Ctx) {
         .await
         .expect("read")
         .expect("found");
-    assert_eq!(one.body.as_str(), "m3");
+    assert_eq!((one.body.as_str(), one.seq), ("m3", 4));
     assert!(ctx
         .messages
         .message(&room.id, &MessageId::from_trusted("nope".into()))
@@ -115,14 +122,14 @@ async fn client_ids_make_sends_idempotent(ctx: &Ctx) {
     let room = room(ctx).await;
     let first = message(ctx, &room, T0, "once", Some("c1"));
     let retry = message(ctx, &room, T0.plus_secs(1), "once", Some("c1"));
-    assert!(matches!(
-        ctx.messages.append(&first).await.expect("append"),
-        Append::Stored
-    ));
+    assert_eq!(
+        stored(ctx.messages.append(&first).await.expect("append")),
+        1
+    );
     let Append::Duplicate(existing) = ctx.messages.append(&retry).await.expect("append") else {
         panic!("stored twice");
     };
-    assert_eq!(existing.id, first.id);
+    assert_eq!((&existing.id, existing.seq), (&first.id, 1));
     let results = futures_util::future::join_all((0..10).map(|i| {
         let m = message(ctx, &room, T0.plus_secs(2 + i), "race", Some("c2"));
         async move { ctx.messages.append(&m).await }
@@ -130,7 +137,7 @@ async fn client_ids_make_sends_idempotent(ctx: &Ctx) {
     .await;
     let stored = results
         .iter()
-        .filter(|r| matches!(r, Ok(Append::Stored)))
+        .filter(|r| matches!(r, Ok(Append::Stored { seq: 2 })))
         .count();
     assert_eq!(stored, 1);
     let all = ctx
@@ -146,34 +153,119 @@ async fn client_ids_make_sends_idempotent(ctx: &Ctx) {
     );
 }
 
-async fn last_message_only_moves_forward(ctx: &Ctx) {
+/// Ten writers append at once: the room's seqs are exactly 1..=N, each
+/// once, and both orders (history and catch-up) agree with them.
+async fn seqs_are_contiguous_in_commit_order_under_concurrency(ctx: &Ctx) {
+    const WRITERS: u64 = 10;
+    const EACH: u64 = 20;
     let room = room(ctx).await;
-    let newer = message(ctx, &room, T0.plus_secs(10), "newer", None);
-    let older = message(ctx, &room, T0.plus_secs(5), "older", None);
-    ctx.messages.append(&newer).await.expect("append");
-    ctx.messages
-        .append(&older)
+    let writers = (0..WRITERS).map(|w| {
+        let room = room.clone();
+        async move {
+            let mut seqs = Vec::new();
+            for i in 0..EACH {
+                let m = message(
+                    ctx,
+                    &room,
+                    T0.plus_secs(i64::try_from(w).unwrap_or(0)),
+                    &format!("{w}-{i}"),
+                    None,
+                );
+                seqs.push(stored(ctx.messages.append(&m).await.expect("append")));
+            }
+            seqs
+        }
+    });
+    let per_writer = futures_util::future::join_all(writers).await;
+    for seqs in &per_writer {
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "one writer's seqs rise: {seqs:?}"
+        );
+    }
+    let mut all: Vec<u64> = per_writer.into_iter().flatten().collect();
+    all.sort_unstable();
+    assert_eq!(all, (1..=WRITERS * EACH).collect::<Vec<_>>());
+    let caught_up = ctx.messages.after(&room.id, 0, 1_000).await.expect("after");
+    let seqs: Vec<u64> = caught_up.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=WRITERS * EACH).collect::<Vec<_>>());
+    let stored_room = ctx
+        .rooms
+        .room(&room.id)
         .await
-        .expect("append a late, older message");
+        .expect("read")
+        .expect("found");
+    assert_eq!(stored_room.last_seq, WRITERS * EACH);
+    assert_eq!(
+        stored_room.last_message.map(|m| m.seq),
+        Some(WRITERS * EACH)
+    );
+}
+
+async fn after_pages_oldest_first_from_a_seq(ctx: &Ctx) {
+    let room = room(ctx).await;
+    for i in 0..12 {
+        let m = message(ctx, &room, T0.plus_secs(12 - i), &format!("m{i}"), None);
+        ctx.messages.append(&m).await.expect("append");
+    }
+    let page = ctx.messages.after(&room.id, 4, 5).await.expect("after");
+    let texts: Vec<&str> = page.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(texts, ["m4", "m5", "m6", "m7", "m8"], "by seq, not by time");
+    let rest = ctx.messages.after(&room.id, 9, 100).await.expect("after");
+    assert_eq!(rest.iter().map(|m| m.seq).collect::<Vec<_>>(), [10, 11, 12]);
+    assert!(ctx
+        .messages
+        .after(&room.id, 12, 10)
+        .await
+        .expect("after")
+        .is_empty());
+    assert!(ctx
+        .messages
+        .after(&room.id, u64::MAX, 10)
+        .await
+        .expect("after")
+        .is_empty());
+    let older = ctx
+        .messages
+        .history(&room.id, Some(3), 10)
+        .await
+        .expect("history");
+    assert_eq!(older.iter().map(|m| m.seq).collect::<Vec<_>>(), [2, 1]);
+    assert!(ctx
+        .messages
+        .history(&room.id, Some(1), 10)
+        .await
+        .expect("history")
+        .is_empty());
+}
+
+/// The room's last message is the last one committed, whatever its clock said.
+async fn last_message_follows_commit_order(ctx: &Ctx) {
+    let room = room(ctx).await;
+    let first = message(ctx, &room, T0.plus_secs(10), "first", None);
+    let late = message(ctx, &room, T0.plus_secs(5), "late clock", None);
+    ctx.messages.append(&first).await.expect("append");
+    ctx.messages.append(&late).await.expect("append");
     let stored = ctx
         .rooms
         .room(&room.id)
         .await
         .expect("read")
         .expect("found");
+    assert_eq!(stored.last_seq, 2);
     assert_eq!(
         stored
             .last_message
-            .map(|m| m.body.as_str().to_owned())
-            .as_deref(),
-        Some("newer")
+            .map(|m| (m.body.as_str().to_owned(), m.seq)),
+        Some(("late clock".to_owned(), 2))
     );
+    let history = ctx
+        .messages
+        .history(&room.id, None, 10)
+        .await
+        .expect("history");
     assert_eq!(
-        ctx.messages
-            .history(&room.id, None, 10)
-            .await
-            .expect("history")
-            .len(),
-        2
+        history.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["late clock", "first"]
     );
 }

@@ -112,6 +112,7 @@ pub fn group(ctx: &Ctx, creator: &UserId) -> Room {
         member_count: 0,
         admin_count: 0,
         last_message: None,
+        last_seq: 0,
     }
 }
 

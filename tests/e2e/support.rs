@@ -47,6 +47,14 @@ fn aws_backend() -> bool {
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    spawn_app_with_limits(settings, local_gateway::websocket::SocketLimits::default()).await
+}
+
+/// A gateway whose sockets close after the given idle time and lifetime.
+pub async fn spawn_app_with_limits(
+    settings: Settings,
+    limits: local_gateway::websocket::SocketLimits,
+) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let base = format!("http://{addr}");
@@ -101,7 +109,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     .expect("gateway config")
     .cors();
     let ctx = Arc::new(ctx);
-    let app = local_gateway::app(ctx.clone(), sockets, media, cors);
+    let app = local_gateway::app(ctx.clone(), sockets, media, cors, limits);
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(local_gateway::serve(listener, app, async {
         let _ = rx.await;
@@ -374,6 +382,21 @@ impl WsClient {
             }
         }
         out
+    }
+
+    /// The code of the close frame the server sends within `wait`, skipping
+    /// events before it; None if the socket stays open or ends without one.
+    pub async fn close_code(&mut self, wait: std::time::Duration) -> Option<u16> {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
+            if let tokio_tungstenite::tungstenite::Message::Close(frame) = frame.ok()? {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
     }
 
     /// Closes the socket with a close frame.

@@ -340,7 +340,13 @@ async fn the_local_gateway_serves_every_route() {
     let cors = local_gateway::config::GatewayConfig::from_lookup(|_| None)
         .expect("config")
         .cors();
-    let app = local_gateway::app(ctx, sockets, None, cors);
+    let app = local_gateway::app(
+        ctx,
+        sockets,
+        None,
+        cors,
+        local_gateway::websocket::SocketLimits::default(),
+    );
     tokio::spawn(local_gateway::serve(listener, app, std::future::pending()));
     let client = reqwest::Client::new();
     for (method, path) in code_routes().keys() {

@@ -584,6 +584,98 @@ async fn group_rooms_and_sessions_through_their_functions() {
 
 /// Every function binary of the template is started by one of the tests
 /// above, so a binary serving the wrong route cannot go unnoticed.
+/// Lambda scales a busy route out to several instances, each its own
+/// process with its own connections: four `messages-send` instances and two
+/// `ws-default` ones send into one room at once, and the room's seqs come
+/// out 1..=N, each once, in the order catch-up and history agree on.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_function_instances_number_a_rooms_messages_without_gaps() {
+    const REST_INSTANCES: usize = 4;
+    const WS_INSTANCES: usize = 2;
+    const EACH: usize = 15;
+    let mut stack = Stack::new().await;
+    let alice = stack.sign_up("alice").await;
+    let created = stack
+        .http(
+            "rooms-create",
+            HttpRequest::new("POST", "/api/chat/rooms/")
+                .bearer(&alice.access)
+                .json(&json!({ "name": "Busy", "type": "group", "members": [] })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let room = created.body["id"].as_str().expect("room id").to_owned();
+    let connection = "Alice0Conn=";
+    let _socket = stack.sockets.register(connection);
+    let mut connect = ws_event("$connect", connection);
+    connect["queryStringParameters"] = json!({ "token": alice.access, "room_id": room });
+    assert_eq!(stack.invoke("ws-connect", connect).await["statusCode"], 200);
+
+    let mut instances = Vec::new();
+    for i in 0..REST_INSTANCES + WS_INSTANCES {
+        let name = if i < REST_INSTANCES {
+            "messages-send"
+        } else {
+            "ws-default"
+        };
+        instances.push((i, Function::start(name, binary(name), &stack.env).await));
+    }
+    let senders = instances.into_iter().map(|(i, mut function)| {
+        let (room, access) = (room.clone(), alice.access.clone());
+        tokio::spawn(async move {
+            for k in 0..EACH {
+                let text = format!("i{i}-m{k}");
+                if i < REST_INSTANCES {
+                    let request =
+                        HttpRequest::new("POST", format!("/api/chat/rooms/{room}/messages/"))
+                            .bearer(&access)
+                            .json(&json!({ "message": text }));
+                    let answer =
+                        http_answer(&function.invoke(request.event()).await.expect("answered"));
+                    assert_eq!(answer.status, 201, "{:?}", answer.body);
+                } else {
+                    let mut frame = ws_event("$default", connection);
+                    frame["body"] = json!({ "message": text }).to_string().into();
+                    let answer = function.invoke(frame).await.expect("answered");
+                    assert_eq!(answer["statusCode"], 200, "{answer}");
+                }
+            }
+        })
+    });
+    let senders: Vec<_> = senders.collect();
+    for sender in senders {
+        sender.await.expect("a sender panicked");
+    }
+
+    let total = (REST_INSTANCES + WS_INSTANCES) * EACH;
+    let page = stack
+        .http(
+            "messages-list",
+            HttpRequest::new("GET", format!("/api/chat/rooms/{room}/messages/"))
+                .bearer(&alice.access)
+                .query("after_seq", "0")
+                .query("limit", "100"),
+        )
+        .await;
+    assert_eq!(page.status, 200, "{:?}", page.body);
+    let results = page.body["results"].as_array().cloned().unwrap_or_default();
+    let seqs: Vec<u64> = results.iter().filter_map(|m| m["seq"].as_u64()).collect();
+    let expected: Vec<u64> = (1..=u64::try_from(total).expect("small")).collect();
+    assert_eq!(seqs, expected, "contiguous, each once, oldest first");
+    let texts: std::collections::BTreeSet<&str> = results
+        .iter()
+        .filter_map(|m| m["message"].as_str())
+        .collect();
+    assert_eq!(texts.len(), total, "every message stored once");
+    let rooms = stack
+        .http(
+            "rooms-list",
+            HttpRequest::new("GET", "/api/chat/rooms/").bearer(&alice.access),
+        )
+        .await;
+    assert_eq!(rooms.body[0]["last_seq"], total);
+}
+
 #[test]
 fn the_suite_covers_every_function_binary() {
     // Cargo makes a binary of every file in `src/bin/`.

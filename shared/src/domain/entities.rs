@@ -143,6 +143,9 @@ pub struct MessagePreview {
     pub body: MessageBody,
     /// When it was sent.
     pub created_at: Timestamp,
+    /// Its place in the room.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 /// A chat room.
@@ -164,6 +167,9 @@ pub struct Room {
     pub admin_count: u32,
     /// The newest message, if any.
     pub last_message: Option<MessagePreview>,
+    /// The `seq` of the newest message; 0 while the room has none.
+    #[serde(default)]
+    pub last_seq: u64,
 }
 
 impl Room {
@@ -208,10 +214,15 @@ pub struct Message {
     pub sender_username: Username,
     /// The text.
     pub body: MessageBody,
-    /// When the server accepted it; history is ordered by this, then by id.
+    /// When the server accepted it.
     pub created_at: Timestamp,
     /// The sender's own id for the message, which makes retries idempotent.
     pub client_id: Option<String>,
+    /// Its place in the room: 1 for the first message, then 2, 3, … in the
+    /// order the store committed them, without gaps. Assigned by the store
+    /// when it stores the message (0 before).
+    #[serde(default)]
+    pub seq: u64,
 }
 
 impl Message {
@@ -223,6 +234,7 @@ impl Message {
             sender_username: self.sender_username.clone(),
             body: self.body.clone(),
             created_at: self.created_at,
+            seq: self.seq,
         }
     }
 }

@@ -195,6 +195,8 @@ pub struct Message {
     pub client_id: Option<String>,
     /// How far it got.
     pub status: Status,
+    /// Its place in the room: 1, 2, 3, … in the order messages were stored.
+    pub seq: u64,
 }
 
 impl Message {
@@ -216,6 +218,7 @@ impl Message {
             timestamp: m.created_at,
             client_id: m.client_id.clone(),
             status,
+            seq: m.seq,
         }
     }
 }
@@ -234,6 +237,8 @@ pub struct Preview {
     pub message: MessageBody,
     /// When it was sent.
     pub timestamp: Timestamp,
+    /// Its place in the room.
+    pub seq: u64,
 }
 
 /// A room in lists: its last message, counts and activity time.
@@ -258,6 +263,9 @@ pub struct Room {
     pub last_message: Option<Preview>,
     /// The newest message's time, or the creation time.
     pub last_activity: Timestamp,
+    /// The `seq` of the newest message (0 for none): after a reconnect, the
+    /// rooms whose `last_seq` moved are the ones to catch up on.
+    pub last_seq: u64,
 }
 
 impl From<&domain::Room> for Room {
@@ -278,8 +286,10 @@ impl From<&domain::Room> for Room {
                 },
                 message: m.body.clone(),
                 timestamp: m.created_at,
+                seq: m.seq,
             }),
             last_activity: room.last_activity(),
+            last_seq: room.last_seq,
         }
     }
 }
@@ -312,13 +322,14 @@ impl RoomDetail {
     }
 }
 
-/// A page of history, newest first.
+/// A page of history: newest first, or oldest first for `after_seq`.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = MessagePage)]
 pub struct Page {
     /// The messages.
     pub results: Vec<Message>,
-    /// Cursor of the next (older) page, if any.
+    /// Where the next page starts, if more follow: the `before` cursor of
+    /// the older page, or the `after_seq` of the newer one.
     #[schema(required = true)]
     pub next: Option<String>,
 }

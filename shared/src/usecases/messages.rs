@@ -3,8 +3,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::domain::{Message, MessageBody, MessageId, RoomId, Timestamp, UserId};
-use crate::ports::{Append, HistoryCursor, Receipts};
+use crate::domain::{Message, MessageBody, MessageId, RoomId, UserId};
+use crate::ports::{Append, Receipts};
 use crate::usecases::{profile, realtime, rooms};
 use crate::{Ctx, Error, Result};
 
@@ -47,8 +47,8 @@ pub fn status_of(message: &Message, members: &[UserId], receipts: &Receipts) -> 
     if others.is_empty() {
         return Status::Sent;
     }
-    let reached = |map: &std::collections::HashMap<UserId, MessageId>, user: &UserId| {
-        map.get(user).is_some_and(|upto| *upto >= message.id)
+    let reached = |map: &std::collections::HashMap<UserId, u64>, user: &UserId| {
+        map.get(user).is_some_and(|upto| *upto >= message.seq)
     };
     if others.iter().all(|u| reached(&receipts.read, u)) {
         Status::Read
@@ -62,13 +62,23 @@ pub fn status_of(message: &Message, members: &[UserId], receipts: &Receipts) -> 
     }
 }
 
-/// One page of history, newest first.
+/// One page of history: newest first, or oldest first for a catch-up.
 #[derive(Debug)]
 pub struct Page {
     /// The messages with their status.
     pub messages: Vec<(Message, Status)>,
-    /// Where the next (older) page starts, if there is one.
+    /// Where the next page starts, if there is one: the cursor to pass as
+    /// `before`, or the `seq` to pass as `after_seq`.
     pub next: Option<String>,
+}
+
+/// Which messages of a room a page holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Window {
+    /// The newest, or those older than a `before` cursor (as sent).
+    Before(Option<String>),
+    /// Those after a `seq`, oldest first.
+    After(u64),
 }
 
 /// A message and whether this call stored it (false for a retried client id).
@@ -84,36 +94,74 @@ pub struct Sent {
 pub async fn history(
     ctx: &Ctx,
     caller: &UserId,
-    room: &RoomId,
-    before: Option<&str>,
+    room_id: &RoomId,
+    window: Window,
     limit: usize,
 ) -> Result<Page> {
-    let cursor = before
-        .map(|raw| {
-            decode_cursor(room, raw).ok_or_else(|| Error::field("before", "Invalid cursor."))
-        })
-        .transpose()?;
-    rooms::room_for_member(ctx, caller, room).await?;
-    let mut messages = ctx
-        .messages
-        .history(room, cursor.as_ref(), limit + 1)
-        .await?;
-    let next = if messages.len() > limit {
-        messages.truncate(limit);
-        messages.last().map(|m| encode_cursor(room, m))
-    } else {
-        None
+    let (room, _) = rooms::room_for_member(ctx, caller, room_id).await?;
+    let (mut messages, more) = match window {
+        Window::Before(cursor) => {
+            let before = match cursor {
+                Some(raw) => Some(before_seq(ctx, room_id, &raw).await?),
+                None => None,
+            };
+            let mut messages = ctx.messages.history(room_id, before, limit + 1).await?;
+            let more = messages.len() > limit;
+            messages.truncate(limit);
+            let next = more.then(|| messages_cursor(room_id, &messages)).flatten();
+            (messages, next)
+        }
+        Window::After(after) => {
+            rooms::check_after_seq(&room, after)?;
+            let mut messages = ctx.messages.after(room_id, after, limit + 1).await?;
+            let more = messages.len() > limit;
+            messages.truncate(limit);
+            let next = more
+                .then(|| messages.last().map(|m| m.seq.to_string()))
+                .flatten();
+            (messages, next)
+        }
     };
-    let members = rooms::member_ids(ctx, room).await?;
-    let receipts = ctx.receipts.receipts(room).await?;
-    let messages = messages
-        .into_iter()
+    let members = rooms::member_ids(ctx, room_id).await?;
+    let receipts = ctx.receipts.receipts(room_id).await?;
+    let page = messages
+        .drain(..)
         .map(|m| {
             let status = status_of(&m, &members, &receipts);
             (m, status)
         })
         .collect();
-    Ok(Page { messages, next })
+    Ok(Page {
+        messages: page,
+        next: more,
+    })
+}
+
+/// Reads a `seq` sent as text: digits only.
+pub fn parse_seq(raw: &str) -> Option<u64> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse().ok()
+}
+
+fn messages_cursor(room: &RoomId, page: &[Message]) -> Option<String> {
+    page.last().map(|m| encode_cursor(room, m.seq))
+}
+
+/// The `seq` a `before` cursor stands for. Cursors of the first format
+/// (time and id, before messages had a seq) are looked up by their id.
+async fn before_seq(ctx: &Ctx, room: &RoomId, raw: &str) -> Result<u64> {
+    let invalid = || Error::field("before", "Invalid cursor.");
+    match decode_cursor(room, raw).ok_or_else(invalid)? {
+        Cursor::Seq(seq) => Ok(seq),
+        Cursor::Id(id) => Ok(ctx
+            .messages
+            .message(room, &id)
+            .await?
+            .ok_or_else(invalid)?
+            .seq),
+    }
 }
 
 /// Sends a message as `caller`. With a `client_id`, a retry returns the
@@ -136,9 +184,11 @@ pub async fn send(
         body,
         created_at: now,
         client_id,
+        seq: 0,
     };
     Ok(match ctx.messages.append(&message).await? {
-        Append::Stored => {
+        Append::Stored { seq } => {
+            let message = Message { seq, ..message };
             realtime::fan_out_message(ctx, &message).await;
             Sent {
                 message,
@@ -163,66 +213,63 @@ pub fn parse_client_id(raw: &str) -> Result<String, String> {
     Ok(raw.to_owned())
 }
 
-/// An opaque cursor after `message`, bound to its room.
-pub fn encode_cursor(room: &RoomId, message: &Message) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "v1|{room}|{}|{}",
-        message.created_at.millis(),
-        message.id
-    ))
+/// Where a `before` cursor points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// Older than this `seq`.
+    Seq(u64),
+    /// Older than this message (cursors made before messages had a seq).
+    Id(MessageId),
+}
+
+/// An opaque cursor for the messages older than `seq`, bound to its room.
+pub fn encode_cursor(room: &RoomId, seq: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v2|{room}|{seq}"))
 }
 
 /// Reads a cursor, refusing one made for another room or tampered with.
-pub fn decode_cursor(room: &RoomId, raw: &str) -> Option<HistoryCursor> {
+pub fn decode_cursor(room: &RoomId, raw: &str) -> Option<Cursor> {
     let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
     let text = String::from_utf8(bytes).ok()?;
-    let mut parts = text.split('|');
-    let (Some("v1"), Some(cursor_room), Some(millis), Some(id), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    if cursor_room != room.as_str() {
-        return None;
+    let parts: Vec<&str> = text.split('|').collect();
+    match parts[..] {
+        ["v2", cursor_room, seq] if cursor_room == room.as_str() => parse_seq(seq).map(Cursor::Seq),
+        ["v1", cursor_room, millis, id] if cursor_room == room.as_str() => {
+            millis.parse::<i64>().ok()?;
+            MessageId::parse(id).map(Cursor::Id)
+        }
+        _ => None,
     }
-    Some(HistoryCursor {
-        created_at: Timestamp::from_millis(millis.parse().ok()?),
-        id: MessageId::parse(id)?,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Username;
 
     #[test]
     fn cursors_round_trip_and_stay_in_their_room() {
         let room = RoomId::from_trusted("R1".into());
         let other = RoomId::from_trusted("R2".into());
-        let message = Message {
-            id: MessageId::from_trusted("M1".into()),
-            room_id: room.clone(),
-            sender_id: UserId::from_trusted("U".into()),
-            sender_username: Username::from_trusted("u".into()),
-            body: MessageBody::from_trusted("hi".into()),
-            created_at: Timestamp::from_millis(42),
-            client_id: None,
-        };
-        let cursor = encode_cursor(&room, &message);
-        assert_eq!(
-            decode_cursor(&room, &cursor),
-            Some(HistoryCursor {
-                created_at: Timestamp::from_millis(42),
-                id: message.id.clone()
-            })
-        );
+        let cursor = encode_cursor(&room, 42);
+        assert_eq!(decode_cursor(&room, &cursor), Some(Cursor::Seq(42)));
         assert!(decode_cursor(&other, &cursor).is_none());
         assert!(decode_cursor(&room, "garbage!").is_none());
+        assert!(decode_cursor(&room, &URL_SAFE_NO_PAD.encode("v2|R1|-3")).is_none());
+        // Cursors handed out before messages had a seq still read.
+        let old = URL_SAFE_NO_PAD.encode("v1|R1|42|M1");
+        assert_eq!(
+            decode_cursor(&room, &old),
+            Some(Cursor::Id(MessageId::from_trusted("M1".into())))
+        );
         assert!(decode_cursor(&room, &URL_SAFE_NO_PAD.encode("v1|R1|x|M1")).is_none());
+    }
+
+    #[test]
+    fn seqs_are_digits_only() {
+        assert_eq!(parse_seq("0"), Some(0));
+        assert_eq!(parse_seq("17"), Some(17));
+        for bad in ["", "-1", "+1", "1.0", " 1", "x", "99999999999999999999999"] {
+            assert_eq!(parse_seq(bad), None, "{bad}");
+        }
     }
 }

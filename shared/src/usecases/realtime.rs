@@ -22,6 +22,10 @@ pub const CONNECTION_TTL_SECS: i64 = 2 * 3600;
 pub const MAX_FRAME_BYTES: usize = 32 * 1024;
 /// Pushes in flight at once during a fan-out.
 const FAN_OUT_CONCURRENCY: usize = 32;
+/// Messages read from the store per batch of a `sync`.
+pub const SYNC_BATCH: usize = 100;
+/// Most messages one `sync` frame sends (then `has_more`).
+pub const MAX_SYNC: usize = 200;
 
 /// Opens a connection for `user_id`: for one room (which the user must be a
 /// member of) or, without a room, for all their rooms. Nothing is stored
@@ -122,7 +126,7 @@ pub async fn fan_out_message(ctx: &Ctx, message: &Message) {
         }
         let reached: Vec<UserId> = reached.into_iter().collect();
         ctx.receipts
-            .mark_delivered(&message.room_id, &reached, &message.id)
+            .mark_delivered(&message.room_id, &reached, message.seq)
             .await?;
         let sender_connections: Vec<Connection> = outcomes
             .into_iter()
@@ -132,6 +136,7 @@ pub async fn fan_out_message(ctx: &Ctx, message: &Message) {
         let event = ServerEvent::Receipt {
             room_id: message.room_id.clone(),
             message_id: message.id.clone(),
+            seq: message.seq,
             status: ReceiptStatus::Delivered,
             user_ids: reached,
         };
@@ -175,22 +180,69 @@ pub async fn typing(ctx: &Ctx, user: &User, room: &RoomId, is_typing: bool) -> R
 
 /// Records that `user` read `room` up to `message` and tells the room.
 pub async fn read(ctx: &Ctx, user: &UserId, room: &RoomId, message: &MessageId) -> Result<()> {
-    if ctx.messages.message(room, message).await?.is_none() {
+    let Some(read) = ctx.messages.message(room, message).await? else {
         return Err(Error::field(
             "message_id",
             "Message not found in this room.",
         ));
-    }
-    if ctx.receipts.mark_read(room, user, message).await? {
+    };
+    if ctx.receipts.mark_read(room, user, read.seq).await? {
         let connections = room_connections(ctx, room).await?;
         let event = ServerEvent::Receipt {
             room_id: room.clone(),
             message_id: message.clone(),
+            seq: read.seq,
             status: ReceiptStatus::Read,
             user_ids: vec![user.clone()],
         };
         push(ctx, &connections, &event).await;
     }
+    Ok(())
+}
+
+/// Sends `connection` the messages of `room` after `after_seq` as `message`
+/// events, oldest first, then a `synced` event. At most [`MAX_SYNC`]
+/// messages per call; `synced.has_more` says to ask again. The connection
+/// is registered before it can ask, so a message stored after the last read
+/// here is pushed to it live: nothing falls between the two.
+pub async fn sync(ctx: &Ctx, connection: &Connection, room: &RoomId, after_seq: u64) -> Result<()> {
+    let (found, _) = rooms::room_for_member(ctx, &connection.user_id, room).await?;
+    rooms::check_after_seq(&found, after_seq)?;
+    let mut upto = after_seq;
+    let mut sent = 0;
+    let has_more = loop {
+        let batch = ctx.messages.after(room, upto, SYNC_BATCH + 1).await?;
+        let more = batch.len() > SYNC_BATCH;
+        for message in batch.iter().take(SYNC_BATCH) {
+            let payload = ServerEvent::message(message).to_json();
+            match ctx
+                .notifier
+                .post(&connection.id, payload.as_bytes())
+                .await?
+            {
+                Delivery::Delivered => upto = message.seq,
+                Delivery::Gone => {
+                    forget(ctx, &connection.id).await;
+                    return Ok(());
+                }
+            }
+            sent += 1;
+        }
+        if !more || sent >= MAX_SYNC {
+            break more;
+        }
+    };
+    if upto > after_seq {
+        ctx.receipts
+            .mark_delivered(room, std::slice::from_ref(&connection.user_id), upto)
+            .await?;
+    }
+    let synced = ServerEvent::Synced {
+        room_id: room.clone(),
+        last_seq: upto,
+        has_more,
+    };
+    reply(ctx, &connection.id, &synced).await;
     Ok(())
 }
 

@@ -122,6 +122,7 @@ async fn group(
         member_count: u32::try_from(others.len() + 1).unwrap_or(u32::MAX),
         admin_count: 1,
         last_message: None,
+        last_seq: 0,
     };
     let member = |user: &UserId, role| Member {
         room_id: room.id.clone(),
@@ -159,6 +160,7 @@ pub async fn direct(ctx: &Ctx, caller: &UserId, other: &UserId) -> Result<Create
         member_count: 2,
         admin_count: 0,
         last_message: None,
+        last_seq: 0,
     };
     let member = |user: &UserId| Member {
         room_id: room.id.clone(),
@@ -330,4 +332,18 @@ pub async fn set_role(
         .await?
         .pop()
         .ok_or_else(Error::member_not_found)
+}
+
+/// A client's `after_seq` must be a seq the room has reached.
+pub fn check_after_seq(room: &Room, after: u64) -> Result<()> {
+    if after > room.last_seq {
+        return Err(Error::field(
+            "after_seq",
+            format!(
+                "The room's newest message has seq {}; after_seq cannot be beyond it.",
+                room.last_seq
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@
 //! | `{"action": "send", "message": "hi", "room_id"?, "client_id"?}` | send; `room_id` is required on a per-user socket; a repeated `client_id` stores and sends nothing again |
 //! | `{"action": "typing", "room_id"?, "is_typing"?: true}` | typing indicator to the room's other members |
 //! | `{"action": "read", "room_id"?, "message_id"}` | read receipt up to that message |
+//! | `{"action": "sync", "room_id"?, "after_seq"}` | the room's messages after `after_seq` as `message` events, oldest first, then a `synced` event |
 //! | `{"action": "ping"}` | answered with `{"type": "pong"}` |
 //!
 //! A frame without `action` is a send (the seed's frames have none); `type`
@@ -22,7 +23,7 @@ use crate::usecases::messages;
 use crate::{Error, Result};
 
 /// The actions a frame may name.
-const ACTIONS: &str = "send, typing, read, ping";
+const ACTIONS: &str = "send, typing, read, sync, ping";
 
 /// A frame a client sent.
 #[derive(Debug, Deserialize)]
@@ -35,6 +36,8 @@ pub enum ClientFrame {
     Typing(TypingFrame),
     /// Read up to a message.
     Read(ReadFrame),
+    /// Catch up on a room.
+    Sync(SyncFrame),
     /// Keep-alive; answered with `pong`.
     Ping,
 }
@@ -78,6 +81,17 @@ pub struct ReadFrame {
     pub message_id: Field<Value>,
 }
 
+/// `sync`.
+#[derive(Debug, Deserialize)]
+pub struct SyncFrame {
+    /// The room (required on a per-user socket).
+    #[serde(default)]
+    pub room_id: Field<Value>,
+    /// The last `seq` the client has.
+    #[serde(default)]
+    pub after_seq: Field<Value>,
+}
+
 /// A parsed send: its validated content.
 #[derive(Debug)]
 pub struct Send {
@@ -98,7 +112,7 @@ impl ClientFrame {
         };
         if !matches!(
             action.as_str(),
-            "send" | "message" | "typing" | "read" | "ping"
+            "send" | "message" | "typing" | "read" | "sync" | "ping"
         ) {
             return Err(Error::field(
                 "action",
@@ -141,6 +155,7 @@ impl ClientFrame {
             ClientFrame::Send(f) => named_room(&f.room_id),
             ClientFrame::Typing(f) => named_room(&f.room_id),
             ClientFrame::Read(f) => named_room(&f.room_id),
+            ClientFrame::Sync(f) => named_room(&f.room_id),
             ClientFrame::Ping => Ok(None),
         }
     }
@@ -191,6 +206,23 @@ impl ReadFrame {
     }
 }
 
+impl SyncFrame {
+    /// The last `seq` the client has: a non-negative integer (or its digits as text).
+    pub fn after_seq(&self) -> Result<u64> {
+        let value = match &self.after_seq {
+            Field::Given(Value::Number(n)) => n.as_u64(),
+            Field::Given(Value::String(s)) => messages::parse_seq(s),
+            _ => None,
+        };
+        value.ok_or_else(|| {
+            Error::field(
+                "after_seq",
+                "A non-negative integer is required (the last seq you have; 0 for none).",
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +256,19 @@ mod tests {
             panic!("non-string text and key are invalid");
         };
         assert!(fields.contains_key("message") && fields.contains_key("client_id"));
+        for (json, expected) in [
+            (r#"{"action": "sync", "after_seq": 7}"#, Some(7)),
+            (r#"{"action": "sync", "after_seq": "7"}"#, Some(7)),
+            (r#"{"action": "sync", "after_seq": -1}"#, None),
+            (r#"{"action": "sync", "after_seq": 1.5}"#, None),
+            (r#"{"action": "sync", "after_seq": "x"}"#, None),
+            (r#"{"action": "sync"}"#, None),
+        ] {
+            let ClientFrame::Sync(sync) = frame(json)? else {
+                panic!("a sync: {json}");
+            };
+            assert_eq!(sync.after_seq().ok(), expected, "{json}");
+        }
         Ok(())
     }
 }

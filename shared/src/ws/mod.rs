@@ -214,6 +214,7 @@ async fn dispatch(ctx: &Ctx, connection: &Connection, frame: ClientFrame) -> Res
             rooms::room_for_member(ctx, &connection.user_id, &room).await?;
             realtime::read(ctx, &connection.user_id, &room, &read.message_id()?).await
         }
+        ClientFrame::Sync(sync) => realtime::sync(ctx, connection, &room, sync.after_seq()?).await,
         ClientFrame::Ping => Ok(()),
     }
 }

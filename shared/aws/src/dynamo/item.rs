@@ -1,15 +1,13 @@
 //! Reading and writing attribute values, and the stored shapes more than
-//! one store module writes (a room's last message, the room-exists check).
+//! one store module writes (a room's last message).
 
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
-use chat_core::domain::{MessagePreview, RoomId, Timestamp};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chat_core::domain::{MessagePreview, Timestamp};
 use chat_core::{Error, Result};
 
-use super::keys::{room_pk, META};
-use crate::sdk_error::build_error;
 use crate::table::{PK, SK};
 
 /// An item as the SDK holds it.
@@ -126,19 +124,6 @@ pub fn preview_value(m: &MessagePreview) -> AttributeValue {
         ("sender_username".to_owned(), s(m.sender_username.as_str())),
         ("body".to_owned(), s(m.body.as_str())),
         ("created_at".to_owned(), ts(m.created_at)),
+        ("seq".to_owned(), n(m.seq)),
     ]))
-}
-
-/// A check that the room exists, for transactions that write into it.
-pub fn room_exists(table: &str, room: &RoomId) -> Result<TransactWriteItem> {
-    Ok(TransactWriteItem::builder()
-        .condition_check(
-            ConditionCheck::builder()
-                .table_name(table)
-                .set_key(Some(key(&room_pk(room), META)))
-                .condition_expression("attribute_exists(pk)")
-                .build()
-                .map_err(build_error)?,
-        )
-        .build())
 }

@@ -11,7 +11,8 @@
 //! | room | `ROOM#<id>` | `META` |
 //! | direct pair | `DIRECT#<a>#<b>` | `DIRECT` |
 //! | member (`gsi1`: `USER#<user>` / `ROOM#<id>`) | `ROOM#<id>` | `MEMBER#<user>` |
-//! | message | `ROOM#<id>` | `MSG#<id>` |
+//! | message | `ROOM#<id>` | `SEQ#<seq, 20 digits>` |
+//! | message id → seq | `ROOM#<id>` | `MSG#<id>` |
 //! | client-id claim | `ROOM#<id>` | `CLIENT#<user>#<client id>` |
 //! | watermarks | `ROOM#<id>` | `RECEIPTS` |
 //! | connection | `CONN#<id>` | `CONN` |
@@ -44,8 +45,10 @@ pub const CONN: &str = "CONN";
 /// Sort key of the per-user item listing a user's connections, so that
 /// fan-out reads one item per member (in batches) instead of querying.
 pub const CONNS: &str = "CONNS";
-/// Prefix of the sort keys of a room's messages.
-pub const MSG_PREFIX: &str = "MSG#";
+/// Prefix of the sort keys of a room's messages, which sort by `seq`.
+pub const SEQ_PREFIX: &str = "SEQ#";
+/// Sort key above every message's.
+pub const SEQ_END: &str = "SEQ#~";
 /// Prefix of the sort keys of a room's members.
 pub const MEMBER_PREFIX: &str = "MEMBER#";
 
@@ -100,9 +103,14 @@ pub fn member_sk(user: &UserId) -> String {
     format!("{MEMBER_PREFIX}{user}")
 }
 
-/// A message in a room.
+/// A message in a room, at its `seq` (zero-padded, so that keys sort as numbers).
+pub fn seq_sk(seq: u64) -> String {
+    format!("{SEQ_PREFIX}{seq:020}")
+}
+
+/// The pointer from a message's id to its `seq`.
 pub fn message_sk(id: &MessageId) -> String {
-    format!("{MSG_PREFIX}{id}")
+    format!("MSG#{id}")
 }
 
 /// The claim of a sender's client id in a room.

@@ -1,23 +1,39 @@
+//! Messages, numbered per room at commit.
+//!
+//! `append` reads the room's `last_seq`, then writes in one transaction the
+//! message at `SEQ#<last_seq + 1>`, the room's new `last_seq` and last
+//! message (on condition that `last_seq` did not move), the id → seq pointer
+//! and the client-id claim. Two senders racing for one seq: one commits, the
+//! other's condition fails and it retries with the next. So seqs are
+//! contiguous and in commit order, and a crash leaves either everything or
+//! nothing.
+
+use std::time::Duration;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use chat_core::domain::{Message, MessageBody, MessageId, RoomId, UserId, Username};
-use chat_core::ports::{Append, HistoryCursor, MessageStore};
+use chat_core::ports::{Append, MessageStore};
 use chat_core::{Error, Result};
 
-use super::item::{self, cancellation_codes, failed_at, s, ts, Item};
-use super::item::{preview_value, room_exists};
-use super::keys::{client_sk, message_sk, room_pk, META, MSG_PREFIX};
+use super::item::preview_value;
+use super::item::{self, cancellation_codes, failed_at, n, s, ts, Item};
+use super::keys::{client_sk, message_sk, room_pk, seq_sk, META, SEQ_END};
 use super::DynamoStore;
 use crate::sdk_error::{build_error, translate};
 
-fn message_item(m: &Message) -> Item {
-    let mut out = item::key(&room_pk(&m.room_id), &message_sk(&m.id));
+/// Tries at taking the room's next seq before answering "busy".
+const APPEND_ATTEMPTS: u32 = 40;
+
+fn message_item(m: &Message, seq: u64) -> Item {
+    let mut out = item::key(&room_pk(&m.room_id), &seq_sk(seq));
     out.insert("id".into(), s(m.id.as_str()));
     out.insert("room_id".into(), s(m.room_id.as_str()));
     out.insert("sender_id".into(), s(m.sender_id.as_str()));
     out.insert("sender_username".into(), s(m.sender_username.as_str()));
     out.insert("body".into(), s(m.body.as_str()));
     out.insert("created_at".into(), ts(m.created_at));
+    out.insert("seq".into(), n(seq));
     if let Some(c) = &m.client_id {
         out.insert("client_id".into(), s(c));
     }
@@ -33,13 +49,31 @@ fn message_from(i: &Item) -> Result<Message> {
         body: MessageBody::from_trusted(item::get_s(i, "body")?),
         created_at: item::get_ts(i, "created_at")?,
         client_id: item::opt_s(i, "client_id"),
+        seq: item::get_n(i, "seq")?,
     })
 }
 
+/// What became of one try at appending.
+enum Attempt {
+    Stored(u64),
+    /// The client id was claimed already.
+    Duplicate,
+    /// Another message took the seq first (or the transaction collided).
+    Raced,
+}
+
+/// A short pause that grows with the attempt, spread so that racing
+/// writers do not retry in lockstep.
+fn backoff(attempt: u32) -> Duration {
+    let spread = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() % 4_000);
+    Duration::from_micros(u64::from(attempt.min(10)) * 2_000 + u64::from(spread))
+}
+
 impl DynamoStore {
-    /// One transaction: the message, its client-id claim, and the room's last
-    /// message (only if this one is newer, or just a check that the room exists).
-    async fn try_append(&self, m: &Message, update_last: bool) -> Result<Result<(), Vec<String>>> {
+    /// One transaction storing `m` as message `seq` of its room.
+    async fn try_append(&self, m: &Message, seq: u64) -> Result<Attempt> {
         let put = |item: Item| -> Result<TransactWriteItem> {
             Ok(TransactWriteItem::builder()
                 .put(
@@ -52,82 +86,144 @@ impl DynamoStore {
                 )
                 .build())
         };
-        // Actions: 0 the message, 1 the room, 2 the client-id claim (if any).
+        let stored = Message { seq, ..m.clone() };
+        let previous = if seq == 1 {
+            "attribute_not_exists(last_seq)"
+        } else {
+            "last_seq = :prev"
+        };
+        let mut room = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item::key(&room_pk(&m.room_id), META)))
+            .update_expression("SET last_seq = :seq, last_message = :m")
+            .condition_expression(format!("attribute_exists(pk) AND {previous}"))
+            .expression_attribute_values(":seq", n(seq))
+            .expression_attribute_values(":m", preview_value(&stored.preview()));
+        if seq > 1 {
+            room = room.expression_attribute_values(":prev", n(seq - 1));
+        }
+        let mut pointer = item::key(&room_pk(&m.room_id), &message_sk(&m.id));
+        pointer.insert("seq".into(), n(seq));
+        // Actions: 0 the message, 1 the room, 2 the id pointer, 3 the client-id claim.
         let mut request = self
             .client
             .transact_write_items()
-            .transact_items(put(message_item(m))?);
-        let room_action = if update_last {
-            TransactWriteItem::builder()
-                .update(
-                    Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(item::key(&room_pk(&m.room_id), META)))
-                        .update_expression("SET last_message = :m, last_id = :id")
-                        .condition_expression(
-                            "attribute_exists(pk) AND (attribute_not_exists(last_id) OR last_id < :id)",
-                        )
-                        .expression_attribute_values(":m", preview_value(&m.preview()))
-                        .expression_attribute_values(":id", s(m.id.as_str()))
-                        .build()
-                        .map_err(build_error)?,
-                )
-                .build()
-        } else {
-            room_exists(&self.table, &m.room_id)?
-        };
-        request = request.transact_items(room_action);
+            .transact_items(put(message_item(m, seq))?)
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(room.build().map_err(build_error)?)
+                    .build(),
+            )
+            .transact_items(put(pointer)?);
         if let Some(client_id) = &m.client_id {
             let mut claim = item::key(&room_pk(&m.room_id), &client_sk(&m.sender_id, client_id));
             claim.insert("message_id".into(), s(m.id.as_str()));
+            claim.insert("seq".into(), n(seq));
             request = request.transact_items(put(claim)?);
         }
-        match request.send().await {
-            Ok(_) => Ok(Ok(())),
+        let codes = match request.send().await {
+            Ok(_) => return Ok(Attempt::Stored(seq)),
             Err(e) => match cancellation_codes(&e) {
-                Some(codes) => Ok(Err(codes)),
-                None => Err(translate("TransactWriteItems", e)),
+                Some(codes) => codes,
+                None => return Err(translate("TransactWriteItems", e)),
             },
+        };
+        if m.client_id.is_some() && failed_at(&codes, 3) {
+            return Ok(Attempt::Duplicate);
         }
+        if failed_at(&codes, 2) {
+            return Err(Error::internal(format!(
+                "message id {} is stored already",
+                m.id
+            )));
+        }
+        if failed_at(&codes, 0)
+            || failed_at(&codes, 1)
+            || codes.iter().any(|c| c == "TransactionConflict")
+        {
+            return Ok(Attempt::Raced);
+        }
+        Err(Error::internal(format!("append refused: {codes:?}")))
+    }
+
+    /// The room's `last_seq`, or not found.
+    async fn last_seq(&self, room: &RoomId) -> Result<u64> {
+        let meta = self
+            .get(&room_pk(room), META)
+            .await?
+            .ok_or_else(Error::room_not_found)?;
+        Ok(item::opt_n(&meta, "last_seq").unwrap_or(0))
+    }
+
+    /// The message a sender's client id already stored.
+    async fn claimed(&self, m: &Message, client_id: &str) -> Result<Message> {
+        let claim = self
+            .get(&room_pk(&m.room_id), &client_sk(&m.sender_id, client_id))
+            .await?
+            .ok_or_else(|| Error::unavailable("client id claim vanished"))?;
+        let seq = item::get_n(&claim, "seq")?;
+        self.get(&room_pk(&m.room_id), &seq_sk(seq))
+            .await?
+            .map(|i| message_from(&i))
+            .transpose()?
+            .ok_or_else(|| Error::internal("client id claim without its message"))
+    }
+
+    async fn query_seqs(
+        &self,
+        room: &RoomId,
+        from: String,
+        to: String,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        if from > to || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(room_pk(room)))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .scan_index_forward(!newest_first)
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| translate("Query", e))?;
+        page.items().iter().map(message_from).collect()
     }
 }
 
 #[async_trait]
 impl MessageStore for DynamoStore {
     async fn append(&self, message: &Message) -> Result<Append> {
-        let mut update_last = true;
-        loop {
-            let codes = match self.try_append(message, update_last).await? {
-                Ok(()) => return Ok(Append::Stored),
-                Err(codes) => codes,
-            };
-            if let (Some(client_id), true) = (&message.client_id, failed_at(&codes, 2)) {
-                let claim = self
-                    .get(
-                        &room_pk(&message.room_id),
-                        &client_sk(&message.sender_id, client_id),
-                    )
-                    .await?
-                    .ok_or_else(|| Error::unavailable("client id claim vanished"))?;
-                let id = MessageId::from_trusted(item::get_s(&claim, "message_id")?);
-                let existing = self
-                    .message(&message.room_id, &id)
-                    .await?
-                    .ok_or_else(|| Error::unavailable("message not visible yet"))?;
-                return Ok(Append::Duplicate(Box::new(existing)));
-            }
-            match (failed_at(&codes, 1), update_last) {
-                // A newer message is already the room's last, or the room is
-                // gone; the plain existence check tells which.
-                (true, true) => update_last = false,
-                (true, false) => return Err(Error::room_not_found()),
-                (false, _) => return Err(Error::internal(format!("append refused: {codes:?}"))),
+        for attempt in 0..APPEND_ATTEMPTS {
+            let seq = self.last_seq(&message.room_id).await? + 1;
+            match self.try_append(message, seq).await? {
+                Attempt::Stored(seq) => return Ok(Append::Stored { seq }),
+                Attempt::Duplicate => {
+                    let client_id = message.client_id.as_deref().unwrap_or_default();
+                    let existing = self.claimed(message, client_id).await?;
+                    return Ok(Append::Duplicate(Box::new(existing)));
+                }
+                Attempt::Raced => tokio::time::sleep(backoff(attempt)).await,
             }
         }
+        Err(Error::unavailable(
+            "the room is too busy to take the message; try again",
+        ))
     }
 
     async fn message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>> {
-        self.get(&room_pk(room), &message_sk(id))
+        let Some(pointer) = self.get(&room_pk(room), &message_sk(id)).await? else {
+            return Ok(None);
+        };
+        let seq = item::get_n(&pointer, "seq")?;
+        self.get(&room_pk(room), &seq_sk(seq))
             .await?
             .map(|i| message_from(&i))
             .transpose()
@@ -136,38 +232,20 @@ impl MessageStore for DynamoStore {
     async fn history(
         &self,
         room: &RoomId,
-        before: Option<&HistoryCursor>,
+        before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Message>> {
-        // Ids sort like their timestamps, so "older than the cursor" is a key
-        // range. BETWEEN is inclusive: read one more and drop the cursor itself.
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .expression_attribute_values(":pk", s(room_pk(room)))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
-        let query = match before {
-            Some(cursor) => query
-                .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
-                .expression_attribute_values(":lo", s(MSG_PREFIX))
-                .expression_attribute_values(":hi", s(message_sk(&cursor.id))),
-            None => query
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":prefix", s(MSG_PREFIX)),
+        let to = match before {
+            Some(0 | 1) => return Ok(Vec::new()),
+            Some(before) => seq_sk(before - 1),
+            None => SEQ_END.to_owned(),
         };
-        let page = query.send().await.map_err(|e| translate("Query", e))?;
-        let mut out = Vec::with_capacity(limit);
-        for i in page.items() {
-            let m = message_from(i)?;
-            if before.is_some_and(|c| c.id == m.id) {
-                continue;
-            }
-            if out.len() < limit {
-                out.push(m);
-            }
-        }
-        Ok(out)
+        self.query_seqs(room, seq_sk(1), to, true, limit).await
+    }
+
+    async fn after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<Message>> {
+        let from = seq_sk(after.saturating_add(1));
+        self.query_seqs(room, from, SEQ_END.to_owned(), false, limit)
+            .await
     }
 }

@@ -62,6 +62,9 @@ impl DynamoStore {
                 .set_keys(Some(
                     chunk.iter().map(|(pk, sk)| item::key(pk, sk)).collect(),
                 ))
+                // Strongly consistent: a connection registered just before a
+                // message is stored must get it live (the catch-up relies on it).
+                .consistent_read(true)
                 .build()
                 .map_err(build_error)?;
             for attempt in 0..BATCH_ATTEMPTS {

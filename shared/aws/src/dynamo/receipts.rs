@@ -1,9 +1,9 @@
 use async_trait::async_trait;
-use chat_core::domain::{MessageId, RoomId, UserId};
+use chat_core::domain::{RoomId, UserId};
 use chat_core::ports::{ReceiptStore, Receipts};
 use chat_core::{Error, Result};
 
-use super::item::{self, s, Item};
+use super::item::{self, n, s, Item};
 use super::keys::{room_pk, RECEIPTS};
 use super::DynamoStore;
 use crate::sdk_error::{is_conditional_check_failed, translate};
@@ -24,7 +24,7 @@ impl DynamoStore {
     /// conditional on every one of them being lower. If a concurrent writer
     /// got further for some, re-reads and raises only the rest. Returns
     /// whether the last write went through (false: all were already there).
-    async fn raise(&self, room: &RoomId, attrs: Vec<String>, upto: &MessageId) -> Result<bool> {
+    async fn raise(&self, room: &RoomId, attrs: Vec<String>, upto: u64) -> Result<bool> {
         let mut pending = attrs;
         for _ in 0..RAISE_ATTEMPTS {
             if pending.is_empty() {
@@ -35,7 +35,10 @@ impl DynamoStore {
             let mut names = std::collections::HashMap::new();
             for (i, attr) in pending.iter().enumerate() {
                 sets.push(format!("#a{i} = :w"));
-                conditions.push(format!("(attribute_not_exists(#a{i}) OR #a{i} < :w)"));
+                // A text watermark predates seqs (it held a message id): replace it.
+                conditions.push(format!(
+                    "(attribute_not_exists(#a{i}) OR attribute_type(#a{i}, :text) OR #a{i} < :w)"
+                ));
                 names.insert(format!("#a{i}"), attr.clone());
             }
             let result = self
@@ -47,7 +50,8 @@ impl DynamoStore {
                 .update_expression(format!("SET {}", sets.join(", ")))
                 .condition_expression(conditions.join(" AND "))
                 .set_expression_attribute_names(Some(names))
-                .expression_attribute_values(":w", s(upto.as_str()))
+                .expression_attribute_values(":w", n(upto))
+                .expression_attribute_values(":text", s("S"))
                 .send()
                 .await;
             match result {
@@ -57,9 +61,7 @@ impl DynamoStore {
                         .get(&room_pk(room), RECEIPTS)
                         .await?
                         .unwrap_or_default();
-                    pending.retain(|a| {
-                        item::opt_s(&current, a).is_none_or(|w| w.as_str() < upto.as_str())
-                    });
+                    pending.retain(|a| item::opt_n::<u64>(&current, a).is_none_or(|w| w < upto));
                 }
                 Err(e) => return Err(translate("UpdateItem", e)),
             }
@@ -68,34 +70,25 @@ impl DynamoStore {
     }
 }
 
-fn watermarks(i: &Item, prefix: &str) -> std::collections::HashMap<UserId, MessageId> {
-    i.iter()
-        .filter_map(|(k, v)| {
+/// The watermarks stored under `prefix`. A watermark that is not a number
+/// was written before messages had a seq; it counts as none.
+fn watermarks(i: &Item, prefix: &str) -> std::collections::HashMap<UserId, u64> {
+    i.keys()
+        .filter_map(|k| {
             let user = k.strip_prefix(prefix)?;
-            let aws_sdk_dynamodb::types::AttributeValue::S(id) = v else {
-                return None;
-            };
-            Some((
-                UserId::from_trusted(user.to_owned()),
-                MessageId::from_trusted(id.clone()),
-            ))
+            Some((UserId::from_trusted(user.to_owned()), item::opt_n(i, k)?))
         })
         .collect()
 }
 
 #[async_trait]
 impl ReceiptStore for DynamoStore {
-    async fn mark_delivered(
-        &self,
-        room: &RoomId,
-        users: &[UserId],
-        upto: &MessageId,
-    ) -> Result<()> {
+    async fn mark_delivered(&self, room: &RoomId, users: &[UserId], upto: u64) -> Result<()> {
         let attrs = users.iter().map(delivered_attr).collect();
         self.raise(room, attrs, upto).await.map(|_| ())
     }
 
-    async fn mark_read(&self, room: &RoomId, user: &UserId, upto: &MessageId) -> Result<bool> {
+    async fn mark_read(&self, room: &RoomId, user: &UserId, upto: u64) -> Result<bool> {
         let moved = self.raise(room, vec![read_attr(user)], upto).await?;
         if moved {
             self.raise(room, vec![delivered_attr(user)], upto).await?;

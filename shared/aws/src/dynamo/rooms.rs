@@ -49,6 +49,7 @@ fn room_from(item: &Item) -> Result<Room> {
             sender_username: Username::from_trusted(item::get_s(m, "sender_username")?),
             body: MessageBody::from_trusted(item::get_s(m, "body")?),
             created_at: item::get_ts(m, "created_at")?,
+            seq: item::get_n(m, "seq")?,
         }),
         _ => None,
     };
@@ -61,6 +62,7 @@ fn room_from(item: &Item) -> Result<Room> {
         member_count: item::get_n(item, "member_count")?,
         admin_count: item::get_n(item, "admin_count")?,
         last_message,
+        last_seq: item::opt_n(item, "last_seq").unwrap_or(0),
     })
 }
 

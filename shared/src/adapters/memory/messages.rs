@@ -1,9 +1,9 @@
-//! Messages and client-id claims.
+//! Messages by `seq`, and client-id claims.
 
 use async_trait::async_trait;
 
 use crate::domain::{Message, MessageId, RoomId};
-use crate::ports::{Append, HistoryCursor, MessageStore};
+use crate::ports::{Append, MessageStore};
 use crate::{Error, Result};
 
 use super::MemoryStore;
@@ -12,69 +12,76 @@ use super::MemoryStore;
 impl MessageStore for MemoryStore {
     async fn append(&self, message: &Message) -> Result<Append> {
         let mut s = self.lock()?;
-        if let Some(client_id) = &message.client_id {
-            let key = (
-                message.room_id.clone(),
-                message.sender_id.clone(),
-                client_id.clone(),
-            );
-            if let Some(existing_key) = s.client_ids.get(&key) {
-                let existing = s
-                    .messages
-                    .get(&message.room_id)
-                    .and_then(|m| m.get(existing_key))
-                    .cloned()
-                    .ok_or_else(|| Error::internal("client id without message"))?;
-                return Ok(Append::Duplicate(Box::new(existing)));
-            }
-            s.client_ids
-                .insert(key, (message.created_at, message.id.clone()));
+        let room_id = &message.room_id;
+        let claim = message
+            .client_id
+            .as_ref()
+            .map(|c| (room_id.clone(), message.sender_id.clone(), c.clone()));
+        if let Some(seq) = claim.as_ref().and_then(|key| s.client_ids.get(key)) {
+            let existing = s
+                .messages
+                .get(room_id)
+                .and_then(|m| m.get(seq))
+                .cloned()
+                .ok_or_else(|| Error::internal("client id without message"))?;
+            return Ok(Append::Duplicate(Box::new(existing)));
         }
-        let Some(room) = s.rooms.get_mut(&message.room_id) else {
+        let Some(room) = s.rooms.get_mut(room_id) else {
             return Err(Error::room_not_found());
         };
-        let newer = room
-            .last_message
-            .as_ref()
-            .is_none_or(|last| (last.created_at, &last.id) < (message.created_at, &message.id));
-        if newer {
-            room.last_message = Some(message.preview());
+        room.last_seq += 1;
+        let seq = room.last_seq;
+        let mut stored = message.clone();
+        stored.seq = seq;
+        room.last_message = Some(stored.preview());
+        if let Some(key) = claim {
+            s.client_ids.insert(key, seq);
         }
+        s.message_seqs
+            .insert((room_id.clone(), message.id.clone()), seq);
         s.messages
-            .entry(message.room_id.clone())
+            .entry(room_id.clone())
             .or_default()
-            .insert((message.created_at, message.id.clone()), message.clone());
-        Ok(Append::Stored)
+            .insert(seq, stored);
+        Ok(Append::Stored { seq })
     }
 
     async fn message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>> {
-        Ok(self
-            .lock()?
-            .messages
-            .get(room)
-            .and_then(|m| m.values().find(|m| &m.id == id))
+        let s = self.lock()?;
+        Ok(s.message_seqs
+            .get(&(room.clone(), id.clone()))
+            .and_then(|seq| s.messages.get(room)?.get(seq))
             .cloned())
     }
 
     async fn history(
         &self,
         room: &RoomId,
-        before: Option<&HistoryCursor>,
+        before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Message>> {
         let s = self.lock()?;
         let Some(messages) = s.messages.get(room) else {
             return Ok(Vec::new());
         };
-        let page = match before {
-            Some(cursor) => messages
-                .range(..(cursor.created_at, cursor.id.clone()))
-                .rev()
-                .take(limit)
-                .map(|(_, m)| m.clone())
-                .collect(),
-            None => messages.values().rev().take(limit).cloned().collect(),
+        let upper = before.unwrap_or(u64::MAX);
+        Ok(messages
+            .range(..upper)
+            .rev()
+            .take(limit)
+            .map(|(_, m)| m.clone())
+            .collect())
+    }
+
+    async fn after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<Message>> {
+        let s = self.lock()?;
+        let Some(messages) = s.messages.get(room) else {
+            return Ok(Vec::new());
         };
-        Ok(page)
+        Ok(messages
+            .range(after.saturating_add(1)..)
+            .take(limit)
+            .map(|(_, m)| m.clone())
+            .collect())
     }
 }

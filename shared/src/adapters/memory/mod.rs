@@ -36,8 +36,12 @@ struct State {
     direct_rooms: HashMap<String, RoomId>,
     members: HashMap<RoomId, BTreeMap<UserId, Member>>,
     rooms_by_user: HashMap<UserId, BTreeSet<RoomId>>,
-    messages: HashMap<RoomId, BTreeMap<(Timestamp, MessageId), Message>>,
-    client_ids: HashMap<(RoomId, UserId, String), (Timestamp, MessageId)>,
+    /// Each room's messages by `seq`.
+    messages: HashMap<RoomId, BTreeMap<u64, Message>>,
+    /// The `seq` of each message id.
+    message_seqs: HashMap<(RoomId, MessageId), u64>,
+    /// The `seq` of the message each (room, sender, client id) stored.
+    client_ids: HashMap<(RoomId, UserId, String), u64>,
     connections: HashMap<String, Connection>,
     connections_by_user: HashMap<UserId, BTreeSet<String>>,
     receipts: HashMap<RoomId, Receipts>,

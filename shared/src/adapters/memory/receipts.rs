@@ -4,18 +4,18 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use crate::domain::{MessageId, RoomId, UserId};
+use crate::domain::{RoomId, UserId};
 use crate::ports::{ReceiptStore, Receipts};
 use crate::Result;
 
 use super::MemoryStore;
 
 /// Raises `slot` to `upto`; true if it moved.
-fn raise(slot: &mut HashMap<UserId, MessageId>, user: &UserId, upto: &MessageId) -> bool {
+fn raise(slot: &mut HashMap<UserId, u64>, user: &UserId, upto: u64) -> bool {
     match slot.get(user) {
-        Some(current) if current >= upto => false,
+        Some(current) if *current >= upto => false,
         _ => {
-            slot.insert(user.clone(), upto.clone());
+            slot.insert(user.clone(), upto);
             true
         }
     }
@@ -23,12 +23,7 @@ fn raise(slot: &mut HashMap<UserId, MessageId>, user: &UserId, upto: &MessageId)
 
 #[async_trait]
 impl ReceiptStore for MemoryStore {
-    async fn mark_delivered(
-        &self,
-        room: &RoomId,
-        users: &[UserId],
-        upto: &MessageId,
-    ) -> Result<()> {
+    async fn mark_delivered(&self, room: &RoomId, users: &[UserId], upto: u64) -> Result<()> {
         let mut s = self.lock()?;
         let receipts = s.receipts.entry(room.clone()).or_default();
         for user in users {
@@ -37,7 +32,7 @@ impl ReceiptStore for MemoryStore {
         Ok(())
     }
 
-    async fn mark_read(&self, room: &RoomId, user: &UserId, upto: &MessageId) -> Result<bool> {
+    async fn mark_read(&self, room: &RoomId, user: &UserId, upto: u64) -> Result<bool> {
         let mut s = self.lock()?;
         let receipts = s.receipts.entry(room.clone()).or_default();
         raise(&mut receipts.delivered, user, upto);

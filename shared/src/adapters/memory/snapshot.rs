@@ -14,8 +14,10 @@ use crate::domain::{Member, Message, MessageId, Room, RoomId, RoomKind, Timestam
 use crate::ports::{OtpRecord, Receipts, RefreshRecord};
 use crate::Result;
 
-/// The format written by this version; files of another are refused.
-const FORMAT: u32 = 1;
+/// The format written by this version. Format 1 (before messages had a
+/// `seq`) is read too: its messages are numbered in their old order (time,
+/// then id) and its id watermarks become seq watermarks. Others are refused.
+const FORMAT: u32 = 2;
 
 /// A saved [`MemoryStore`].
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,8 +42,16 @@ struct SavedRefresh {
 #[derive(Debug, Serialize, Deserialize)]
 struct SavedReceipts {
     room_id: RoomId,
-    delivered: BTreeMap<UserId, MessageId>,
-    read: BTreeMap<UserId, MessageId>,
+    delivered: BTreeMap<UserId, Watermark>,
+    read: BTreeMap<UserId, Watermark>,
+}
+
+/// A saved watermark: a `seq`, or a message id in format 1.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Watermark {
+    Seq(u64),
+    Id(MessageId),
 }
 
 /// Why a snapshot cannot be restored.
@@ -92,8 +102,8 @@ impl MemoryStore {
             .into_iter()
             .map(|(room_id, r)| SavedReceipts {
                 room_id: room_id.clone(),
-                delivered: r.delivered.clone().into_iter().collect(),
-                read: r.read.clone().into_iter().collect(),
+                delivered: saved_marks(&r.delivered),
+                read: saved_marks(&r.read),
             })
             .collect();
         Ok(Snapshot {
@@ -111,7 +121,7 @@ impl MemoryStore {
 
     /// A store holding what `snapshot` saved, with its indexes rebuilt.
     pub fn from_snapshot(snapshot: Snapshot) -> std::result::Result<Self, SnapshotError> {
-        if snapshot.format != FORMAT {
+        if snapshot.format != FORMAT && snapshot.format != 1 {
             return Err(SnapshotError::Format {
                 found: snapshot.format,
             });
@@ -163,7 +173,12 @@ impl MemoryStore {
                     .insert(Room::direct_key(a, b), room.id.clone());
             }
         }
-        for message in snapshot.messages {
+        let mut messages = snapshot.messages;
+        if snapshot.format == 1 {
+            number_in_old_order(&mut messages);
+        }
+        for message in messages {
+            let key = (message.room_id.clone(), message.id.clone());
             if let Some(client_id) = &message.client_id {
                 s.client_ids.insert(
                     (
@@ -171,26 +186,66 @@ impl MemoryStore {
                         message.sender_id.clone(),
                         client_id.clone(),
                     ),
-                    (message.created_at, message.id.clone()),
+                    message.seq,
                 );
+            }
+            s.message_seqs.insert(key, message.seq);
+            if let Some(room) = s.rooms.get_mut(&message.room_id) {
+                room.last_seq = room.last_seq.max(message.seq);
+                if let Some(last) = room.last_message.as_mut().filter(|l| l.id == message.id) {
+                    last.seq = message.seq;
+                }
             }
             s.messages
                 .entry(message.room_id.clone())
                 .or_default()
-                .insert((message.created_at, message.id.clone()), message);
+                .insert(message.seq, message);
         }
         for saved in snapshot.receipts {
-            s.receipts.insert(
-                saved.room_id,
-                Receipts {
-                    delivered: saved.delivered.into_iter().collect::<HashMap<_, _>>(),
-                    read: saved.read.into_iter().collect::<HashMap<_, _>>(),
-                },
-            );
+            let seq_of = |mark: Watermark| match mark {
+                Watermark::Seq(seq) => seq,
+                Watermark::Id(id) => s
+                    .messages
+                    .get(&saved.room_id)
+                    .and_then(|m| m.values().rev().find(|m| m.id <= id))
+                    .map_or(0, |m| m.seq),
+            };
+            let delivered: HashMap<_, _> = saved
+                .delivered
+                .into_iter()
+                .map(|(user, mark)| (user, seq_of(mark)))
+                .collect();
+            let read: HashMap<_, _> = saved
+                .read
+                .into_iter()
+                .map(|(user, mark)| (user, seq_of(mark)))
+                .collect();
+            s.receipts
+                .insert(saved.room_id, Receipts { delivered, read });
         }
         Ok(Self {
             state: std::sync::Mutex::new(s),
         })
+    }
+}
+
+fn saved_marks(marks: &HashMap<UserId, u64>) -> BTreeMap<UserId, Watermark> {
+    marks
+        .iter()
+        .map(|(user, seq)| (user.clone(), Watermark::Seq(*seq)))
+        .collect()
+}
+
+/// Numbers the messages of a format-1 file 1, 2, … per room, in the order
+/// that format kept them (time, then id).
+fn number_in_old_order(messages: &mut [Message]) {
+    messages
+        .sort_by(|a, b| (&a.room_id, a.created_at, &a.id).cmp(&(&b.room_id, b.created_at, &b.id)));
+    let mut next: HashMap<RoomId, u64> = HashMap::new();
+    for message in messages {
+        let seq = next.entry(message.room_id.clone()).or_insert(0);
+        *seq += 1;
+        message.seq = *seq;
     }
 }
 
@@ -238,6 +293,7 @@ mod tests {
             member_count: 0,
             admin_count: 0,
             last_message: None,
+            last_seq: 0,
         }
     }
 
@@ -276,10 +332,11 @@ mod tests {
             body: MessageBody::from_trusted("hello".into()),
             created_at: Timestamp::from_millis(3_000),
             client_id: Some("c-1".into()),
+            seq: 0,
         };
         store.append(&message).await?;
         store
-            .mark_read(&group.id, &UserId::from_trusted("U2".into()), &message.id)
+            .mark_read(&group.id, &UserId::from_trusted("U2".into()), 1)
             .await?;
         let session = RefreshRecord {
             jti: "J1".into(),
@@ -335,7 +392,7 @@ mod tests {
         let receipts = restored.receipts(&group.id).await?;
         assert_eq!(
             receipts.read.get(&UserId::from_trusted("U2".into())),
-            Some(&message.id)
+            Some(&1)
         );
         let next = RefreshRecord {
             jti: "J2".into(),
@@ -358,5 +415,44 @@ mod tests {
             MemoryStore::from_snapshot(snapshot),
             Err(SnapshotError::Format { .. })
         ));
+    }
+
+    /// A file saved before messages had a `seq` still opens: its messages
+    /// are numbered in the order it kept them and its watermarks follow.
+    #[tokio::test]
+    async fn a_format_1_file_is_numbered_in_its_old_order() -> Result<()> {
+        let message = |id: &str, at: &str| {
+            serde_json::json!({
+                "id": id, "room_id": "R1", "sender_id": "U1", "sender_username": "alice",
+                "body": "hi", "created_at": at, "client_id": null
+            })
+        };
+        let mut room = serde_json::to_value(room("R1", RoomKind::Group))
+            .map_err(|e| crate::Error::internal_from("room", e))?;
+        if let Some(fields) = room.as_object_mut() {
+            fields.remove("last_seq");
+        }
+        let old = serde_json::json!({
+            "format": 1, "users": [], "otps": [], "refresh_tokens": [],
+            "revoked_families": {}, "rooms": [room], "members": [],
+            "messages": [message("01B", "2026-01-01T00:00:02.000Z"), message("01A", "2026-01-01T00:00:01.000Z"), message("01C", "2026-01-01T00:00:02.000Z")],
+            "receipts": [{"room_id": "R1", "delivered": {"U2": "01B"}, "read": {}}]
+        });
+        let snapshot: Snapshot =
+            serde_json::from_value(old).map_err(|e| crate::Error::internal_from("old", e))?;
+        let store = MemoryStore::from_snapshot(snapshot)
+            .map_err(|e| crate::Error::internal_from("restore", e))?;
+        let room_id = RoomId::from_trusted("R1".into());
+        let after = store.after(&room_id, 0, 10).await?;
+        let order: Vec<(&str, u64)> = after.iter().map(|m| (m.id.as_str(), m.seq)).collect();
+        assert_eq!(order, [("01A", 1), ("01B", 2), ("01C", 3)]);
+        let stored = store.room(&room_id).await?.map(|r| r.last_seq);
+        assert_eq!(stored, Some(3));
+        let receipts = store.receipts(&room_id).await?;
+        assert_eq!(
+            receipts.delivered.get(&UserId::from_trusted("U2".into())),
+            Some(&2)
+        );
+        Ok(())
     }
 }

@@ -9,26 +9,33 @@ use crate::error::Validator;
 use crate::fields::Field;
 use crate::http::body::{json_body, query_params};
 use crate::http::views::{Message, Page};
-use crate::usecases::messages::{self, DEFAULT_PAGE, MAX_PAGE};
+use crate::usecases::messages::{self, Window, DEFAULT_PAGE, MAX_PAGE};
 use crate::{Ctx, Result};
 
 /// The query of `GET /api/chat/rooms/{id}/messages/`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
-    /// How many messages, newest first.
+    /// How many messages.
     #[serde(default)]
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100, default = 50)]
     limit: Field<String>,
-    /// The `next` cursor of the previous page.
+    /// The `next` cursor of the previous page: older messages, newest first.
     #[serde(default)]
     #[param(value_type = Option<String>)]
     before: Field<String>,
+    /// Catch-up: the messages with a higher `seq`, oldest first (the `next`
+    /// of such a page is the `after_seq` of the following one). At most the
+    /// room's `last_seq`.
+    #[serde(default)]
+    #[param(value_type = Option<u64>, minimum = 0)]
+    after_seq: Field<String>,
 }
 
 impl HistoryQuery {
-    /// The page size (1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] when absent) and the cursor.
-    pub fn validate(self) -> Result<(usize, Option<String>)> {
+    /// The page size (1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] when absent) and
+    /// which messages.
+    pub fn validate(self) -> Result<(usize, Window)> {
         let mut v = Validator::new();
         let limit = match self.limit.optional(&mut v, "limit") {
             None => DEFAULT_PAGE,
@@ -41,15 +48,36 @@ impl HistoryQuery {
             },
         };
         let before = self.before.optional(&mut v, "before");
-        v.finish().map(|()| (limit, before))
+        let after = self
+            .after_seq
+            .optional(&mut v, "after_seq")
+            .and_then(|raw| {
+                let seq = messages::parse_seq(&raw);
+                if seq.is_none() {
+                    v.add(
+                        "after_seq",
+                        "Must be a non-negative integer (the last seq you have; 0 for none).",
+                    );
+                }
+                seq
+            });
+        let window = match (before, after) {
+            (Some(_), Some(_)) => {
+                v.add("after_seq", "Give either before or after_seq, not both.");
+                Window::After(0)
+            }
+            (_, Some(after)) => Window::After(after),
+            (before, None) => Window::Before(before),
+        };
+        v.finish().map(|()| (limit, window))
     }
 }
 
 pub async fn messages_list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let me = caller(ctx, req)?;
     let room = room_param(req)?;
-    let (limit, before) = query_params::<HistoryQuery>(req)?.validate()?;
-    let page = messages::history(ctx, &me, &room, before.as_deref(), limit).await?;
+    let (limit, window) = query_params::<HistoryQuery>(req)?.validate()?;
+    let page = messages::history(ctx, &me, &room, window, limit).await?;
     ok(&Page::from(&page))
 }
 
