@@ -7,7 +7,13 @@
 //! other's condition fails and it retries with the next. So seqs are
 //! contiguous and in commit order, and a crash leaves either everything or
 //! nothing.
+//!
+//! Appends to one room from one process queue up behind each other instead
+//! of racing (and remember the room's last seq, which saves the read when no
+//! other process wrote since); only writers in different processes race.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,6 +30,34 @@ use crate::sdk_error::{build_error, translate};
 
 /// Tries at taking the room's next seq before answering "busy".
 const APPEND_ATTEMPTS: u32 = 40;
+/// Locks the rooms of a process are spread over.
+const QUEUES: usize = 64;
+/// Rooms whose last seq one queue remembers before it forgets them all.
+const REMEMBERED_ROOMS: usize = 1024;
+
+/// One process's appends, queued per room: striped locks, each holding the
+/// last seq this process wrote in its rooms.
+#[derive(Debug)]
+pub struct AppendQueues {
+    queues: Vec<tokio::sync::Mutex<HashMap<RoomId, u64>>>,
+}
+
+impl Default for AppendQueues {
+    fn default() -> Self {
+        Self {
+            queues: (0..QUEUES).map(|_| tokio::sync::Mutex::default()).collect(),
+        }
+    }
+}
+
+impl AppendQueues {
+    fn queue(&self, room: &RoomId) -> &tokio::sync::Mutex<HashMap<RoomId, u64>> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        room.hash(&mut hasher);
+        let index = usize::try_from(hasher.finish() % QUEUES as u64).unwrap_or(0);
+        &self.queues[index]
+    }
+}
 
 fn message_item(m: &Message, seq: u64) -> Item {
     let mut out = item::key(&room_pk(&m.room_id), &seq_sk(seq));
@@ -62,13 +96,14 @@ enum Attempt {
     Raced,
 }
 
-/// A short pause that grows with the attempt, spread so that racing
-/// writers do not retry in lockstep.
+/// A pause that doubles with each attempt (from 2 ms, at most 128 ms), with
+/// jitter, so that writers of different processes stop colliding.
 fn backoff(attempt: u32) -> Duration {
+    let base = 2_000u64 << attempt.min(6);
     let spread = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() % 4_000);
-    Duration::from_micros(u64::from(attempt.min(10)) * 2_000 + u64::from(spread))
+        .map_or(0, |d| u64::from(d.subsec_nanos()) % base);
+    Duration::from_micros(base / 2 + spread)
 }
 
 impl DynamoStore {
@@ -201,15 +236,30 @@ impl DynamoStore {
 #[async_trait]
 impl MessageStore for DynamoStore {
     async fn append(&self, message: &Message) -> Result<Append> {
+        let room = &message.room_id;
+        let mut queue = self.appends.queue(room).lock().await;
+        let mut known = queue.get(room).copied();
         for attempt in 0..APPEND_ATTEMPTS {
-            let seq = self.last_seq(&message.room_id).await? + 1;
-            match self.try_append(message, seq).await? {
-                Attempt::Stored(seq) => return Ok(Append::Stored { seq }),
+            let last = match known.take() {
+                Some(last) => last,
+                None => self.last_seq(room).await?,
+            };
+            match self.try_append(message, last + 1).await? {
+                Attempt::Stored(seq) => {
+                    if queue.len() >= REMEMBERED_ROOMS {
+                        queue.clear();
+                    }
+                    queue.insert(room.clone(), seq);
+                    return Ok(Append::Stored { seq });
+                }
                 Attempt::Duplicate => {
+                    drop(queue);
                     let client_id = message.client_id.as_deref().unwrap_or_default();
                     let existing = self.claimed(message, client_id).await?;
                     return Ok(Append::Duplicate(Box::new(existing)));
                 }
+                // Another process wrote (or the remembered seq was stale): read, retry.
+                Attempt::Raced if attempt == 0 => {}
                 Attempt::Raced => tokio::time::sleep(backoff(attempt)).await,
             }
         }

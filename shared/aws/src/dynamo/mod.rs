@@ -34,6 +34,7 @@ const BATCH_ATTEMPTS: usize = 5;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    appends: std::sync::Arc<messages::AppendQueues>,
 }
 
 impl DynamoStore {
@@ -42,6 +43,7 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            appends: std::sync::Arc::default(),
         }
     }
 
