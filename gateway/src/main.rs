@@ -1,6 +1,7 @@
 //! `local-gateway`: the whole chat backend on one local port, with embedded
-//! adapters (kept across restarts with `DATA_DIR`). OTP mails are printed to
-//! the console.
+//! adapters (kept across restarts with `DATA_DIR`), the AWS ones
+//! (`CHAT_BACKEND=aws`) or a Redis server (`CHAT_BACKEND=redis`,
+//! `REDIS_URL`). OTP mails are printed to the console.
 
 use std::sync::Arc;
 
@@ -42,12 +43,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let backend = std::env::var("CHAT_BACKEND").unwrap_or_else(|_| "embedded".into());
     let data_dir = match std::env::var_os("DATA_DIR") {
-        Some(_) if backend != "embedded" => {
-            return Err(
-                "DATA_DIR keeps the embedded backend's state; unset it with CHAT_BACKEND=aws"
-                    .into(),
-            )
-        }
+        Some(_) if backend != "embedded" => return Err(
+            "DATA_DIR keeps the embedded backend's state; unset it with CHAT_BACKEND=aws or redis"
+                .into(),
+        ),
         Some(path) => Some(DataDir::open(path)?),
         None => None,
     };
@@ -65,8 +64,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             (embedded.ctx, Some(embedded.blobs), embedded.saver)
         }
         "aws" => (aws_context(&config, &base_url).await?, None, None),
+        "redis" => {
+            let (ctx, blobs) = redis_context(&config, &base_url, sockets.clone()).await?;
+            (ctx, Some(blobs), None)
+        }
         other => {
-            return Err(format!("CHAT_BACKEND={other:?}: expected \"embedded\" or \"aws\"").into())
+            return Err(format!(
+                "CHAT_BACKEND={other:?}: expected \"embedded\", \"aws\" or \"redis\""
+            )
+            .into())
         }
     };
     let app = local_gateway::app(
@@ -154,6 +160,31 @@ async fn aws_context(
         setup::create_dev_resources(&sdk, &aws, &config.core.settings.mail_from).await?;
     }
     Ok(setup::context(&config.core, &aws, &sdk, Needs::ALL, None)?)
+}
+
+/// The context on a Redis server (`REDIS_URL`, keys under `REDIS_PREFIX`,
+/// default `chat`). Pictures stay in this process's memory for now.
+async fn redis_context(
+    config: &GatewayConfig,
+    base_url: &str,
+    sockets: Arc<ChannelNotifier>,
+) -> Result<(Ctx, Arc<MemoryBlobStore>), Box<dyn std::error::Error>> {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = std::env::var("REDIS_PREFIX").unwrap_or_else(|_| "chat".into());
+    let store = chat_redis::RedisStore::connect(&url, &prefix)
+        .await
+        .map_err(|e| format!("Redis at {url}: {e}"))?;
+    let blobs = Arc::new(MemoryBlobStore::new(base_url));
+    let ctx = Ctx::with_store(
+        &config.core,
+        Arc::new(store),
+        sockets,
+        Arc::new(ConsoleMailer),
+        blobs.clone(),
+        Arc::new(SystemClock),
+        Arc::new(chat_core::adapters::UlidGenerator::default()),
+    );
+    Ok((ctx, blobs))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

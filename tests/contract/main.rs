@@ -1,5 +1,6 @@
 //! Contract tests: the same cases on every adapter of a port, the embedded
-//! one and the AWS one (on the moto emulator), so that they cannot drift.
+//! one, the AWS one (on the moto emulator) and the Redis one (on a real
+//! `redis-server`), so that they cannot drift.
 
 mod support;
 

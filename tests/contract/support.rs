@@ -12,7 +12,7 @@ use chat_core::domain::{
 };
 use chat_core::Ctx;
 
-/// Runs one contract case against the embedded and the DynamoDB adapters.
+/// Runs one contract case against the embedded, the DynamoDB and the Redis adapters.
 #[macro_export]
 macro_rules! contract {
     ($($case:ident),+ $(,)?) => {
@@ -26,6 +26,11 @@ macro_rules! contract {
                 #[tokio::test]
                 async fn dynamodb() {
                     super::$case(&$crate::support::dynamodb().await.0).await;
+                }
+
+                #[tokio::test]
+                async fn redis() {
+                    super::$case(&$crate::support::redis().await).await;
                 }
             }
         )+
@@ -47,6 +52,24 @@ pub fn embedded() -> Ctx {
     Ctx::with_store(
         &config("no-reply@chat.test"),
         Arc::new(MemoryStore::new()),
+        Arc::new(ChannelNotifier::default()),
+        Arc::new(RecordingMailer::default()),
+        Arc::new(MemoryBlobStore::new("http://127.0.0.1:1")),
+        Arc::new(ManualClock::starting_now()),
+        Arc::new(chat_core::adapters::UlidGenerator::default()),
+    )
+}
+
+/// The store ports on the Redis server of `REDIS_URL`, under a prefix of
+/// their own; blobs, mail and pushes stay embedded.
+pub async fn redis() -> Ctx {
+    let store =
+        chat_redis::RedisStore::connect(&chat_tests::redis_url(), &chat_tests::unique("chat"))
+            .await
+            .expect("connect to redis");
+    Ctx::with_store(
+        &config("no-reply@chat.test"),
+        Arc::new(store),
         Arc::new(ChannelNotifier::default()),
         Arc::new(RecordingMailer::default()),
         Arc::new(MemoryBlobStore::new("http://127.0.0.1:1")),

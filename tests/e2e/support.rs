@@ -39,11 +39,12 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Settings::default()).await
 }
 
-/// Which adapters the gateway under test runs on: the embedded ones, or
+/// Which adapters the gateway under test runs on: the embedded ones,
 /// (with `E2E_BACKEND=aws`) DynamoDB, S3 and SES on the moto emulator with the
-/// API Gateway notifier posting to the gateway's own `@connections` API.
-fn aws_backend() -> bool {
-    std::env::var("E2E_BACKEND").is_ok_and(|b| b == "aws")
+/// API Gateway notifier posting to the gateway's own `@connections` API, or
+/// (with `E2E_BACKEND=redis`) the Redis store on `REDIS_URL`.
+fn backend() -> String {
+    std::env::var("E2E_BACKEND").unwrap_or_default()
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
@@ -66,7 +67,7 @@ pub async fn spawn_app_with_limits(
     let mailer = Arc::new(RecordingMailer::default());
     let clock = Arc::new(ManualClock::starting_now());
     let sockets = Arc::new(ChannelNotifier::default());
-    let (ctx, media) = if aws_backend() {
+    let (ctx, media) = if backend() == "aws" {
         let resources = chat_tests::provision().await;
         let aws = chat_aws::setup::AwsSettings {
             table: resources.table.clone(),
@@ -90,6 +91,22 @@ pub async fn spawn_app_with_limits(
         // test reads its own codes (the emulator holds every test's mail).
         ctx.mailer = Arc::new(TeeMailer(ctx.mailer.clone(), mailer.clone()));
         (ctx, None)
+    } else if backend() == "redis" {
+        let store =
+            chat_redis::RedisStore::connect(&chat_tests::redis_url(), &chat_tests::unique("chat"))
+                .await
+                .expect("connect to redis");
+        let blobs = Arc::new(MemoryBlobStore::new(&base));
+        let ctx = Ctx::with_store(
+            &config,
+            Arc::new(store),
+            sockets.clone(),
+            mailer.clone(),
+            blobs.clone(),
+            clock.clone(),
+            Arc::new(chat_core::adapters::UlidGenerator::default()),
+        );
+        (ctx, Some(blobs))
     } else {
         let blobs = Arc::new(MemoryBlobStore::new(&base));
         let ctx = Ctx::with_store(

@@ -1,6 +1,7 @@
-//! Helpers shared by the test suites for the AWS adapters: the emulator
-//! (moto server) that `.ci/test-all` starts on a free loopback port and names
-//! in `MOTO_ENDPOINT`, and fresh resources on it for each test.
+//! Helpers shared by the test suites for the AWS and Redis adapters: the
+//! emulator (moto server) and the `redis-server` that `.ci/test-all` starts
+//! on free loopback ports and names in `MOTO_ENDPOINT` and `REDIS_URL`, and
+//! fresh resources on them for each test.
 
 use aws_config::SdkConfig;
 use chat_aws::setup::emulator_sdk_config;
@@ -23,6 +24,17 @@ pub const MOTO_ENDPOINT: &str = "MOTO_ENDPOINT";
 pub fn moto_endpoint() -> String {
     std::env::var(MOTO_ENDPOINT).unwrap_or_else(|_| {
         panic!("{MOTO_ENDPOINT} is not set: run the AWS suites with `bash .ci/test-all`, which starts moto")
+    })
+}
+
+/// The variable that names the Redis server the tests use.
+pub const REDIS_URL: &str = "REDIS_URL";
+
+/// The Redis server's URL. Panics with instructions when it is not set, so
+/// that a Redis suite never passes by not running.
+pub fn redis_url() -> String {
+    std::env::var(REDIS_URL).unwrap_or_else(|_| {
+        panic!("{REDIS_URL} is not set: run the Redis suites with `bash .ci/test-all`, which starts redis-server")
     })
 }
 

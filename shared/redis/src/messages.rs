@@ -1,0 +1,134 @@
+//! Messages by seq. The room's counter is bumped, the message stored, its
+//! id and client id recorded and the room's last message set in one script,
+//! so seqs are contiguous and in commit order.
+
+use async_trait::async_trait;
+use chat_core::domain::{Message, MessageId, RoomId};
+use chat_core::ports::{Append, MessageStore};
+use chat_core::{Error, Result};
+
+use crate::{from_json, scripts, to_json, RedisStore};
+
+impl RedisStore {
+    /// The messages with these seqs, in the order given (all must exist).
+    async fn messages_at(&self, room: &RoomId, seqs: &[u64]) -> Result<Vec<Message>> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut hmget = redis::cmd("HMGET");
+        hmget.arg(self.keys.room(room, "msgs"));
+        for seq in seqs {
+            hmget.arg(seq);
+        }
+        let found: Vec<Option<String>> = self.query("HMGET", &hmget).await?;
+        seqs.iter()
+            .zip(found)
+            .map(|(seq, raw)| {
+                let raw = raw.ok_or_else(|| {
+                    Error::internal(format!("message {seq} of room {room} is missing"))
+                })?;
+                let message: Message = from_json(&raw)?;
+                Ok(Message {
+                    seq: *seq,
+                    ..message
+                })
+            })
+            .collect()
+    }
+
+    async fn last_seq(&self, room: &RoomId) -> Result<u64> {
+        let last: Option<u64> = self
+            .query(
+                "HGET",
+                redis::cmd("HGET")
+                    .arg(self.keys.room(room, "counters"))
+                    .arg("last_seq"),
+            )
+            .await?;
+        Ok(last.unwrap_or(0))
+    }
+}
+
+#[async_trait]
+impl MessageStore for RedisStore {
+    async fn append(&self, message: &Message) -> Result<Append> {
+        let room = &message.room_id;
+        let client_key = message
+            .client_id
+            .as_ref()
+            .map(|c| format!("{}#{c}", message.sender_id))
+            .unwrap_or_default();
+        let (outcome, seq): (i64, u64) = self
+            .script(
+                "append message",
+                scripts::APPEND
+                    .key(self.keys.room(room, "meta"))
+                    .key(self.keys.room(room, "counters"))
+                    .key(self.keys.room(room, "msgs"))
+                    .key(self.keys.room(room, "ids"))
+                    .key(self.keys.room(room, "clients"))
+                    .key(self.keys.room(room, "last"))
+                    .arg(to_json(&Message {
+                        seq: 0,
+                        ..message.clone()
+                    })?)
+                    .arg(message.id.as_str())
+                    .arg(&client_key)
+                    .arg(to_json(&message.preview())?),
+            )
+            .await?;
+        match outcome {
+            1 => Ok(Append::Stored { seq }),
+            0 => {
+                let earlier = self.messages_at(room, &[seq]).await?;
+                let earlier = earlier
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::internal("client id without its message"))?;
+                Ok(Append::Duplicate(Box::new(earlier)))
+            }
+            _ => Err(Error::room_not_found()),
+        }
+    }
+
+    async fn message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>> {
+        let seq: Option<u64> = self
+            .query(
+                "HGET",
+                redis::cmd("HGET")
+                    .arg(self.keys.room(room, "ids"))
+                    .arg(id.as_str()),
+            )
+            .await?;
+        match seq {
+            Some(seq) => Ok(self.messages_at(room, &[seq]).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    async fn history(
+        &self,
+        room: &RoomId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let last = self.last_seq(room).await?;
+        let top = match before {
+            Some(before) => before.saturating_sub(1).min(last),
+            None => last,
+        };
+        let count = u64::try_from(limit).unwrap_or(u64::MAX).min(top);
+        let seqs: Vec<u64> = (0..count).map(|i| top - i).collect();
+        self.messages_at(room, &seqs).await
+    }
+
+    async fn after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<Message>> {
+        let last = self.last_seq(room).await?;
+        if after >= last {
+            return Ok(Vec::new());
+        }
+        let count = u64::try_from(limit).unwrap_or(u64::MAX).min(last - after);
+        let seqs: Vec<u64> = (1..=count).map(|i| after + i).collect();
+        self.messages_at(room, &seqs).await
+    }
+}

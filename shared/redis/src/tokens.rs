@@ -1,0 +1,71 @@
+//! Refresh tokens and revoked families, each expiring when it no longer matters.
+
+use async_trait::async_trait;
+use chat_core::domain::Timestamp;
+use chat_core::ports::{RefreshRecord, Rotate, TokenStore};
+use chat_core::Result;
+
+use crate::{scripts, RedisStore};
+
+#[async_trait]
+impl TokenStore for RedisStore {
+    async fn put_refresh(&self, record: &RefreshRecord) -> Result<()> {
+        let key = self.keys.refresh(&record.jti);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HSET")
+            .arg(&key)
+            .arg("family")
+            .arg(&record.family)
+            .arg("user_id")
+            .arg(record.user_id.as_str())
+            .arg("expires_at")
+            .arg(record.expires_at.millis())
+            .arg("used")
+            .arg("0")
+            .ignore()
+            .cmd("PEXPIREAT")
+            .arg(&key)
+            .arg(record.expires_at.millis().max(1))
+            .ignore();
+        self.pipe::<()>("store refresh token", &pipe).await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_jti: &str,
+        new: &RefreshRecord,
+        now: Timestamp,
+    ) -> Result<Rotate> {
+        let outcome: i64 = self
+            .script(
+                "rotate refresh token",
+                scripts::ROTATE_REFRESH
+                    .key(self.keys.refresh(old_jti))
+                    .key(self.keys.refresh(&new.jti))
+                    .key(self.keys.family(&new.family))
+                    .arg(now.millis())
+                    .arg(&new.family)
+                    .arg(new.user_id.as_str())
+                    .arg(new.expires_at.millis().max(1)),
+            )
+            .await?;
+        Ok(match outcome {
+            0 => Rotate::Rotated,
+            1 => Rotate::Reused,
+            _ => Rotate::Invalid,
+        })
+    }
+
+    async fn revoke_family(&self, family: &str, until: Timestamp) -> Result<()> {
+        self.query::<()>(
+            "SET",
+            redis::cmd("SET")
+                .arg(self.keys.family(family))
+                .arg(until.millis())
+                .arg("PXAT")
+                .arg(until.millis().max(1)),
+        )
+        .await
+    }
+}
