@@ -28,6 +28,7 @@ use std::sync::Arc;
 use axum::Router;
 use chat_core::adapters::{ChannelNotifier, MemoryBlobStore};
 use chat_core::http::{ApiRequest, ApiResponse};
+use chat_core::ports::{Delivery, Notifier};
 use chat_core::Ctx;
 use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
@@ -37,7 +38,7 @@ use tower_http::cors::CorsLayer;
 /// blob store is the embedded one) and CORS.
 pub fn app(
     ctx: Arc<Ctx>,
-    sockets: Arc<ChannelNotifier>,
+    sockets: Sockets,
     media: Option<Arc<MemoryBlobStore>>,
     cors: CorsLayer,
     limits: websocket::SocketLimits,
@@ -53,6 +54,47 @@ pub fn app(
         router = router.merge(media::router(blobs));
     }
     router.fallback(rest::not_found).layer(cors)
+}
+
+/// The sockets this process holds, and (on Redis) the relay that reaches
+/// the sockets other processes hold.
+#[derive(Clone, Debug)]
+pub struct Sockets {
+    /// This process's sockets.
+    pub local: Arc<ChannelNotifier>,
+    /// The other processes' sockets, when several share a Redis server.
+    pub relay: Option<Arc<chat_redis::RedisRelay>>,
+}
+
+impl Sockets {
+    /// Sockets of this process only.
+    pub fn local(local: Arc<ChannelNotifier>) -> Self {
+        Self { local, relay: None }
+    }
+
+    /// Posts a frame to a connection, wherever it is held.
+    pub async fn post(&self, id: &str, payload: &[u8]) -> chat_core::Result<Delivery> {
+        match &self.relay {
+            Some(relay) => relay.post(id, payload).await,
+            None => self.local.post(id, payload).await,
+        }
+    }
+
+    /// Whether a process holds the connection.
+    pub async fn is_open(&self, id: &str) -> chat_core::Result<bool> {
+        match &self.relay {
+            Some(relay) => relay.is_open(id).await,
+            None => Ok(self.local.is_open(id)),
+        }
+    }
+
+    /// Closes the connection wherever it is held; false if none holds it.
+    pub async fn close(&self, id: &str) -> chat_core::Result<bool> {
+        match &self.relay {
+            Some(relay) => relay.close(id).await,
+            None => Ok(self.local.close(id)),
+        }
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests

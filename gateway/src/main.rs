@@ -58,6 +58,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         tracing::warn!("JWT_SECRET not set: using a random secret; tokens die with this process");
     }
     let sockets = Arc::new(ChannelNotifier::default());
+    let mut relay_handle = None;
     let (ctx, media, saver) = match backend.as_str() {
         "embedded" => {
             let embedded = embedded_context(&config, &base_url, sockets.clone(), data_dir)?;
@@ -65,7 +66,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         "aws" => (aws_context(&config, &base_url).await?, None, None),
         "redis" => {
-            let (ctx, blobs) = redis_context(&config, &base_url, sockets.clone()).await?;
+            let (ctx, blobs, relay) = redis_context(&config, &base_url, sockets.clone()).await?;
+            relay_handle = Some(relay);
             (ctx, Some(blobs), None)
         }
         other => {
@@ -77,7 +79,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let app = local_gateway::app(
         Arc::new(ctx),
-        sockets,
+        local_gateway::Sockets {
+            local: sockets,
+            relay: relay_handle,
+        },
         media,
         config.cors(),
         config.socket_limits,
@@ -163,28 +168,30 @@ async fn aws_context(
 }
 
 /// The context on a Redis server (`REDIS_URL`, keys under `REDIS_PREFIX`,
-/// default `chat`). Pictures stay in this process's memory for now.
+/// default `chat`), pushing through the relay that reaches the sockets of
+/// every process on that server. Pictures stay in this process's memory for now.
 async fn redis_context(
     config: &GatewayConfig,
     base_url: &str,
     sockets: Arc<ChannelNotifier>,
-) -> Result<(Ctx, Arc<MemoryBlobStore>), Box<dyn std::error::Error>> {
+) -> Result<(Ctx, Arc<MemoryBlobStore>, Arc<chat_redis::RedisRelay>), Box<dyn std::error::Error>> {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = std::env::var("REDIS_PREFIX").unwrap_or_else(|_| "chat".into());
     let store = chat_redis::RedisStore::connect(&url, &prefix)
         .await
         .map_err(|e| format!("Redis at {url}: {e}"))?;
+    let relay = chat_redis::RedisRelay::start(&url, store.clone(), sockets).await?;
     let blobs = Arc::new(MemoryBlobStore::new(base_url));
     let ctx = Ctx::with_store(
         &config.core,
         Arc::new(store),
-        sockets,
+        relay.clone(),
         Arc::new(ConsoleMailer),
         blobs.clone(),
         Arc::new(SystemClock),
         Arc::new(chat_core::adapters::UlidGenerator::default()),
     );
-    Ok((ctx, blobs))
+    Ok((ctx, blobs, relay))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

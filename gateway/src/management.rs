@@ -6,21 +6,20 @@
 //! As on AWS, a post to a closed connection is `410 GoneException` and one
 //! over 128 KB is `413 PayloadTooLargeException`.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use chat_core::adapters::ChannelNotifier;
-use chat_core::ports::{Delivery, Notifier};
+use chat_core::ports::Delivery;
+
+use crate::Sockets;
 use http::StatusCode;
 
 use crate::websocket::MAX_MESSAGE_BYTES;
 
 /// The `@connections` routes.
-pub fn router(sockets: Arc<ChannelNotifier>) -> Router {
+pub fn router(sockets: Sockets) -> Router {
     Router::new()
         .route(
             "/@connections/{id}",
@@ -70,7 +69,7 @@ fn gone() -> Response {
 }
 
 async fn post_to_connection(
-    State(sockets): State<Arc<ChannelNotifier>>,
+    State(sockets): State<Sockets>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -97,11 +96,8 @@ async fn post_to_connection(
     }
 }
 
-async fn get_connection(
-    State(sockets): State<Arc<ChannelNotifier>>,
-    Path(id): Path<String>,
-) -> Response {
-    if sockets.is_open(&id) {
+async fn get_connection(State(sockets): State<Sockets>, Path(id): Path<String>) -> Response {
+    if sockets.is_open(&id).await.unwrap_or(false) {
         (
             StatusCode::OK,
             [("content-type", "application/json")],
@@ -118,11 +114,8 @@ async fn get_connection(
     }
 }
 
-async fn delete_connection(
-    State(sockets): State<Arc<ChannelNotifier>>,
-    Path(id): Path<String>,
-) -> Response {
-    if sockets.close(&id) {
+async fn delete_connection(State(sockets): State<Sockets>, Path(id): Path<String>) -> Response {
+    if sockets.close(&id).await.unwrap_or(false) {
         StatusCode::NO_CONTENT.into_response()
     } else {
         gone()
@@ -130,22 +123,19 @@ async fn delete_connection(
 }
 
 async fn staged_post(
-    state: State<Arc<ChannelNotifier>>,
+    state: State<Sockets>,
     Path((_stage, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
     post_to_connection(state, Path(id), body).await
 }
 
-async fn staged_get(
-    state: State<Arc<ChannelNotifier>>,
-    Path((_stage, id)): Path<(String, String)>,
-) -> Response {
+async fn staged_get(state: State<Sockets>, Path((_stage, id)): Path<(String, String)>) -> Response {
     get_connection(state, Path(id)).await
 }
 
 async fn staged_delete(
-    state: State<Arc<ChannelNotifier>>,
+    state: State<Sockets>,
     Path((_stage, id)): Path<(String, String)>,
 ) -> Response {
     delete_connection(state, Path(id)).await

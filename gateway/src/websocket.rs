@@ -28,7 +28,7 @@ use axum::routing::get;
 use axum::Router;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use chat_core::adapters::{ChannelNotifier, SocketCommand};
+use chat_core::adapters::SocketCommand;
 use chat_core::http::ApiRequest;
 use chat_core::security::random;
 use chat_core::ws::{self, WsEvent, WsRequestContext};
@@ -70,7 +70,7 @@ pub struct Realtime {
     /// The handlers' context.
     pub ctx: Arc<Ctx>,
     /// The open sockets.
-    pub sockets: Arc<ChannelNotifier>,
+    pub sockets: crate::Sockets,
     /// When sockets are closed.
     pub limits: SocketLimits,
 }
@@ -143,13 +143,23 @@ async fn open(
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
     // Registered before `$connect` runs, so nothing posted right after is lost.
-    let outgoing = rt.sockets.register(&id);
+    let outgoing = rt.sockets.local.register(&id);
+    if let Some(relay) = &rt.sockets.relay {
+        if let Err(e) = relay.claim(&id).await {
+            rt.sockets.local.unregister(&id);
+            tracing::warn!(error = %e, "could not record a new connection");
+            return crate::into_axum(chat_core::http::errors::to_response(e));
+        }
+    }
     let mut connect = event("$connect", "CONNECT", &id);
     connect.headers = Some(header_map);
     connect.query_string_parameters = Some(params);
     let answer = ws::handle(&rt.ctx, connect).await;
     if answer.status_code != 200 {
-        rt.sockets.unregister(&id);
+        rt.sockets.local.unregister(&id);
+        if let Some(relay) = &rt.sockets.relay {
+            relay.release(&id).await;
+        }
         let status = StatusCode::from_u16(answer.status_code).unwrap_or(StatusCode::FORBIDDEN);
         let body = answer.body.unwrap_or_default();
         return (
@@ -197,11 +207,16 @@ async fn run(
     let last_activity = Arc::new(AtomicU64::new(0));
     let (mut sink, mut stream) = socket.split();
     let (close_tx, close_rx) = oneshot::channel::<CloseFrame>();
+    // Dropped when the writer ends (a failed send, or a close asked through
+    // `@connections`): the connection is over then, as on API Gateway,
+    // without waiting for the client to answer the close.
+    let (writer_alive, mut writer_ended) = oneshot::channel::<()>();
     let writer_activity = last_activity.clone();
     // Sends what the notifier queues. When the reader stops, the registry
     // drops the queue: what was queued still goes out, then the close frame
     // the reader chose (if it chose one).
     let writer = tokio::spawn(async move {
+        let _alive = writer_alive;
         while let Some(command) = outgoing.recv().await {
             match command {
                 SocketCommand::Send(text) => {
@@ -227,6 +242,7 @@ async fn run(
         let wake = end_of_life.min(idle_since + limits.idle_timeout);
         let frame = tokio::select! {
             frame = stream.next() => frame,
+            _ = &mut writer_ended => break None,
             () = tokio::time::sleep_until(wake) => {
                 let now = Instant::now();
                 if now >= end_of_life {
@@ -258,7 +274,10 @@ async fn run(
             break None;
         }
     };
-    rt.sockets.unregister(&id);
+    rt.sockets.local.unregister(&id);
+    if let Some(relay) = &rt.sockets.relay {
+        relay.release(&id).await;
+    }
     match closing {
         Some(frame) => {
             let _ = close_tx.send(frame);

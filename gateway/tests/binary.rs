@@ -300,3 +300,168 @@ async fn an_unreadable_state_file_stops_the_start_and_is_left_alone() -> TestRes
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// Signs `name` up on `gateway` (the code read from its console); returns
+/// the access token and the user id.
+async fn sign_up(
+    gateway: &Running,
+    name: &str,
+) -> Result<(String, String), Box<dyn std::error::Error>> {
+    let client = reqwest::Client::new();
+    let base = &gateway.base;
+    let email = format!("{name}@example.com");
+    let registered = client
+        .post(format!("{base}/api/users/register/"))
+        .json(&serde_json::json!({ "username": name, "email": email, "password": "correct horse battery" }))
+        .send()
+        .await?;
+    assert_eq!(registered.status(), 201);
+    let code = gateway.code_for(&email).await?;
+    let verified = client
+        .post(format!("{base}/api/users/verify-email/"))
+        .json(&serde_json::json!({ "email": email, "otp": code }))
+        .send()
+        .await?;
+    assert_eq!(verified.status(), 200);
+    let tokens: serde_json::Value = client
+        .post(format!("{base}/api/users/token/"))
+        .json(&serde_json::json!({ "email": email, "password": "correct horse battery" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let access = tokens["access"].as_str().ok_or("access")?.to_owned();
+    let me: serde_json::Value = client
+        .get(format!("{base}/api/users/profile/"))
+        .bearer_auth(&access)
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok((access, me["id"].as_str().ok_or("id")?.to_owned()))
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn socket(gateway: &Running, path: &str) -> Result<Socket, Box<dyn std::error::Error>> {
+    let url = format!("{}{path}", gateway.base.replacen("http://", "ws://", 1));
+    Ok(tokio_tungstenite::connect_async(url).await?.0)
+}
+
+/// The next event of type `kind` on `socket`, within 10 seconds.
+async fn next_of(
+    socket: &mut Socket,
+    kind: &str,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .map_err(|_| format!("no {kind} event within 10 s"))?
+            .ok_or("socket closed")??;
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            let event: serde_json::Value = serde_json::from_str(text.as_str())?;
+            if event["type"] == kind {
+                return Ok(event);
+            }
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, frame: serde_json::Value) -> TestResult {
+    use futures_util::SinkExt;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            frame.to_string().into(),
+        ))
+        .await?;
+    Ok(())
+}
+
+/// Two `local-gateway` processes on one Redis server serve one chat: users
+/// signed up on either, sockets on either, and every event (messages over
+/// REST and WebSocket, presence, read receipts) reaches the sockets the
+/// other process holds.
+#[tokio::test]
+async fn two_processes_on_one_redis_serve_one_chat() -> TestResult {
+    let url = chat_tests::redis_url();
+    let prefix = chat_tests::unique("chat");
+    let env = [
+        ("CHAT_BACKEND", "redis"),
+        ("REDIS_URL", url.as_str()),
+        ("REDIS_PREFIX", prefix.as_str()),
+        (
+            "JWT_SECRET",
+            "one secret shared by both processes, 32+ bytes",
+        ),
+    ];
+    let a = Running::start(&env)?;
+    let b = Running::start(&env)?;
+    let (alice, _) = sign_up(&a, "alice").await?;
+    let (bob, bob_id) = sign_up(&b, "bob").await?;
+    let client = reqwest::Client::new();
+    let room: serde_json::Value = client
+        .post(format!("{}/api/chat/rooms/", a.base))
+        .bearer_auth(&alice)
+        .json(&serde_json::json!({ "name": "Across", "type": "group", "members": [bob_id] }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let room = room["id"].as_str().ok_or("room id")?.to_owned();
+
+    // Alice holds a per-user socket on A; Bob then connects on B, per room.
+    let mut alice_socket = socket(&a, &format!("/ws/?token={alice}")).await?;
+    let mut bob_socket = socket(&b, &format!("/ws/chat/{room}/?token={bob}")).await?;
+    let online = next_of(&mut alice_socket, "presence").await?;
+    assert_eq!(
+        (online["user_id"].as_str(), online["status"].as_str()),
+        (Some(bob_id.as_str()), Some("online"))
+    );
+
+    // A REST send on A reaches Bob's socket on B.
+    let sent = client
+        .post(format!("{}/api/chat/rooms/{room}/messages/", a.base))
+        .bearer_auth(&alice)
+        .json(&serde_json::json!({ "message": "from A" }))
+        .send()
+        .await?;
+    assert_eq!(sent.status(), 201);
+    let got = next_of(&mut bob_socket, "message").await?;
+    assert_eq!(
+        (got["message"].as_str(), got["seq"].as_u64()),
+        (Some("from A"), Some(1))
+    );
+
+    // A WebSocket send on B reaches Alice's socket on A; her read reaches Bob.
+    send(&mut bob_socket, serde_json::json!({ "message": "from B" })).await?;
+    let mine = next_of(&mut alice_socket, "message").await?;
+    assert_eq!(
+        mine["message"], "from A",
+        "her own devices hear her message too"
+    );
+    let got = next_of(&mut alice_socket, "message").await?;
+    assert_eq!(
+        (got["message"].as_str(), got["seq"].as_u64()),
+        (Some("from B"), Some(2))
+    );
+    send(
+        &mut alice_socket,
+        serde_json::json!({ "action": "read", "room_id": room, "message_id": got["id"] }),
+    )
+    .await?;
+    // First "delivered" (his message reached Alice's socket on A), then "read".
+    for status in ["delivered", "read"] {
+        let receipt = next_of(&mut bob_socket, "receipt").await?;
+        assert_eq!(
+            (receipt["status"].as_str(), receipt["seq"].as_u64()),
+            (Some(status), Some(2))
+        );
+    }
+
+    assert!(a.stop()?.success());
+    assert!(b.stop()?.success());
+    Ok(())
+}

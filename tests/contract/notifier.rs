@@ -44,7 +44,7 @@ async fn api_gateway_notifier_against_the_local_management_api() {
         .expect("bind");
     // As on AWS, the endpoint carries the stage: https://{api}.execute-api.{region}.amazonaws.com/{stage}
     let endpoint = format!("http://{}/prod", listener.local_addr().expect("addr"));
-    let router = local_gateway::management::router(sockets.clone());
+    let router = local_gateway::management::router(local_gateway::Sockets::local(sockets.clone()));
     tokio::spawn(local_gateway::serve(
         listener,
         router,

@@ -481,3 +481,60 @@ async fn history(app: &crate::support::TestApp, room: &str, token: &str) -> Vec<
         })
         .unwrap_or_default()
 }
+
+/// Two gateway processes of one deployment (two apps on one Redis prefix):
+/// `@connections` on either posts to and closes a socket the other holds,
+/// and answers 410 once it is gone.
+#[tokio::test]
+async fn the_management_api_reaches_sockets_held_by_another_process() -> TestResult {
+    let prefix = chat_tests::unique("chat");
+    let holder = crate::support::spawn_app_on_redis(&prefix).await;
+    let other = crate::support::spawn_app_on_redis(&prefix).await;
+    let alice = holder.user("alice").await;
+    let mut socket = holder.ws_user(&alice).await;
+    let connections = holder
+        .ctx
+        .connections
+        .connections_of(
+            &[chat_core::domain::UserId::parse(&alice.id).ok_or("id")?],
+            holder.ctx.clock.now(),
+        )
+        .await?;
+    let id = connections.first().ok_or("connection")?.id.clone();
+    let path: String = id
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    let url = other.url(&format!("/@connections/{path}"));
+    assert_eq!(
+        other.client.get(&url).send().await?.status(),
+        StatusCode::OK
+    );
+    let post = other
+        .client
+        .post(&url)
+        .body(r#"{"type":"hello"}"#)
+        .send()
+        .await?;
+    assert_eq!(post.status(), StatusCode::OK);
+    assert_eq!(socket.next_of("hello").await["type"], "hello");
+    let delete = other.client.delete(&url).send().await?;
+    assert_eq!(delete.status(), StatusCode::NO_CONTENT);
+    assert!(
+        socket.next_within(Duration::from_secs(2)).await.is_none(),
+        "socket closed"
+    );
+    let mut gone = StatusCode::OK;
+    for _ in 0..40 {
+        gone = other.client.post(&url).body("{}").send().await?.status();
+        if gone == StatusCode::GONE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(gone, StatusCode::GONE);
+    Ok(())
+}

@@ -56,6 +56,27 @@ pub async fn spawn_app_with_limits(
     settings: Settings,
     limits: local_gateway::websocket::SocketLimits,
 ) -> TestApp {
+    let redis = (backend() == "redis").then(|| chat_tests::unique("chat"));
+    spawn(settings, limits, redis.as_deref()).await
+}
+
+/// A gateway on the Redis server of `REDIS_URL` under `prefix`, whatever
+/// `E2E_BACKEND` says: two of them on one prefix are two processes of one
+/// deployment.
+pub async fn spawn_app_on_redis(prefix: &str) -> TestApp {
+    spawn(
+        Settings::default(),
+        local_gateway::websocket::SocketLimits::default(),
+        Some(prefix),
+    )
+    .await
+}
+
+async fn spawn(
+    settings: Settings,
+    limits: local_gateway::websocket::SocketLimits,
+    redis_prefix: Option<&str>,
+) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let base = format!("http://{addr}");
@@ -67,7 +88,28 @@ pub async fn spawn_app_with_limits(
     let mailer = Arc::new(RecordingMailer::default());
     let clock = Arc::new(ManualClock::starting_now());
     let sockets = Arc::new(ChannelNotifier::default());
-    let (ctx, media) = if backend() == "aws" {
+    let mut relay = None;
+    let (ctx, media) = if let Some(prefix) = redis_prefix {
+        let url = chat_tests::redis_url();
+        let store = chat_redis::RedisStore::connect(&url, prefix)
+            .await
+            .expect("connect to redis");
+        let relaying = chat_redis::RedisRelay::start(&url, store.clone(), sockets.clone())
+            .await
+            .expect("relay");
+        relay = Some(relaying.clone());
+        let blobs = Arc::new(MemoryBlobStore::new(&base));
+        let ctx = Ctx::with_store(
+            &config,
+            Arc::new(store),
+            relaying,
+            mailer.clone(),
+            blobs.clone(),
+            clock.clone(),
+            Arc::new(chat_core::adapters::UlidGenerator::default()),
+        );
+        (ctx, Some(blobs))
+    } else if backend() == "aws" {
         let resources = chat_tests::provision().await;
         let aws = chat_aws::setup::AwsSettings {
             table: resources.table.clone(),
@@ -91,22 +133,6 @@ pub async fn spawn_app_with_limits(
         // test reads its own codes (the emulator holds every test's mail).
         ctx.mailer = Arc::new(TeeMailer(ctx.mailer.clone(), mailer.clone()));
         (ctx, None)
-    } else if backend() == "redis" {
-        let store =
-            chat_redis::RedisStore::connect(&chat_tests::redis_url(), &chat_tests::unique("chat"))
-                .await
-                .expect("connect to redis");
-        let blobs = Arc::new(MemoryBlobStore::new(&base));
-        let ctx = Ctx::with_store(
-            &config,
-            Arc::new(store),
-            sockets.clone(),
-            mailer.clone(),
-            blobs.clone(),
-            clock.clone(),
-            Arc::new(chat_core::adapters::UlidGenerator::default()),
-        );
-        (ctx, Some(blobs))
     } else {
         let blobs = Arc::new(MemoryBlobStore::new(&base));
         let ctx = Ctx::with_store(
@@ -126,7 +152,16 @@ pub async fn spawn_app_with_limits(
     .expect("gateway config")
     .cors();
     let ctx = Arc::new(ctx);
-    let app = local_gateway::app(ctx.clone(), sockets, media, cors, limits);
+    let app = local_gateway::app(
+        ctx.clone(),
+        local_gateway::Sockets {
+            local: sockets,
+            relay,
+        },
+        media,
+        cors,
+        limits,
+    );
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(local_gateway::serve(listener, app, async {
         let _ = rx.await;

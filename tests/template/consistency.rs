@@ -342,7 +342,7 @@ async fn the_local_gateway_serves_every_route() {
         .cors();
     let app = local_gateway::app(
         ctx,
-        sockets,
+        local_gateway::Sockets::local(sockets),
         None,
         cors,
         local_gateway::websocket::SocketLimits::default(),

@@ -79,7 +79,7 @@ impl Stack {
         let management = format!("http://{}/prod", listener.local_addr().expect("addr"));
         tokio::spawn(local_gateway::serve(
             listener,
-            local_gateway::management::router(sockets.clone()),
+            local_gateway::management::router(local_gateway::Sockets::local(sockets.clone())),
             std::future::pending(),
         ));
 

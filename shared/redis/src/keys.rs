@@ -26,6 +26,10 @@
 //! | a user's rooms | `{user:<id>}:rooms` | set (a superset: checked against the room's members on read) |
 //! | connection | `{conns}:conn:<id>` | string (JSON), expires with the connection |
 //! | a user's connections | `{conns}:user:<id>` | hash connection id → expiry (ms) |
+//! | the process holding a connection | `{conns}:node:<id>` | string (process id), 2 hours |
+//! | a live gateway process | `{nodes}:alive:<process>` | string, 15 s, renewed every 5 s |
+//!
+//! Each gateway process listens on the channel `<prefix>:node:<process>`.
 
 use chat_core::domain::{Email, RoomId, UserId};
 
@@ -104,6 +108,21 @@ impl Keys {
     /// A connection.
     pub fn connection(&self, id: &str) -> String {
         self.key("conns", &format!("conn:{id}"))
+    }
+
+    /// The prefix of every key.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The process holding a connection.
+    pub fn connection_node(&self, id: &str) -> String {
+        self.key("conns", &format!("node:{id}"))
+    }
+
+    /// The sign that a gateway process is alive.
+    pub fn node_alive(&self, node: &str) -> String {
+        self.key("nodes", &format!("alive:{node}"))
     }
 
     /// A user's connections.

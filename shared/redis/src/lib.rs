@@ -23,6 +23,7 @@ mod messages;
 mod otps;
 mod rate;
 mod receipts;
+pub mod relay;
 mod rooms;
 mod tokens;
 mod users;
@@ -35,6 +36,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use keys::Keys;
+pub use relay::RedisRelay;
 
 /// Tries at a compare-and-set before answering "busy".
 const CAS_ATTEMPTS: usize = 50;
