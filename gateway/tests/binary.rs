@@ -465,3 +465,119 @@ async fn two_processes_on_one_redis_serve_one_chat() -> TestResult {
     assert!(b.stop()?.success());
     Ok(())
 }
+
+/// A `redis-server` of this test's own, on a free port, with its data in
+/// `dir` (append-only file on, fsync on every write).
+fn start_redis(
+    port: u16,
+    dir: &std::path::Path,
+) -> Result<std::process::Child, Box<dyn std::error::Error>> {
+    let child = Command::new("redis-server")
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+        ])
+        .args(["--appendonly", "yes", "--appendfsync", "always"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(child);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err("redis-server did not start".into())
+}
+
+fn free_port() -> Result<u16, Box<dyn std::error::Error>> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Redis dies under a running gateway: requests answer 503 with
+/// `Retry-After` (no 500, no panic, the process stays up); Redis comes back
+/// with its append-only file: the same process serves again within seconds
+/// and nothing acknowledged before is lost.
+#[tokio::test]
+async fn the_gateway_rides_out_a_redis_restart() -> TestResult {
+    let dir = fresh_dir("chat-redis");
+    std::fs::create_dir_all(&dir)?;
+    let port = free_port()?;
+    let mut redis = start_redis(port, &dir)?;
+    let url = format!("redis://127.0.0.1:{port}");
+    let gateway = Running::start(&[
+        ("CHAT_BACKEND", "redis"),
+        ("REDIS_URL", url.as_str()),
+        (
+            "JWT_SECRET",
+            "a secret for the redis restart test, 32+ bytes",
+        ),
+    ])?;
+    let (alice, _) = sign_up(&gateway, "alice").await?;
+    let client = reqwest::Client::new();
+    let base = gateway.base.clone();
+    let room: serde_json::Value = client
+        .post(format!("{base}/api/chat/rooms/"))
+        .bearer_auth(&alice)
+        .json(&serde_json::json!({ "name": "Durable", "type": "group", "members": [] }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let room = room["id"].as_str().ok_or("room id")?.to_owned();
+    let messages = format!("{base}/api/chat/rooms/{room}/messages/");
+    let sent = client
+        .post(&messages)
+        .bearer_auth(&alice)
+        .json(&serde_json::json!({ "message": "acknowledged before the crash" }))
+        .send()
+        .await?;
+    assert_eq!(sent.status(), 201);
+
+    redis.kill()?;
+    redis.wait()?;
+    let during = client.get(&messages).bearer_auth(&alice).send().await?;
+    assert_eq!(during.status(), 503);
+    assert!(during.headers().contains_key("retry-after"));
+    let body: serde_json::Value = during.json().await?;
+    assert_eq!(body["code"], "unavailable");
+
+    let mut redis = start_redis(port, &dir)?;
+    let mut back = None;
+    for _ in 0..100 {
+        let response = client.get(&messages).bearer_auth(&alice).send().await?;
+        if response.status() == 200 {
+            back = Some(response.json::<serde_json::Value>().await?);
+            break;
+        }
+        assert_eq!(response.status(), 503, "only 503 while Redis comes back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page = back.ok_or("the gateway did not recover within 10 s")?;
+    assert_eq!(
+        page["results"][0]["message"],
+        "acknowledged before the crash"
+    );
+    let again = client
+        .post(&messages)
+        .bearer_auth(&alice)
+        .json(&serde_json::json!({ "message": "after the restart" }))
+        .send()
+        .await?;
+    assert_eq!(again.status(), 201);
+    let console = gateway.console();
+    assert!(!console.contains("panicked"), "{console}");
+    assert!(gateway.stop()?.success());
+    redis.kill()?;
+    redis.wait()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
