@@ -137,6 +137,13 @@ impl Running {
         Err(format!("no code mailed to {email}").into())
     }
 
+    /// Kills the process with SIGKILL: no shutdown, no cleanup.
+    fn kill(mut self) -> Result<(), Box<dyn std::error::Error>> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// Stops the process with SIGTERM, as a developer's Ctrl-C would.
     fn stop(mut self) -> Result<std::process::ExitStatus, Box<dyn std::error::Error>> {
         Command::new("kill")
@@ -580,4 +587,166 @@ async fn the_gateway_rides_out_a_redis_restart() -> TestResult {
     redis.wait()?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// `kill -9` of one of two processes in the middle of a burst: every send it
+/// acknowledged is in the history, and a client whose socket was on it
+/// reconnects to the other process and, with `last_seq` and `sync`, ends up
+/// with every message once and in order.
+#[tokio::test]
+async fn killing_a_process_mid_burst_loses_nothing_it_acknowledged() -> TestResult {
+    const SENDS: usize = 200;
+    let url = chat_tests::redis_url();
+    let prefix = chat_tests::unique("chat");
+    let env = [
+        ("CHAT_BACKEND", "redis"),
+        ("REDIS_URL", url.as_str()),
+        ("REDIS_PREFIX", prefix.as_str()),
+        (
+            "JWT_SECRET",
+            "one secret shared by both processes, 32+ bytes",
+        ),
+    ];
+    let doomed = Running::start(&env)?;
+    let survivor = Running::start(&env)?;
+    let (alice, _) = sign_up(&survivor, "alice").await?;
+    let (bob, bob_id) = sign_up(&survivor, "bob").await?;
+    let client = reqwest::Client::new();
+    let room: serde_json::Value = client
+        .post(format!("{}/api/chat/rooms/", survivor.base))
+        .bearer_auth(&alice)
+        .json(&serde_json::json!({ "name": "Burst", "type": "group", "members": [bob_id] }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let room = room["id"].as_str().ok_or("room id")?.to_owned();
+    let mut bob_socket = socket(&doomed, &format!("/ws/?token={bob}")).await?;
+
+    // Four streams of sends through the doomed process.
+    let target = format!("{}/api/chat/rooms/{room}/messages/", doomed.base);
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let streams: Vec<_> = (0..4)
+        .map(|s| {
+            let (client, target, alice, acked) = (
+                client.clone(),
+                target.clone(),
+                alice.clone(),
+                acknowledged.clone(),
+            );
+            tokio::spawn(async move {
+                for i in (s..SENDS).step_by(4) {
+                    let text = format!("burst {i}");
+                    let sent = client
+                        .post(&target)
+                        .bearer_auth(&alice)
+                        .json(&serde_json::json!({ "message": text }))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(response) if response.status() == 201 => {
+                            if let Ok(mut acked) = acked.lock() {
+                                acked.push(text);
+                            }
+                        }
+                        Ok(response) => panic!("a send answered {}", response.status()),
+                        Err(_) => return, // the process is gone
+                    }
+                }
+            })
+        })
+        .collect();
+    // Bob hears part of the burst live, then the process dies under him.
+    let mut have = 0;
+    while have < 20 {
+        have = next_of(&mut bob_socket, "message").await?["seq"]
+            .as_u64()
+            .ok_or("seq")?;
+    }
+    doomed.kill()?;
+    for stream in streams {
+        stream.await?;
+    }
+    let acknowledged = acknowledged.lock().map(|a| a.clone()).unwrap_or_default();
+    assert!(acknowledged.len() >= 5, "the burst was under way");
+    println!(
+        "acknowledged {} of {SENDS} sends before the kill",
+        acknowledged.len()
+    );
+
+    // Every acknowledged send is in the history (read through the survivor).
+    let history: serde_json::Value = client
+        .get(format!(
+            "{}/api/chat/rooms/{room}/messages/?after_seq=0&limit=100",
+            survivor.base
+        ))
+        .bearer_auth(&bob)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let mut stored: Vec<String> = Vec::new();
+    let mut page = history;
+    loop {
+        for m in page["results"].as_array().ok_or("results")? {
+            stored.push(m["message"].as_str().unwrap_or_default().to_owned());
+        }
+        let Some(next) = page["next"].as_str() else {
+            break;
+        };
+        page = client
+            .get(format!(
+                "{}/api/chat/rooms/{room}/messages/?after_seq={next}&limit=100",
+                survivor.base
+            ))
+            .bearer_auth(&bob)
+            .send()
+            .await?
+            .json()
+            .await?;
+    }
+    for text in &acknowledged {
+        assert!(
+            stored.contains(text),
+            "{text} was acknowledged but is not stored"
+        );
+    }
+
+    // Bob reconnects to the survivor and catches up from what he had.
+    let mut bob_socket = socket(&survivor, &format!("/ws/?token={bob}")).await?;
+    send(
+        &mut bob_socket,
+        serde_json::json!({ "action": "sync", "room_id": room, "after_seq": have }),
+    )
+    .await?;
+    let mut seqs: Vec<u64> = Vec::new();
+    loop {
+        let event = next_any(&mut bob_socket).await?;
+        match event["type"].as_str() {
+            Some("message") => seqs.push(event["seq"].as_u64().ok_or("seq")?),
+            Some("synced") => {
+                assert_eq!(event["has_more"], false);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let expected: Vec<u64> = (have + 1..=u64::try_from(stored.len())?).collect();
+    assert_eq!(seqs, expected, "the rest, once, in order");
+    assert!(survivor.stop()?.success());
+    Ok(())
+}
+
+/// The next event on `socket`, within 10 seconds.
+async fn next_any(socket: &mut Socket) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    use futures_util::StreamExt;
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .map_err(|_| "no event within 10 s")?
+            .ok_or("socket closed")??;
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            return Ok(serde_json::from_str(text.as_str())?);
+        }
+    }
 }
