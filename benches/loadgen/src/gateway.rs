@@ -38,10 +38,86 @@ pub fn binary(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
     Ok(sibling)
 }
 
+/// Where the gateways keep their state.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// In the one process's memory.
+    Embedded,
+    /// On a Redis server, shared by every process started with it.
+    Redis {
+        /// `redis://…`.
+        url: String,
+        /// The key prefix of this run.
+        prefix: String,
+    },
+}
+
+impl Backend {
+    fn env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Backend::Embedded => Vec::new(),
+            Backend::Redis { url, prefix } => vec![
+                ("CHAT_BACKEND", "redis".to_owned()),
+                ("REDIS_URL", url.clone()),
+                ("REDIS_PREFIX", prefix.clone()),
+            ],
+        }
+    }
+}
+
+/// A `redis-server` of the benchmark's own on a free loopback port, without
+/// persistence; stopped when dropped.
+pub struct RedisServer {
+    child: Child,
+    /// `redis://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl RedisServer {
+    /// Starts Debian's (or any) `redis-server` from the `PATH`.
+    pub fn start() -> Result<Self, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting redis-server: {e}"))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return Err("redis-server did not start".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Self {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        })
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Gateway {
     /// Starts the gateway on a free loopback port with limits raised for load.
     pub fn start(binary: &PathBuf) -> Result<Self, String> {
+        Self::start_on(binary, &Backend::Embedded)
+    }
+
+    /// Starts a gateway on `backend`.
+    pub fn start_on(binary: &PathBuf, backend: &Backend) -> Result<Self, String> {
         let mut child = Command::new(binary)
+            .envs(backend.env())
             .env("PORT", "0")
             .env("BIND_ADDR", "127.0.0.1")
             .env("RUST_LOG", "warn")

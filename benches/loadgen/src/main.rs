@@ -2,6 +2,8 @@
 //!
 //! - `loadgen ws`: WebSocket fan-out (default): M clients in R rooms, S
 //!   senders x K messages, paced or in bursts; deliveries counted and timed.
+//!   With `--backend redis --processes N`, the same plan runs on one
+//!   embedded process and then on N processes sharing a Redis server.
 //! - `loadgen rest`: latency and throughput of the hot REST routes.
 //! - `loadgen startup`: Lambda init time, warm invocation and memory per
 //!   function binary, against a hello-world baseline.
@@ -52,6 +54,16 @@ enum Cmd {
         /// Total messages per second; 0 sends in bursts.
         #[arg(long, default_value_t = 0.0)]
         rate: f64,
+        /// `embedded` (one process) or `redis` (several processes on one
+        /// Redis server, run after the same plan on one embedded process).
+        #[arg(long, default_value = "embedded")]
+        backend: String,
+        /// Gateway processes on Redis; clients are spread over them.
+        #[arg(long, default_value_t = 2)]
+        processes: usize,
+        /// A Redis server to use (default: one started for the run).
+        #[arg(long)]
+        redis_url: Option<String>,
     },
     /// REST benchmark.
     Rest {
@@ -85,6 +97,9 @@ async fn main() -> Result<(), String> {
         senders: 10,
         messages: 100,
         rate: 0.0,
+        backend: "embedded".into(),
+        processes: 2,
+        redis_url: None,
     });
     match command {
         Cmd::Ws {
@@ -93,25 +108,56 @@ async fn main() -> Result<(), String> {
             senders,
             messages,
             rate,
+            backend,
+            processes,
+            redis_url,
         } => {
-            let gw = gateway::Gateway::start(&gateway::binary(cli.gateway_bin)?)?;
-            let plan = ws_bench::Plan {
+            let binary = gateway::binary(cli.gateway_bin)?;
+            let plan = |setup: String| ws_bench::Plan {
+                setup,
                 clients,
                 rooms,
                 senders,
                 messages,
                 rate,
             };
-            let report = ws_bench::run(&gw, plan).await?;
-            if cli.json {
-                println!("{}", report.to_json());
-            } else {
-                report.print();
+            let mut reports = Vec::new();
+            let embedded = vec![gateway::Gateway::start(&binary)?];
+            reports.push(ws_bench::run(&embedded, plan("embedded x1".into())).await?);
+            drop(embedded);
+            match backend.as_str() {
+                "embedded" => {}
+                "redis" => {
+                    let own = match &redis_url {
+                        Some(_) => None,
+                        None => Some(gateway::RedisServer::start()?),
+                    };
+                    let url = redis_url
+                        .or_else(|| own.as_ref().map(|r| r.url.clone()))
+                        .ok_or("no Redis server")?;
+                    let on = gateway::Backend::Redis {
+                        url,
+                        prefix: format!("loadgen-{}", std::process::id()),
+                    };
+                    let gateways = (0..processes.max(1))
+                        .map(|_| gateway::Gateway::start_on(&binary, &on))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let setup = format!("redis x{}", gateways.len());
+                    reports.push(ws_bench::run(&gateways, plan(setup)).await?);
+                }
+                other => return Err(format!("--backend {other}: expected embedded or redis")),
             }
-            if report.lost > 0 || report.duplicated > 0 {
+            for report in &reports {
+                if cli.json {
+                    println!("{}", report.to_json());
+                } else {
+                    report.print();
+                }
+            }
+            if let Some(bad) = reports.iter().find(|r| r.lost > 0 || r.duplicated > 0) {
                 return Err(format!(
-                    "{} lost, {} duplicated",
-                    report.lost, report.duplicated
+                    "{}: {} lost, {} duplicated",
+                    bad.plan.setup, bad.lost, bad.duplicated
                 ));
             }
         }

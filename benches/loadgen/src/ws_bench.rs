@@ -17,6 +17,8 @@ use crate::stats;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// Which backend and how many gateway processes (clients spread over them).
+    pub setup: String,
     pub clients: usize,
     pub rooms: usize,
     pub senders: usize,
@@ -47,6 +49,7 @@ pub struct Report {
 impl Report {
     pub fn to_json(&self) -> Value {
         json!({
+            "setup": self.plan.setup,
             "clients": self.plan.clients, "rooms": self.plan.rooms, "senders": self.plan.senders,
             "messages_per_sender": self.plan.messages, "rate": self.plan.rate,
             "sent": self.sent, "expected_deliveries": self.expected, "delivered": self.delivered,
@@ -64,7 +67,8 @@ impl Report {
     pub fn print(&self) {
         let secs = self.elapsed.as_secs_f64();
         println!(
-            "WebSocket fan-out: {} clients, {} room(s), {} senders x {} messages, {}",
+            "WebSocket fan-out ({}): {} clients, {} room(s), {} senders x {} messages, {}",
+            self.plan.setup,
             self.plan.clients,
             self.plan.rooms,
             self.plan.senders,
@@ -105,8 +109,11 @@ impl Report {
 
 type Received = HashMap<String, usize>;
 
-/// Runs the plan against a gateway.
-pub async fn run(gw: &Gateway, plan: Plan) -> Result<Report, String> {
+/// Runs the plan against gateways sharing one state (one, or several on
+/// Redis): sign-ups go through the first, client `i` connects to gateway
+/// `i % n`, so a room's sockets are spread over the processes.
+pub async fn run(gateways: &[Gateway], plan: Plan) -> Result<Report, String> {
+    let gw = gateways.first().ok_or("no gateway")?;
     let http = reqwest::Client::new();
     let rooms = plan.rooms.max(1);
     eprintln!("signing up {} users...", plan.clients);
@@ -122,7 +129,7 @@ pub async fn run(gw: &Gateway, plan: Plan) -> Result<Report, String> {
         room_ids
             .push(client::room(&http, &gw.base, members[0], &format!("load {r}"), &members).await?);
     }
-    let ws_base = gw.base.replacen("http://", "ws://", 1);
+
     let mut sinks = Vec::new();
     let mut readers = Vec::new();
     let mut logs = Vec::new();
@@ -130,6 +137,9 @@ pub async fn run(gw: &Gateway, plan: Plan) -> Result<Report, String> {
     let received_total = Arc::new(AtomicUsize::new(0));
     for (i, user) in users.iter().enumerate() {
         let room = &room_ids[i % rooms];
+        let ws_base = gateways[i % gateways.len()]
+            .base
+            .replacen("http://", "ws://", 1);
         let url = format!("{ws_base}/ws/chat/{room}/?token={}", user.access);
         let (socket, _) = tokio_tungstenite::connect_async(url)
             .await
@@ -180,8 +190,9 @@ pub async fn run(gw: &Gateway, plan: Plan) -> Result<Report, String> {
     let expected: usize = (0..senders)
         .map(|s| plan.messages * (per_room[s % rooms] - 1))
         .sum();
-    let cpu_before = stats::cpu_time(gw.pid());
-    let server_rss_at_start_kib = stats::rss_kib(gw.pid());
+    let pids: Vec<u32> = gateways.iter().map(Gateway::pid).collect();
+    let cpu_before = total(&pids, stats::cpu_time);
+    let server_rss_at_start_kib = total(&pids, stats::rss_kib);
     let sending = Instant::now();
     let interval = if plan.rate > 0.0 {
         Some(Duration::from_secs_f64(senders as f64 / plan.rate))
@@ -239,11 +250,11 @@ pub async fn run(gw: &Gateway, plan: Plan) -> Result<Report, String> {
     }
     eprintln!();
     let elapsed = sending.elapsed();
-    let server_cpu = match (cpu_before, stats::cpu_time(gw.pid())) {
+    let server_cpu = match (cpu_before, total(&pids, stats::cpu_time)) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
-    let server_peak_rss_kib = stats::peak_rss_kib(gw.pid());
+    let server_peak_rss_kib = total(&pids, stats::peak_rss_kib);
     for task in tasks {
         task.abort();
     }
@@ -276,4 +287,9 @@ pub async fn run(gw: &Gateway, plan: Plan) -> Result<Report, String> {
         server_rss_at_start_kib,
         server_cpu,
     })
+}
+
+/// The sum of a per-process figure over the gateways (None if any is unknown).
+fn total<T: std::iter::Sum<T>>(pids: &[u32], figure: impl Fn(u32) -> Option<T>) -> Option<T> {
+    pids.iter().map(|pid| figure(*pid)).sum()
 }
