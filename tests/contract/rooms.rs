@@ -12,6 +12,7 @@ contract!(
     the_last_admin_rule,
     direct_rooms_are_one_per_pair,
     twenty_parallel_direct_chats_make_one_room,
+    racing_admins_always_leave_one_admin,
 );
 
 fn uid(s: &str) -> UserId {
@@ -279,4 +280,57 @@ async fn twenty_parallel_direct_chats_make_one_room(ctx: &Ctx) {
         .collect();
     assert_eq!(ids.len(), 1);
     assert_eq!(ctx.rooms.rooms_of(&uid("p")).await.expect("read").len(), 1);
+}
+
+/// Two admins step down at once, then two admins leave at once: each time
+/// one succeeds and the other is refused, so the room keeps an admin.
+async fn racing_admins_always_leave_one_admin(ctx: &Ctx) {
+    for leave in [false, true] {
+        let room = group(ctx, &uid("a"));
+        ctx.rooms
+            .create_group(
+                &room,
+                &[
+                    member(&room, &uid("a"), Role::Admin),
+                    member(&room, &uid("b"), Role::Admin),
+                    member(&room, &uid("c"), Role::Member),
+                ],
+            )
+            .await
+            .expect("create");
+        let step_down = |user: &'static str| {
+            let room = room.id.clone();
+            async move {
+                if leave {
+                    ctx.rooms.remove_member(&room, &uid(user)).await
+                } else {
+                    ctx.rooms.set_role(&room, &uid(user), Role::Member).await
+                }
+            }
+        };
+        let (a, b) = tokio::join!(step_down("a"), step_down("b"));
+        let mut outcomes = [a.expect("a"), b.expect("b")];
+        outcomes.sort_by_key(|o| format!("{o:?}"));
+        assert_eq!(
+            outcomes,
+            [ChangeMember::Done, ChangeMember::LastAdmin],
+            "leave: {leave}"
+        );
+        let stored = ctx
+            .rooms
+            .room(&room.id)
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(stored.admin_count, 1, "leave: {leave}");
+        let admins = ctx
+            .rooms
+            .members(&room.id)
+            .await
+            .expect("read")
+            .into_iter()
+            .filter(|m| m.role == Role::Admin)
+            .count();
+        assert_eq!(admins, 1, "leave: {leave}");
+    }
 }
