@@ -26,7 +26,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use chat_core::adapters::{ChannelNotifier, MemoryBlobStore};
+use chat_core::adapters::ChannelNotifier;
 use chat_core::http::{ApiRequest, ApiResponse};
 use chat_core::ports::{Delivery, Notifier};
 use chat_core::Ctx;
@@ -39,7 +39,7 @@ use tower_http::cors::CorsLayer;
 pub fn app(
     ctx: Arc<Ctx>,
     sockets: Sockets,
-    media: Option<Arc<MemoryBlobStore>>,
+    media: Option<media::Media>,
     cors: CorsLayer,
     limits: websocket::SocketLimits,
 ) -> Router {

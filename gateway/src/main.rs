@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use chat_aws::setup::{self, AwsSettings, Needs};
 use chat_core::adapters::{
-    ChannelNotifier, ConsoleMailer, MemoryBlobStore, MemoryStore, SystemClock,
+    ChannelNotifier, ConsoleMailer, FileBlobStore, MemoryBlobStore, MemoryStore, SystemClock,
 };
 use chat_core::Ctx;
 use local_gateway::config::GatewayConfig;
 use local_gateway::data_dir::DataDir;
+use local_gateway::media::Media;
 use local_gateway::websocket::LOCAL_STAGE;
 use tokio::net::TcpListener;
 
@@ -62,13 +63,17 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (ctx, media, saver) = match backend.as_str() {
         "embedded" => {
             let embedded = embedded_context(&config, &base_url, sockets.clone(), data_dir)?;
-            (embedded.ctx, Some(embedded.blobs), embedded.saver)
+            (
+                embedded.ctx,
+                Some(Media::Memory(embedded.blobs)),
+                embedded.saver,
+            )
         }
         "aws" => (aws_context(&config, &base_url).await?, None, None),
         "redis" => {
-            let (ctx, blobs, relay) = redis_context(&config, &base_url, sockets.clone()).await?;
+            let (ctx, media, relay) = redis_context(&config, &base_url, sockets.clone()).await?;
             relay_handle = Some(relay);
-            (ctx, Some(blobs), None)
+            (ctx, Some(media), None)
         }
         other => {
             return Err(format!(
@@ -169,29 +174,41 @@ async fn aws_context(
 
 /// The context on a Redis server (`REDIS_URL`, keys under `REDIS_PREFIX`,
 /// default `chat`), pushing through the relay that reaches the sockets of
-/// every process on that server. Pictures stay in this process's memory for now.
+/// every process on that server. Pictures go to `MEDIA_DIR` (a directory
+/// the processes share), or stay in this process's memory without it.
 async fn redis_context(
     config: &GatewayConfig,
     base_url: &str,
     sockets: Arc<ChannelNotifier>,
-) -> Result<(Ctx, Arc<MemoryBlobStore>, Arc<chat_redis::RedisRelay>), Box<dyn std::error::Error>> {
+) -> Result<(Ctx, Media, Arc<chat_redis::RedisRelay>), Box<dyn std::error::Error>> {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = std::env::var("REDIS_PREFIX").unwrap_or_else(|_| "chat".into());
     let store = chat_redis::RedisStore::connect(&url, &prefix)
         .await
         .map_err(|e| format!("Redis at {url}: {e}"))?;
     let relay = chat_redis::RedisRelay::start(&url, store.clone(), sockets).await?;
-    let blobs = Arc::new(MemoryBlobStore::new(base_url));
+    let (media, blobs): (Media, Arc<dyn chat_core::ports::BlobStore>) =
+        match std::env::var_os("MEDIA_DIR") {
+            Some(dir) => {
+                let files = Arc::new(FileBlobStore::open(dir, base_url)?);
+                (Media::Files(files.clone()), files)
+            }
+            None => {
+                tracing::warn!("MEDIA_DIR not set: pictures stay in this process's memory");
+                let memory = Arc::new(MemoryBlobStore::new(base_url));
+                (Media::Memory(memory.clone()), memory)
+            }
+        };
     let ctx = Ctx::with_store(
         &config.core,
         Arc::new(store),
         relay.clone(),
         Arc::new(ConsoleMailer),
-        blobs.clone(),
+        blobs,
         Arc::new(SystemClock),
         Arc::new(chat_core::adapters::UlidGenerator::default()),
     );
-    Ok((ctx, blobs, relay))
+    Ok((ctx, media, relay))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

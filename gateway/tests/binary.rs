@@ -387,14 +387,17 @@ async fn send(socket: &mut Socket, frame: serde_json::Value) -> TestResult {
     Ok(())
 }
 
-/// Two `local-gateway` processes on one Redis server serve one chat: users
-/// signed up on either, sockets on either, and every event (messages over
-/// REST and WebSocket, presence, read receipts) reaches the sockets the
+/// Two `local-gateway` processes on one Redis server (and one media
+/// directory) serve one chat: users signed up on either, a picture uploaded
+/// on one served by the other, sockets on either, and every event (messages
+/// over REST and WebSocket, presence, read receipts) reaches the sockets the
 /// other process holds.
 #[tokio::test]
 async fn two_processes_on_one_redis_serve_one_chat() -> TestResult {
     let url = chat_tests::redis_url();
     let prefix = chat_tests::unique("chat");
+    let media = fresh_dir("chat-media");
+    let media_dir = media.to_string_lossy().into_owned();
     let env = [
         ("CHAT_BACKEND", "redis"),
         ("REDIS_URL", url.as_str()),
@@ -403,12 +406,36 @@ async fn two_processes_on_one_redis_serve_one_chat() -> TestResult {
             "JWT_SECRET",
             "one secret shared by both processes, 32+ bytes",
         ),
+        ("MEDIA_DIR", media_dir.as_str()),
     ];
     let a = Running::start(&env)?;
     let b = Running::start(&env)?;
     let (alice, _) = sign_up(&a, "alice").await?;
     let (bob, bob_id) = sign_up(&b, "bob").await?;
     let client = reqwest::Client::new();
+
+    // A picture uploaded through A is served by B too (one media directory).
+    let form = reqwest::multipart::Form::new().part(
+        "profile_picture",
+        reqwest::multipart::Part::bytes(TINY_PNG.to_vec())
+            .file_name("me.png")
+            .mime_str("image/png")?,
+    );
+    let profile: serde_json::Value = client
+        .patch(format!("{}/api/users/profile/", a.base))
+        .bearer_auth(&alice)
+        .multipart(form)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let picture = profile["profile_picture"].as_str().ok_or("a picture URL")?;
+    let from_b = picture.replacen(&a.base, &b.base, 1);
+    assert_ne!(from_b, picture);
+    let fetched = client.get(&from_b).send().await?;
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await?.as_ref(), TINY_PNG);
+
     let room: serde_json::Value = client
         .post(format!("{}/api/chat/rooms/", a.base))
         .bearer_auth(&alice)
@@ -470,6 +497,7 @@ async fn two_processes_on_one_redis_serve_one_chat() -> TestResult {
 
     assert!(a.stop()?.success());
     assert!(b.stop()?.success());
+    let _ = std::fs::remove_dir_all(&media);
     Ok(())
 }
 

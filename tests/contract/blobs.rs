@@ -115,7 +115,7 @@ async fn embedded_urls_serve_the_uploaded_bytes() {
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let store = Arc::new(MemoryBlobStore::new(&base));
-    let router = local_gateway::media::router(store.clone());
+    let router = local_gateway::media::router(local_gateway::media::Media::Memory(store.clone()));
     tokio::spawn(local_gateway::serve(
         listener,
         router,

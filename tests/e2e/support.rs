@@ -158,7 +158,7 @@ async fn spawn(
             local: sockets,
             relay,
         },
-        media,
+        media.map(local_gateway::media::Media::Memory),
         cors,
         limits,
     );

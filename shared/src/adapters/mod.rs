@@ -4,6 +4,7 @@
 
 mod blobs;
 mod clock;
+mod files;
 mod ids;
 mod mail;
 mod memory;
@@ -12,6 +13,7 @@ mod unconfigured;
 
 pub use blobs::{MemoryBlobStore, StoredBlob};
 pub use clock::{ManualClock, SystemClock};
+pub use files::FileBlobStore;
 pub use ids::UlidGenerator;
 pub use mail::{ConsoleMailer, RecordingMailer};
 pub use memory::{MemoryStore, Snapshot, SnapshotError};
