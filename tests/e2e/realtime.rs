@@ -417,25 +417,10 @@ async fn the_management_api_posts_to_and_closes_connections() -> TestResult {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
     let mut a = app.ws_user(&alice).await;
-    let connections = app
-        .ctx
-        .connections
-        .connections_of(
-            &[chat_core::domain::UserId::parse(&alice.id).ok_or("id")?],
-            app.ctx.clock.now(),
-        )
-        .await?;
-    let id = connections.first().ok_or("connection")?.id.clone();
-    let encoded: String = id
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect();
+    let path = app.connection_path(&alice).await?;
     let post = app
         .client
-        .post(app.url(&format!("/prod/@connections/{encoded}")))
+        .post(app.url(&format!("/prod{path}")))
         .body(r#"{"type":"hello"}"#)
         .send()
         .await?;
@@ -449,11 +434,7 @@ async fn the_management_api_posts_to_and_closes_connections() -> TestResult {
         .await?;
     assert_eq!(gone.status(), StatusCode::GONE);
     assert_eq!(gone.headers()["x-amzn-errortype"], "GoneException");
-    let delete = app
-        .client
-        .delete(app.url(&format!("/@connections/{encoded}")))
-        .send()
-        .await?;
+    let delete = app.client.delete(app.url(&path)).send().await?;
     assert_eq!(delete.status(), StatusCode::NO_CONTENT);
     assert!(
         a.next_within(Duration::from_secs(2)).await.is_none(),
@@ -492,23 +473,7 @@ async fn the_management_api_reaches_sockets_held_by_another_process() -> TestRes
     let other = crate::support::spawn_app_on_redis(&prefix).await;
     let alice = holder.user("alice").await;
     let mut socket = holder.ws_user(&alice).await;
-    let connections = holder
-        .ctx
-        .connections
-        .connections_of(
-            &[chat_core::domain::UserId::parse(&alice.id).ok_or("id")?],
-            holder.ctx.clock.now(),
-        )
-        .await?;
-    let id = connections.first().ok_or("connection")?.id.clone();
-    let path: String = id
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect();
-    let url = other.url(&format!("/@connections/{path}"));
+    let url = other.url(&holder.connection_path(&alice).await?);
     assert_eq!(
         other.client.get(&url).send().await?.status(),
         StatusCode::OK

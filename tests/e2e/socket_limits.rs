@@ -132,10 +132,7 @@ async fn frames_over_32_kb_and_messages_over_128_kb_close_with_1009() -> TestRes
     let socket = app.ws_user(&alice).await;
     let oversized = app
         .client
-        .post(app.url(&format!(
-            "/@connections/{}",
-            first_connection(&app, &alice).await?
-        )))
+        .post(app.url(&app.connection_path(&alice).await?))
         .body(vec![b'x'; 129 * 1024])
         .send()
         .await?;
@@ -146,22 +143,4 @@ async fn frames_over_32_kb_and_messages_over_128_kb_close_with_1009() -> TestRes
     );
     drop(socket);
     Ok(())
-}
-
-/// The id of `user`'s connection, escaped for a path.
-async fn first_connection(app: &TestApp, user: &User) -> TestResult<String> {
-    let id = chat_core::domain::UserId::parse(&user.id).ok_or("id")?;
-    let connections = app
-        .ctx
-        .connections
-        .connections_of(&[id], app.ctx.clock.now())
-        .await?;
-    let raw = connections.first().ok_or("a connection")?.id.clone();
-    Ok(raw
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect())
 }

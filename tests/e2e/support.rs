@@ -198,6 +198,28 @@ pub async fn body(response: reqwest::Response) -> Value {
 }
 
 impl TestApp {
+    /// `/@connections/{id}` of `user`'s (first) live connection, the id
+    /// escaped for a path (API Gateway's ids end in `=`).
+    pub async fn connection_path(&self, user: &User) -> TestResult<String> {
+        let id = chat_core::domain::UserId::parse(&user.id).ok_or("id")?;
+        let connections = self
+            .ctx
+            .connections
+            .connections_of(&[id], self.ctx.clock.now())
+            .await?;
+        let escaped: String = connections
+            .first()
+            .ok_or("a connection")?
+            .id
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+                other => format!("%{other:02X}"),
+            })
+            .collect();
+        Ok(format!("/@connections/{escaped}"))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

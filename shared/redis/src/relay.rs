@@ -129,25 +129,22 @@ impl RedisRelay {
         if self.local.is_open(connection) {
             return Ok(true);
         }
-        let owner: Option<String> = self
-            .store
+        Ok(self.owner(connection).await?.is_some())
+    }
+
+    /// The process holding `connection`, if any.
+    async fn owner(&self, connection: &str) -> Result<Option<String>> {
+        self.store
             .query(
                 "GET",
                 redis::cmd("GET").arg(self.store.keys.connection_node(connection)),
             )
-            .await?;
-        Ok(owner.is_some())
+            .await
     }
 
     /// Publishes `what` to the process holding `connection`.
     async fn relay(&self, connection: &str, what: &Relayed) -> Result<Delivery> {
-        let owner: Option<String> = self
-            .store
-            .query(
-                "GET",
-                redis::cmd("GET").arg(self.store.keys.connection_node(connection)),
-            )
-            .await?;
+        let owner = self.owner(connection).await?;
         let Some(owner) = owner.filter(|o| *o != self.node) else {
             return Ok(Delivery::Gone);
         };
