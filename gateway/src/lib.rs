@@ -13,6 +13,7 @@
 //! - [`media`]: serves the embedded blob store's pictures under `/media/`.
 //! - [`websocket`]: API Gateway WebSocket emulation over the same handlers.
 //! - [`management`]: the `@connections` management API.
+//! - [`smtp`]: mail over SMTP (`SMTP_URL`), for deployments without SES.
 //! - [`serve`]: runs a router on a listener until a shutdown signal.
 
 pub mod config;
@@ -20,6 +21,7 @@ pub mod data_dir;
 pub mod management;
 pub mod media;
 pub mod rest;
+pub mod smtp;
 pub mod websocket;
 
 use std::future::Future;

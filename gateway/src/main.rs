@@ -1,7 +1,8 @@
 //! `local-gateway`: the whole chat backend on one local port, with embedded
 //! adapters (kept across restarts with `DATA_DIR`), the AWS ones
 //! (`CHAT_BACKEND=aws`) or a Redis server (`CHAT_BACKEND=redis`,
-//! `REDIS_URL`). OTP mails are printed to the console.
+//! `REDIS_URL`). OTP mails are printed to the console, or sent over SMTP
+//! with `SMTP_URL`.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use chat_core::Ctx;
 use local_gateway::config::GatewayConfig;
 use local_gateway::data_dir::DataDir;
 use local_gateway::media::Media;
+use local_gateway::smtp::SmtpMailer;
 use local_gateway::websocket::LOCAL_STAGE;
 use tokio::net::TcpListener;
 
@@ -146,7 +148,7 @@ fn embedded_context(
         &config.core,
         store,
         sockets,
-        Arc::new(ConsoleMailer),
+        mailer(config)?,
         blobs.clone(),
         Arc::new(SystemClock),
         Arc::new(chat_core::adapters::UlidGenerator::default()),
@@ -203,12 +205,22 @@ async fn redis_context(
         &config.core,
         Arc::new(store),
         relay.clone(),
-        Arc::new(ConsoleMailer),
+        mailer(config)?,
         blobs,
         Arc::new(SystemClock),
         Arc::new(chat_core::adapters::UlidGenerator::default()),
     );
     Ok((ctx, media, relay))
+}
+
+/// Mail over SMTP when `SMTP_URL` is set, else printed to the console.
+fn mailer(
+    config: &GatewayConfig,
+) -> Result<Arc<dyn chat_core::ports::Mailer>, Box<dyn std::error::Error>> {
+    Ok(match std::env::var("SMTP_URL") {
+        Ok(url) => Arc::new(SmtpMailer::new(&url, &config.core.settings.mail_from)?),
+        Err(_) => Arc::new(ConsoleMailer),
+    })
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -782,3 +782,113 @@ async fn next_any(socket: &mut Socket) -> Result<serde_json::Value, Box<dyn std:
         }
     }
 }
+
+/// A minimal SMTP server on a free loopback port that keeps the data of
+/// every message it is given.
+async fn smtp_sink(
+) -> Result<(u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>), Box<dyn std::error::Error>> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = kept.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "DATA" => {
+                            let _ = write.write_all(b"354 end with .\r\n").await;
+                            let mut data = String::new();
+                            while let Ok(Some(line)) = lines.next_line().await {
+                                if line == "." {
+                                    break;
+                                }
+                                data.push_str(&line);
+                                data.push('\n');
+                            }
+                            if let Ok(mut kept) = sink.lock() {
+                                kept.push(data);
+                            }
+                            b"250 queued\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    if write.write_all(answer).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    Ok((port, kept))
+}
+
+/// With `SMTP_URL`, the verification code goes out over SMTP (text and
+/// HTML parts) and is the one that verifies the account.
+#[tokio::test]
+async fn with_smtp_url_codes_are_mailed_over_smtp() -> TestResult {
+    let (port, mails) = smtp_sink().await?;
+    let url = format!("smtp://127.0.0.1:{port}");
+    let gateway = Running::start(&[
+        ("SMTP_URL", url.as_str()),
+        ("MAIL_FROM", "Chat <no-reply@chat.test>"),
+    ])?;
+    let client = reqwest::Client::new();
+    let registered = client
+        .post(format!("{}/api/users/register/", gateway.base))
+        .json(&serde_json::json!({
+            "username": "mailed", "email": "mailed@example.com", "password": "correct horse battery"
+        }))
+        .send()
+        .await?;
+    assert_eq!(registered.status(), 201);
+    let mut mail = None;
+    for _ in 0..100 {
+        mail = mails.lock().ok().and_then(|m| m.first().cloned());
+        if mail.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mail = mail.ok_or("no mail reached the SMTP server")?;
+    assert!(mail.contains("To: mailed@example.com"), "{mail}");
+    assert!(
+        mail.contains("text/plain") && mail.contains("text/html"),
+        "{mail}"
+    );
+    let code = mail
+        .lines()
+        .find(|l| l.starts_with("Subject:"))
+        .and_then(|s| {
+            s.split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == 6)
+        })
+        .ok_or("no code in the subject")?
+        .to_owned();
+    let verified = client
+        .post(format!("{}/api/users/verify-email/", gateway.base))
+        .json(&serde_json::json!({ "email": "mailed@example.com", "otp": code }))
+        .send()
+        .await?;
+    assert_eq!(verified.status(), 200);
+    assert!(
+        !gateway.console().contains("verification code is"),
+        "not printed when mailed"
+    );
+    assert!(gateway.stop()?.success());
+    Ok(())
+}
