@@ -550,9 +550,10 @@ fn free_port() -> Result<u16, Box<dyn std::error::Error>> {
 }
 
 /// Redis dies under a running gateway: requests answer 503 with
-/// `Retry-After` (no 500, no panic, the process stays up); Redis comes back
-/// with its append-only file: the same process serves again within seconds
-/// and nothing acknowledged before is lost.
+/// `Retry-After` and socket frames get 503 error events (no 500, no panic,
+/// the process and the socket stay up); Redis comes back with its
+/// append-only file: the same process, and the same socket, serve again
+/// within seconds and nothing acknowledged before is lost.
 #[tokio::test]
 async fn the_gateway_rides_out_a_redis_restart() -> TestResult {
     let dir = fresh_dir("chat-redis");
@@ -588,9 +589,18 @@ async fn the_gateway_rides_out_a_redis_restart() -> TestResult {
         .send()
         .await?;
     assert_eq!(sent.status(), 201);
+    let mut socket = socket(&gateway, &format!("/ws/?token={alice}")).await?;
 
     redis.kill()?;
     redis.wait()?;
+    // The socket stays open; what it asks for meanwhile is answered with 503.
+    send(
+        &mut socket,
+        serde_json::json!({ "action": "send", "room_id": room, "message": "while down" }),
+    )
+    .await?;
+    let refused = next_of(&mut socket, "error").await?;
+    assert_eq!(refused["status"], 503, "{refused}");
     let during = client.get(&messages).bearer_auth(&alice).send().await?;
     assert_eq!(during.status(), 503);
     assert!(during.headers().contains_key("retry-after"));
@@ -620,6 +630,18 @@ async fn the_gateway_rides_out_a_redis_restart() -> TestResult {
         .send()
         .await?;
     assert_eq!(again.status(), 201);
+    // The socket opened before the outage still works.
+    send(
+        &mut socket,
+        serde_json::json!({ "action": "send", "room_id": room, "message": "same socket" }),
+    )
+    .await?;
+    loop {
+        let event = next_of(&mut socket, "message").await?;
+        if event["message"] == "same socket" {
+            break;
+        }
+    }
     let console = gateway.console();
     assert!(!console.contains("panicked"), "{console}");
     assert!(gateway.stop()?.success());

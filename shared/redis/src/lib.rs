@@ -62,9 +62,15 @@ impl RedisStore {
     pub async fn connect(url: &str, prefix: &str) -> Result<Self> {
         let client = redis::Client::open(url)
             .map_err(|e| Error::internal_from(format!("REDIS_URL {url:?} is not valid"), e))?;
+        // Reconnect attempts are spaced by the backoff crate's delays times
+        // `factor`, from one second up: the default factor (100) makes a
+        // request wait a minute or more behind a reconnect when Redis is
+        // down. Short, capped pauses keep the answer a prompt 503.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Duration::from_secs(2))
             .set_response_timeout(Duration::from_secs(2))
+            .set_factor(1)
+            .set_max_delay(200)
             .set_number_of_retries(2);
         let conn = ConnectionManager::new_with_config(client, config)
             .await
