@@ -199,15 +199,7 @@ async fn with_data_dir_accounts_sessions_rooms_messages_and_pictures_survive_a_r
         .await?;
     let access = tokens["access"].as_str().ok_or("access")?.to_owned();
     let refresh = tokens["refresh"].as_str().ok_or("refresh")?.to_owned();
-    let room: serde_json::Value = client
-        .post(format!("{base}/api/chat/rooms/"))
-        .bearer_auth(&access)
-        .json(&serde_json::json!({ "name": "Keepers", "type": "group", "members": [] }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let room = room["id"].as_str().ok_or("room id")?.to_owned();
+    let room = group(&first, &access, "Keepers", &[]).await?;
     let sent = client
         .post(format!("{base}/api/chat/rooms/{room}/messages/"))
         .bearer_auth(&access)
@@ -348,17 +340,17 @@ async fn sign_up(
     Ok((access, me["id"].as_str().ok_or("id")?.to_owned()))
 }
 
-/// A group of the token's owner with one other member; its id.
+/// A group of the token's owner with `members` besides; its id.
 async fn group(
     gateway: &Running,
     token: &str,
     name: &str,
-    member: &str,
+    members: &[&str],
 ) -> Result<String, Box<dyn std::error::Error>> {
     let room: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/api/chat/rooms/", gateway.base))
         .bearer_auth(token)
-        .json(&serde_json::json!({ "name": name, "type": "group", "members": [member] }))
+        .json(&serde_json::json!({ "name": name, "type": "group", "members": members }))
         .send()
         .await?
         .json()
@@ -454,7 +446,7 @@ async fn two_processes_on_one_redis_serve_one_chat() -> TestResult {
     assert_eq!(fetched.status(), 200);
     assert_eq!(fetched.bytes().await?.as_ref(), TINY_PNG);
 
-    let room = group(&a, &alice, "Across", &bob_id).await?;
+    let room = group(&a, &alice, "Across", &[&bob_id]).await?;
 
     // Alice holds a per-user socket on A; Bob then connects on B, per room.
     let mut alice_socket = socket(&a, &format!("/ws/?token={alice}")).await?;
@@ -572,15 +564,7 @@ async fn the_gateway_rides_out_a_redis_restart() -> TestResult {
     let (alice, _) = sign_up(&gateway, "alice").await?;
     let client = reqwest::Client::new();
     let base = gateway.base.clone();
-    let room: serde_json::Value = client
-        .post(format!("{base}/api/chat/rooms/"))
-        .bearer_auth(&alice)
-        .json(&serde_json::json!({ "name": "Durable", "type": "group", "members": [] }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let room = room["id"].as_str().ok_or("room id")?.to_owned();
+    let room = group(&gateway, &alice, "Durable", &[]).await?;
     let messages = format!("{base}/api/chat/rooms/{room}/messages/");
     let sent = client
         .post(&messages)
@@ -674,7 +658,7 @@ async fn killing_a_process_mid_burst_loses_nothing_it_acknowledged() -> TestResu
     let (alice, _) = sign_up(&survivor, "alice").await?;
     let (bob, bob_id) = sign_up(&survivor, "bob").await?;
     let client = reqwest::Client::new();
-    let room = group(&survivor, &alice, "Burst", &bob_id).await?;
+    let room = group(&survivor, &alice, "Burst", &[&bob_id]).await?;
     let mut bob_socket = socket(&doomed, &format!("/ws/?token={bob}")).await?;
 
     // Four streams of sends through the doomed process.
