@@ -210,6 +210,7 @@ async fn redis_context(
         Arc::new(SystemClock),
         Arc::new(chat_core::adapters::UlidGenerator::default()),
     );
+    relay.run(ctx.clone());
     Ok((ctx, media, relay))
 }
 

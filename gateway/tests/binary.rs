@@ -371,12 +371,21 @@ async fn next_of(
     socket: &mut Socket,
     kind: &str,
 ) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    next_of_within(socket, kind, Duration::from_secs(10)).await
+}
+
+/// The next event of type `kind` on `socket`, within `wait`.
+async fn next_of_within(
+    socket: &mut Socket,
+    kind: &str,
+    wait: Duration,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
     use futures_util::StreamExt;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
         let frame = tokio::time::timeout_at(deadline, socket.next())
             .await
-            .map_err(|_| format!("no {kind} event within 10 s"))?
+            .map_err(|_| format!("no {kind} event within {wait:?}"))?
             .ok_or("socket closed")??;
         if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
             let event: serde_json::Value = serde_json::from_str(text.as_str())?;
@@ -659,7 +668,13 @@ async fn killing_a_process_mid_burst_loses_nothing_it_acknowledged() -> TestResu
     let (bob, bob_id) = sign_up(&survivor, "bob").await?;
     let client = reqwest::Client::new();
     let room = group(&survivor, &alice, "Burst", &[&bob_id]).await?;
+    let mut alice_socket = socket(&survivor, &format!("/ws/?token={alice}")).await?;
     let mut bob_socket = socket(&doomed, &format!("/ws/?token={bob}")).await?;
+    let online = next_of(&mut alice_socket, "presence").await?;
+    assert_eq!(
+        (online["user_id"].as_str(), online["status"].as_str()),
+        (Some(bob_id.as_str()), Some("online"))
+    );
 
     // Four streams of sends through the doomed process.
     let target = format!("{}/api/chat/rooms/{room}/messages/", doomed.base);
@@ -749,6 +764,14 @@ async fn killing_a_process_mid_burst_loses_nothing_it_acknowledged() -> TestResu
             "{text} was acknowledged but is not stored"
         );
     }
+
+    // The survivor finds the dead process and disconnects its sockets:
+    // Alice sees Bob go offline (the process stops being alive after 15 s).
+    let offline = next_of_within(&mut alice_socket, "presence", Duration::from_secs(40)).await?;
+    assert_eq!(
+        (offline["user_id"].as_str(), offline["status"].as_str()),
+        (Some(bob_id.as_str()), Some("offline"))
+    );
 
     // Bob reconnects to the survivor and catches up from what he had.
     let mut bob_socket = socket(&survivor, &format!("/ws/?token={bob}")).await?;

@@ -386,4 +386,13 @@ pub enum Delivery {
 pub trait Notifier: Send + Sync {
     /// Sends one text frame to a connection.
     async fn post(&self, connection_id: &str, payload: &[u8]) -> Result<Delivery>;
+
+    /// Whether stored messages reach the sockets without the sender's
+    /// request fanning them out: true where the store publishes each append
+    /// in the step that stores it and every gateway process pushes it to the
+    /// sockets it holds (Redis). False by default: the request that stored a
+    /// message pushes it to every member's connections.
+    fn pushes_stored_messages(&self) -> bool {
+        false
+    }
 }

@@ -269,3 +269,62 @@ async fn last_message_follows_commit_order(ctx: &Ctx) {
         ["late clock", "first"]
     );
 }
+
+/// On Redis, the script that stores a message also publishes it (with its
+/// seq) to every gateway process, so no message is stored unpublished; a
+/// duplicate `client_id` publishes nothing.
+#[tokio::test]
+async fn on_redis_the_append_publishes_each_stored_message_once() {
+    use futures_util::StreamExt;
+    let url = chat_tests::redis_url();
+    let prefix = chat_tests::unique("chat");
+    let store = chat_redis::RedisStore::connect(&url, &prefix)
+        .await
+        .expect("connect to redis");
+    let mut feed = redis::Client::open(url.as_str())
+        .expect("url")
+        .get_async_pubsub()
+        .await
+        .expect("pub/sub");
+    feed.subscribe(chat_redis::Keys::new(&prefix).messages_channel())
+        .await
+        .expect("subscribe");
+    let ctx = crate::support::redis_over(store);
+    let room = room(&ctx).await;
+    let first = message(&ctx, &room, T0, "one", Some("c1"));
+    assert_eq!(
+        stored(ctx.messages.append(&first).await.expect("append")),
+        1
+    );
+    let again = Message {
+        id: MessageId::from_trusted(ctx.ids.new_id_at(T0)),
+        ..first.clone()
+    };
+    let duplicate = ctx.messages.append(&again).await.expect("append");
+    assert!(matches!(duplicate, Append::Duplicate(_)));
+    let second = message(&ctx, &room, T0, "two", None);
+    assert_eq!(
+        stored(ctx.messages.append(&second).await.expect("append")),
+        2
+    );
+
+    let mut published = Vec::new();
+    let mut stream = feed.on_message();
+    while let Ok(Some(frame)) =
+        tokio::time::timeout(std::time::Duration::from_millis(300), stream.next()).await
+    {
+        let payload: serde_json::Value =
+            serde_json::from_str(&frame.get_payload::<String>().expect("text")).expect("JSON");
+        published.push((
+            payload["seq"].as_u64(),
+            payload["message"]["id"].as_str().map(str::to_owned),
+        ));
+    }
+    assert_eq!(
+        published,
+        [
+            (Some(1), Some(first.id.as_str().to_owned())),
+            (Some(2), Some(second.id.as_str().to_owned())),
+        ]
+    );
+}

@@ -67,6 +67,11 @@ pub async fn redis() -> Ctx {
         chat_redis::RedisStore::connect(&chat_tests::redis_url(), &chat_tests::unique("chat"))
             .await
             .expect("connect to redis");
+    redis_over(store)
+}
+
+/// The store ports on `store`; blobs, mail and pushes stay embedded.
+pub fn redis_over(store: chat_redis::RedisStore) -> Ctx {
     Ctx::with_store(
         &config("no-reply@chat.test"),
         Arc::new(store),

@@ -503,3 +503,49 @@ async fn the_management_api_reaches_sockets_held_by_another_process() -> TestRes
     assert_eq!(gone, StatusCode::GONE);
     Ok(())
 }
+
+/// Two gateway processes of one deployment: a message stored through one
+/// is published once, by the script that stores it, and each process
+/// pushes it to the sockets it holds: every socket of every member gets it
+/// exactly once, and the sender hears that it reached the other member.
+#[tokio::test]
+async fn a_message_stored_through_one_process_reaches_sockets_on_both_once() -> TestResult {
+    let prefix = chat_tests::unique("chat");
+    let first = crate::support::spawn_app_on_redis(&prefix).await;
+    let second = crate::support::spawn_app_on_redis(&prefix).await;
+    let alice = first.user("alice").await;
+    let bob = first.user("bob").await;
+    let room = first.group(&alice, "Both", &[&bob]).await;
+    let mut alice_here = first.ws_user(&alice).await;
+    let mut bob_here = first.ws_room(&bob, &room).await;
+    let mut bob_there = second.ws_user(&bob).await;
+    let (status, _) = first.send(&alice, &room, "hello both").await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    for socket in [&mut bob_here, &mut bob_there] {
+        let messages = socket.drain("message", QUIET).await;
+        let texts: Vec<&str> = messages
+            .iter()
+            .filter_map(|m| m["message"].as_str())
+            .collect();
+        assert_eq!(texts, ["hello both"]);
+    }
+    let mut messages = 0;
+    let mut reached = Vec::new();
+    while let Some(event) = alice_here.next_within(QUIET).await {
+        match event["type"].as_str() {
+            Some("message") => messages += 1,
+            Some("receipt") => {
+                assert_eq!(event["status"], "delivered");
+                reached.extend(event["user_ids"].as_array().cloned().unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(messages, 1, "the sender's own socket gets its message once");
+    assert!(
+        reached.contains(&json!(bob.id)),
+        "delivered to bob: {reached:?}"
+    );
+    Ok(())
+}

@@ -102,12 +102,13 @@ async fn spawn(
         let ctx = Ctx::with_store(
             &config,
             Arc::new(store),
-            relaying,
+            relaying.clone(),
             mailer.clone(),
             blobs.clone(),
             clock.clone(),
             Arc::new(chat_core::adapters::UlidGenerator::default()),
         );
+        relaying.run(ctx.clone());
         (ctx, Some(blobs))
     } else if backend() == "aws" {
         let resources = chat_tests::provision().await;

@@ -27,9 +27,13 @@
 //! | connection | `{conns}:conn:<id>` | string (JSON), expires with the connection |
 //! | a user's connections | `{conns}:user:<id>` | hash connection id → expiry (ms) |
 //! | the process holding a connection | `{conns}:node:<id>` | string (process id), 2 hours |
+//! | the connections a process holds | `{conns}:held:<process>` | set |
 //! | a live gateway process | `{nodes}:alive:<process>` | string, 15 s, renewed every 5 s |
+//! | the processes that joined | `{nodes}:all` | set |
 //!
-//! Each gateway process listens on the channel `<prefix>:node:<process>`.
+//! Each gateway process listens on the channel `<prefix>:node:<process>` and
+//! on `<prefix>:messages`, where each stored message is published by the
+//! script that stores it.
 
 use chat_core::domain::{Email, RoomId, UserId};
 
@@ -118,6 +122,26 @@ impl Keys {
     /// The process holding a connection.
     pub fn connection_node(&self, id: &str) -> String {
         self.key("conns", &format!("node:{id}"))
+    }
+
+    /// The connections a process holds.
+    pub fn node_connections(&self, node: &str) -> String {
+        self.key("conns", &format!("held:{node}"))
+    }
+
+    /// The processes that joined (alive or not yet swept).
+    pub fn nodes(&self) -> String {
+        self.key("nodes", "all")
+    }
+
+    /// The channel each stored message is published on.
+    pub fn messages_channel(&self) -> String {
+        format!("{}:messages", self.prefix)
+    }
+
+    /// The channel a gateway process listens on.
+    pub fn node_channel(&self, node: &str) -> String {
+        format!("{}:node:{node}", self.prefix)
     }
 
     /// The sign that a gateway process is alive.

@@ -1,6 +1,7 @@
 //! Messages by seq. The room's counter is bumped, the message stored, its
-//! id and client id recorded and the room's last message set in one script,
-//! so seqs are contiguous and in commit order.
+//! id and client id recorded, the room's last message set and the message
+//! published to every gateway process in one script, so seqs are contiguous
+//! and in commit order, and no message is stored without being published.
 
 use async_trait::async_trait;
 use chat_core::domain::{Message, MessageId, RoomId};
@@ -74,7 +75,8 @@ impl MessageStore for RedisStore {
                     })?)
                     .arg(message.id.as_str())
                     .arg(&client_key)
-                    .arg(to_json(&message.preview())?),
+                    .arg(to_json(&message.preview())?)
+                    .arg(self.keys.messages_channel()),
             )
             .await?;
         match outcome {

@@ -1,9 +1,16 @@
 //! Fan-out across gateway processes. Each process holds its own sockets
-//! (a [`ChannelNotifier`]) and tells Redis which connections it holds; a
-//! push to a connection held elsewhere is published on that process's
-//! channel, and each process relays what arrives on its channel to its
-//! sockets. So a message sent through any process reaches every member's
-//! sockets, wherever they are connected, as `@connections` does on AWS.
+//! (a [`ChannelNotifier`]) and tells Redis which connections it holds.
+//!
+//! - A stored message is published by the script that stores it (on
+//!   `<prefix>:messages`); every process follows that channel and pushes
+//!   the message to the members' sockets it holds, so storing, numbering and
+//!   publishing are one step, and a message is published once however many
+//!   processes and sockets there are.
+//! - Any other push to a connection held elsewhere (presence, typing,
+//!   receipts, `@connections`) is published on the holding process's own
+//!   channel, which that process relays to the socket.
+//! - A process that stops saying it is alive is swept by the others: its
+//!   connections are disconnected (the users' contacts see them go offline).
 //!
 //! Pub/sub is at-most-once: a publish lost while a process resubscribes is
 //! not retried. The client sees a gap in the room's `seq` and syncs (the
@@ -14,17 +21,20 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chat_core::adapters::ChannelNotifier;
+use chat_core::domain::Message;
 use chat_core::ports::{Delivery, Notifier};
 use chat_core::security::random;
-use chat_core::{Error, Result};
+use chat_core::usecases::realtime;
+use chat_core::{Ctx, Error, Result};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::{to_json, RedisStore};
+use crate::{from_json, to_json, RedisStore};
 
 /// How long a process's claim on a connection lasts (API Gateway's limit).
 const CLAIM_MS: u64 = 2 * 3600 * 1000;
-/// How often a process says it is alive, and how long that lasts.
+/// How often a process says it is alive (and sweeps dead ones), and how
+/// long that lasts.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 const ALIVE_MS: u64 = 15_000;
 
@@ -38,6 +48,13 @@ enum Relayed {
     Close { to: String },
 }
 
+/// What the append script publishes: the message as stored, and its seq.
+#[derive(Debug, Deserialize)]
+struct Appended {
+    seq: u64,
+    message: Message,
+}
+
 /// The pushes of one gateway process.
 #[derive(Debug)]
 pub struct RedisRelay {
@@ -48,9 +65,8 @@ pub struct RedisRelay {
 }
 
 impl RedisRelay {
-    /// Joins the processes sharing `store`'s server: subscribes to this
-    /// process's channel (resubscribing by itself after a failure) and keeps
-    /// saying it is alive. `local` holds this process's sockets.
+    /// Joins the processes sharing `store`'s server. `local` holds this
+    /// process's sockets. Nothing is relayed until [`RedisRelay::run`].
     pub async fn start(
         url: &str,
         store: RedisStore,
@@ -66,9 +82,16 @@ impl RedisRelay {
             local,
         });
         relay.heartbeat().await?;
-        tokio::spawn(relay.clone().listen());
-        tokio::spawn(relay.clone().keep_alive());
         Ok(relay)
+    }
+
+    /// Follows the stored messages and this process's channel (subscribing
+    /// again, backing off, whenever the subscription breaks), and keeps
+    /// saying this process is alive. `ctx` is the context whose notifier is
+    /// this relay.
+    pub fn run(self: &Arc<Self>, ctx: Ctx) {
+        tokio::spawn(self.clone().listen(ctx.clone()));
+        tokio::spawn(self.clone().keep_alive(ctx));
     }
 
     /// This process's name among the others.
@@ -76,34 +99,38 @@ impl RedisRelay {
         &self.node
     }
 
-    fn channel(&self, node: &str) -> String {
-        format!("{}:node:{node}", self.store.keys.prefix())
-    }
-
     /// Records that this process holds `connection` (before its `$connect`,
     /// so that nothing posted right after is lost).
     pub async fn claim(&self, connection: &str) -> Result<()> {
-        self.store
-            .query(
-                "claim connection",
-                redis::cmd("SET")
-                    .arg(self.store.keys.connection_node(connection))
-                    .arg(&self.node)
-                    .arg("PX")
-                    .arg(CLAIM_MS),
-            )
-            .await
+        let keys = &self.store.keys;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(keys.connection_node(connection))
+            .arg(&self.node)
+            .arg("PX")
+            .arg(CLAIM_MS)
+            .ignore()
+            .cmd("SADD")
+            .arg(keys.node_connections(&self.node))
+            .arg(connection)
+            .ignore();
+        self.store.pipe("claim connection", &pipe).await
     }
 
     /// Forgets this process's claim on `connection`.
     pub async fn release(&self, connection: &str) {
-        let released: Result<()> = self
-            .store
-            .query(
-                "release connection",
-                redis::cmd("DEL").arg(self.store.keys.connection_node(connection)),
-            )
-            .await;
+        let keys = &self.store.keys;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("DEL")
+            .arg(keys.connection_node(connection))
+            .ignore()
+            .cmd("SREM")
+            .arg(keys.node_connections(&self.node))
+            .arg(connection)
+            .ignore();
+        let released: Result<()> = self.store.pipe("release connection", &pipe).await;
         if let Err(e) = released {
             tracing::warn!(error = %e, connection, "could not release a connection");
         }
@@ -153,7 +180,7 @@ impl RedisRelay {
             .query(
                 "PUBLISH",
                 redis::cmd("PUBLISH")
-                    .arg(self.channel(&owner))
+                    .arg(self.store.keys.node_channel(&owner))
                     .arg(to_json(what)?),
             )
             .await?;
@@ -177,46 +204,118 @@ impl RedisRelay {
         }
     }
 
-    async fn heartbeat(&self) -> Result<()> {
-        self.store
-            .query(
-                "heartbeat",
-                redis::cmd("SET")
-                    .arg(self.store.keys.node_alive(&self.node))
-                    .arg("1")
-                    .arg("PX")
-                    .arg(ALIVE_MS),
-            )
-            .await
+    /// Says this process is alive; true when it had been swept as dead
+    /// meanwhile (it was too slow to say so).
+    async fn heartbeat(&self) -> Result<bool> {
+        let keys = &self.store.keys;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(keys.node_alive(&self.node))
+            .arg("1")
+            .arg("PX")
+            .arg(ALIVE_MS)
+            .ignore()
+            .cmd("SADD")
+            .arg(keys.nodes())
+            .arg(&self.node);
+        let (added,): (u32,) = self.store.pipe("heartbeat", &pipe).await?;
+        Ok(added == 1)
     }
 
-    async fn keep_alive(self: Arc<Self>) {
+    async fn keep_alive(self: Arc<Self>, ctx: Ctx) {
         loop {
             tokio::time::sleep(HEARTBEAT).await;
-            if let Err(e) = self.heartbeat().await {
-                tracing::warn!(error = %e, "heartbeat to Redis failed");
+            match self.heartbeat().await {
+                Ok(true) => {
+                    // Its connections were disconnected in the store: close
+                    // the sockets, whose clients reconnect and sync.
+                    tracing::warn!("this process was taken for dead; closing its sockets");
+                    self.local.close_all();
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "heartbeat to Redis failed"),
+            }
+            if let Err(e) = self.sweep(&ctx).await {
+                tracing::warn!(error = %e, "sweeping dead processes failed");
             }
         }
     }
 
-    /// Relays what arrives on this process's channel to its sockets, and
-    /// subscribes again (backing off) whenever the subscription breaks.
-    async fn listen(self: Arc<Self>) {
-        let channel = self.channel(&self.node);
+    /// Disconnects the connections of processes that stopped saying they
+    /// are alive. Of the processes sweeping at once, the one that removes a
+    /// dead process from the set does its connections.
+    async fn sweep(&self, ctx: &Ctx) -> Result<()> {
+        let keys = &self.store.keys;
+        let nodes: Vec<String> = self
+            .store
+            .query("SMEMBERS", redis::cmd("SMEMBERS").arg(keys.nodes()))
+            .await?;
+        for node in nodes.iter().filter(|n| **n != self.node) {
+            let alive: bool = self
+                .store
+                .query("EXISTS", redis::cmd("EXISTS").arg(keys.node_alive(node)))
+                .await?;
+            if alive {
+                continue;
+            }
+            let mine: u32 = self
+                .store
+                .query("SREM", redis::cmd("SREM").arg(keys.nodes()).arg(node))
+                .await?;
+            if mine == 0 {
+                continue;
+            }
+            let held: Vec<String> = self
+                .store
+                .query(
+                    "SMEMBERS",
+                    redis::cmd("SMEMBERS").arg(keys.node_connections(node)),
+                )
+                .await?;
+            tracing::info!(process = %node, connections = held.len(), "sweeping a dead process");
+            for connection in &held {
+                realtime::disconnect(ctx, connection).await?;
+                let _: () = self
+                    .store
+                    .query(
+                        "DEL",
+                        redis::cmd("DEL").arg(keys.connection_node(connection)),
+                    )
+                    .await?;
+            }
+            let _: () = self
+                .store
+                .query("DEL", redis::cmd("DEL").arg(keys.node_connections(node)))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Relays what arrives on this process's channel to its sockets, pushes
+    /// each stored message to the sockets it holds, and subscribes again
+    /// (backing off) whenever the subscription breaks. One subscription for
+    /// both keeps their order: a receipt relayed here after a message was
+    /// published arrives after it.
+    async fn listen(self: Arc<Self>, ctx: Ctx) {
+        let own = self.store.keys.node_channel(&self.node);
+        let messages = self.store.keys.messages_channel();
         let mut pause = Duration::from_millis(100);
         loop {
             match self.client.get_async_pubsub().await {
-                Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+                Ok(mut pubsub) => match pubsub.subscribe(&[&own, &messages]).await {
                     Ok(()) => {
                         pause = Duration::from_millis(100);
-                        let mut messages = pubsub.on_message();
-                        while let Some(message) = messages.next().await {
-                            match message
-                                .get_payload::<String>()
-                                .map(|p| serde_json::from_str(&p))
-                            {
-                                Ok(Ok(relayed)) => self.deliver(relayed).await,
-                                _ => tracing::warn!("unreadable frame on the relay channel"),
+                        let mut stream = pubsub.on_message();
+                        while let Some(frame) = stream.next().await {
+                            let Ok(payload) = frame.get_payload::<String>() else {
+                                tracing::warn!("unreadable frame on a relay channel");
+                                continue;
+                            };
+                            if frame.get_channel_name() == messages {
+                                self.fan_out(&ctx, &payload).await;
+                            } else {
+                                self.deliver(&payload).await;
                             }
                         }
                         tracing::warn!("relay subscription ended; subscribing again");
@@ -230,15 +329,27 @@ impl RedisRelay {
         }
     }
 
-    async fn deliver(&self, relayed: Relayed) {
-        match relayed {
-            Relayed::Send { to, text } => {
+    /// Pushes a stored message to the members' sockets this process holds.
+    async fn fan_out(&self, ctx: &Ctx, payload: &str) {
+        match from_json::<Appended>(payload) {
+            Ok(Appended { seq, message }) => {
+                let message = Message { seq, ..message };
+                realtime::fan_out_held(ctx, &message, &|c| self.local.is_open(&c.id)).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "unreadable stored message on the relay"),
+        }
+    }
+
+    async fn deliver(&self, payload: &str) {
+        match from_json::<Relayed>(payload) {
+            Ok(Relayed::Send { to, text }) => {
                 // A socket closed meanwhile: its client will sync on reconnect.
                 let _ = self.local.post(&to, text.as_bytes()).await;
             }
-            Relayed::Close { to } => {
+            Ok(Relayed::Close { to }) => {
                 self.local.close(&to);
             }
+            Err(e) => tracing::warn!(error = %e, "unreadable frame on the relay channel"),
         }
     }
 }
@@ -259,5 +370,9 @@ impl Notifier for RedisRelay {
             },
         )
         .await
+    }
+
+    fn pushes_stored_messages(&self) -> bool {
+        true
     }
 }

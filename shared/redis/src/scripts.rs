@@ -157,13 +157,14 @@ pub static SET_ROLE: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// A message: `KEYS` meta, counters, msgs, ids, clients, last; `ARGV`
-/// message (JSON, without seq), id, client key (`""`: none), preview (JSON).
-/// Takes the room's next seq and stores everything at once. Returns
+/// message (JSON, without seq), id, client key (`""`: none), preview (JSON),
+/// channel. Takes the room's next seq, stores everything and publishes
+/// `{"seq":…,"message":…}` on the channel at once. Returns
 /// `{1, seq}` stored, `{0, seq}` the client key was used (by message `seq`),
 /// `{-1, 0}` no such room.
 pub static APPEND: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"
+        r#"
         if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
         if ARGV[3] ~= '' then
             local earlier = redis.call('HGET', KEYS[5], ARGV[3])
@@ -174,7 +175,8 @@ pub static APPEND: LazyLock<Script> = LazyLock::new(|| {
         redis.call('HSET', KEYS[4], ARGV[2], seq)
         if ARGV[3] ~= '' then redis.call('HSET', KEYS[5], ARGV[3], seq) end
         redis.call('SET', KEYS[6], ARGV[4])
-        return {1, seq}",
+        redis.call('PUBLISH', ARGV[5], '{"seq":' .. seq .. ',"message":' .. ARGV[1] .. '}')
+        return {1, seq}"#,
     )
 });
 

@@ -53,6 +53,15 @@ impl ChannelNotifier {
         self.command(id, SocketCommand::Close)
     }
 
+    /// Asks every socket to close.
+    pub fn close_all(&self) {
+        if let Ok(sockets) = self.sockets.read() {
+            for tx in sockets.values() {
+                let _ = tx.send(SocketCommand::Close);
+            }
+        }
+    }
+
     fn command(&self, id: &str, command: SocketCommand) -> bool {
         self.sockets
             .read()

@@ -189,7 +189,9 @@ pub async fn send(
     Ok(match ctx.messages.append(&message).await? {
         Append::Stored { seq } => {
             let message = Message { seq, ..message };
-            realtime::fan_out_message(ctx, &message).await;
+            if !ctx.notifier.pushes_stored_messages() {
+                realtime::fan_out_message(ctx, &message).await;
+            }
             Sent {
                 message,
                 created: true,

@@ -113,9 +113,28 @@ async fn broadcast_presence(ctx: &Ctx, user: &User, online: bool, last_seen: Opt
 /// (the sender's other devices included), then records and announces who
 /// it reached.
 pub async fn fan_out_message(ctx: &Ctx, message: &Message) {
+    fan_out_held(ctx, message, &|_| true).await;
+}
+
+/// [`fan_out_message`] to the connections `held` accepts: the ones one
+/// gateway process holds, where every process fans out each stored message
+/// (see [`Notifier::pushes_stored_messages`](crate::ports::Notifier::pushes_stored_messages)).
+/// Who it reached is recorded and told to the sender's connections wherever
+/// they are held.
+pub async fn fan_out_held(
+    ctx: &Ctx,
+    message: &Message,
+    held: &(dyn Fn(&Connection) -> bool + Sync),
+) {
     let result: Result<()> = async {
         let connections = room_connections(ctx, &message.room_id).await?;
-        let outcomes = push(ctx, &connections, &ServerEvent::message(message)).await;
+        let here: Vec<Connection> = connections.iter().filter(|c| held(c)).cloned().collect();
+        let outcomes = push(ctx, &here, &ServerEvent::message(message)).await;
+        let delivered: BTreeSet<&str> = outcomes
+            .iter()
+            .filter(|(_, d)| *d == Delivery::Delivered)
+            .map(|(c, _)| c.id.as_str())
+            .collect();
         let reached: BTreeSet<UserId> = outcomes
             .iter()
             .filter(|(c, d)| *d == Delivery::Delivered && c.user_id != message.sender_id)
@@ -128,10 +147,12 @@ pub async fn fan_out_message(ctx: &Ctx, message: &Message) {
         ctx.receipts
             .mark_delivered(&message.room_id, &reached, message.seq)
             .await?;
-        let sender_connections: Vec<Connection> = outcomes
+        // The sender's sockets that got the message here, and those held
+        // elsewhere (their own process pushes the message to them).
+        let sender_connections: Vec<Connection> = connections
             .into_iter()
-            .filter(|(c, d)| *d == Delivery::Delivered && c.user_id == message.sender_id)
-            .map(|(c, _)| c)
+            .filter(|c| c.user_id == message.sender_id)
+            .filter(|c| !held(c) || delivered.contains(c.id.as_str()))
             .collect();
         let event = ServerEvent::Receipt {
             room_id: message.room_id.clone(),
