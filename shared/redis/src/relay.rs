@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chat_core::adapters::ChannelNotifier;
-use chat_core::domain::Message;
+use chat_core::domain::{Connection, Message};
 use chat_core::ports::{Delivery, Notifier};
 use chat_core::security::random;
 use chat_core::usecases::realtime;
@@ -37,6 +37,8 @@ const CLAIM_MS: u64 = 2 * 3600 * 1000;
 /// long that lasts.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 const ALIVE_MS: u64 = 15_000;
+/// Stored messages whose audience is looked up at once.
+const LOOKAHEAD: usize = 64;
 
 /// What travels on a process's channel.
 #[derive(Debug, Serialize, Deserialize)]
@@ -294,9 +296,12 @@ impl RedisRelay {
 
     /// Relays what arrives on this process's channel to its sockets, pushes
     /// each stored message to the sockets it holds, and subscribes again
-    /// (backing off) whenever the subscription breaks. One subscription for
-    /// both keeps their order: a receipt relayed here after a message was
-    /// published arrives after it.
+    /// (backing off) whenever the subscription breaks.
+    ///
+    /// One subscription for both, and one ordered pipeline: the audience of
+    /// up to [`LOOKAHEAD`] messages is looked up at once, but everything is
+    /// pushed in the order it arrived, so a room's messages reach a socket
+    /// in `seq` order and a receipt relayed after a message arrives after it.
     async fn listen(self: Arc<Self>, ctx: Ctx) {
         let own = self.store.keys.node_channel(&self.node);
         let messages = self.store.keys.messages_channel();
@@ -306,17 +311,16 @@ impl RedisRelay {
                 Ok(mut pubsub) => match pubsub.subscribe(&[&own, &messages]).await {
                     Ok(()) => {
                         pause = Duration::from_millis(100);
-                        let mut stream = pubsub.on_message();
-                        while let Some(frame) = stream.next().await {
-                            let Ok(payload) = frame.get_payload::<String>() else {
-                                tracing::warn!("unreadable frame on a relay channel");
-                                continue;
-                            };
-                            if frame.get_channel_name() == messages {
-                                self.fan_out(&ctx, &payload).await;
-                            } else {
-                                self.deliver(&payload).await;
-                            }
+                        let mut ready = pubsub
+                            .on_message()
+                            .map(|frame| {
+                                let payload = frame.get_payload::<String>().ok();
+                                let stored = frame.get_channel_name() == messages;
+                                self.prepare(&ctx, payload, stored)
+                            })
+                            .buffered(LOOKAHEAD);
+                        while let Some(next) = ready.next().await {
+                            self.handle(&ctx, next).await;
                         }
                         tracing::warn!("relay subscription ended; subscribing again");
                     }
@@ -329,29 +333,72 @@ impl RedisRelay {
         }
     }
 
-    /// Pushes a stored message to the members' sockets this process holds.
-    async fn fan_out(&self, ctx: &Ctx, payload: &str) {
-        match from_json::<Appended>(payload) {
-            Ok(Appended { seq, message }) => {
-                let message = Message { seq, ..message };
-                realtime::fan_out_held(ctx, &message, &|c| self.local.is_open(&c.id)).await;
+    /// Reads a frame, and for a stored message looks up its audience.
+    async fn prepare(&self, ctx: &Ctx, payload: Option<String>, stored: bool) -> Ready {
+        let Some(payload) = payload else {
+            tracing::warn!("unreadable frame on a relay channel");
+            return Ready::Nothing;
+        };
+        if !stored {
+            return match from_json::<Relayed>(&payload) {
+                Ok(relayed) => Ready::Relay(relayed),
+                Err(e) => {
+                    tracing::warn!(error = %e, "unreadable frame on the relay channel");
+                    Ready::Nothing
+                }
+            };
+        }
+        let Appended { seq, message } = match from_json::<Appended>(&payload) {
+            Ok(appended) => appended,
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable stored message on the relay");
+                return Ready::Nothing;
             }
-            Err(e) => tracing::warn!(error = %e, "unreadable stored message on the relay"),
+        };
+        let message = Message { seq, ..message };
+        match realtime::room_connections(ctx, &message.room_id).await {
+            Ok(audience) => Ready::Push(Box::new(message), audience),
+            Err(e) => {
+                // Its members' clients see the gap at the next message and sync.
+                tracing::warn!(error = %e, message = %message.id, "fan-out failed");
+                Ready::Nothing
+            }
         }
     }
 
-    async fn deliver(&self, payload: &str) {
-        match from_json::<Relayed>(payload) {
-            Ok(Relayed::Send { to, text }) => {
+    async fn handle(&self, ctx: &Ctx, ready: Ready) {
+        match ready {
+            Ready::Push(message, audience) => {
+                let local = self.local.clone();
+                let held = move |c: &Connection| local.is_open(&c.id);
+                let outcomes = realtime::push_message(ctx, &message, &audience, &held).await;
+                // Recording and announcing delivery waits on Redis: off the
+                // pipeline, so the next messages are not held up by it.
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    realtime::report_delivery(&ctx, &message, &audience, &outcomes, &held).await;
+                });
+            }
+            Ready::Relay(Relayed::Send { to, text }) => {
                 // A socket closed meanwhile: its client will sync on reconnect.
                 let _ = self.local.post(&to, text.as_bytes()).await;
             }
-            Ok(Relayed::Close { to }) => {
+            Ready::Relay(Relayed::Close { to }) => {
                 self.local.close(&to);
             }
-            Err(e) => tracing::warn!(error = %e, "unreadable frame on the relay channel"),
+            Ready::Nothing => {}
         }
     }
+}
+
+/// A frame from the channels, ready to be acted on in order.
+enum Ready {
+    /// A stored message and the connections that want it.
+    Push(Box<Message>, Vec<Connection>),
+    /// A frame or close for a socket this process holds.
+    Relay(Relayed),
+    /// Nothing to do (unreadable, or its audience could not be read).
+    Nothing,
 }
 
 #[async_trait]

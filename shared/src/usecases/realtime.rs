@@ -109,69 +109,26 @@ async fn broadcast_presence(ctx: &Ctx, user: &User, online: bool, last_seen: Opt
     }
 }
 
+/// Which connections accept a push: all of them, or those one gateway
+/// process holds.
+pub type Held<'a> = &'a (dyn Fn(&Connection) -> bool + Sync);
+
 /// Pushes a new message to every connection of every member of its room
 /// (the sender's other devices included), then records and announces who
 /// it reached.
 pub async fn fan_out_message(ctx: &Ctx, message: &Message) {
-    fan_out_held(ctx, message, &|_| true).await;
-}
-
-/// [`fan_out_message`] to the connections `held` accepts: the ones one
-/// gateway process holds, where every process fans out each stored message
-/// (see [`Notifier::pushes_stored_messages`](crate::ports::Notifier::pushes_stored_messages)).
-/// Who it reached is recorded and told to the sender's connections wherever
-/// they are held.
-pub async fn fan_out_held(
-    ctx: &Ctx,
-    message: &Message,
-    held: &(dyn Fn(&Connection) -> bool + Sync),
-) {
-    let result: Result<()> = async {
-        let connections = room_connections(ctx, &message.room_id).await?;
-        let here: Vec<Connection> = connections.iter().filter(|c| held(c)).cloned().collect();
-        let outcomes = push(ctx, &here, &ServerEvent::message(message)).await;
-        let delivered: BTreeSet<&str> = outcomes
-            .iter()
-            .filter(|(_, d)| *d == Delivery::Delivered)
-            .map(|(c, _)| c.id.as_str())
-            .collect();
-        let reached: BTreeSet<UserId> = outcomes
-            .iter()
-            .filter(|(c, d)| *d == Delivery::Delivered && c.user_id != message.sender_id)
-            .map(|(c, _)| c.user_id.clone())
-            .collect();
-        if reached.is_empty() {
-            return Ok(());
+    match room_connections(ctx, &message.room_id).await {
+        Ok(audience) => {
+            let outcomes = push_message(ctx, message, &audience, &|_| true).await;
+            report_delivery(ctx, message, &audience, &outcomes, &|_| true).await;
         }
-        let reached: Vec<UserId> = reached.into_iter().collect();
-        ctx.receipts
-            .mark_delivered(&message.room_id, &reached, message.seq)
-            .await?;
-        // The sender's sockets that got the message here, and those held
-        // elsewhere (their own process pushes the message to them).
-        let sender_connections: Vec<Connection> = connections
-            .into_iter()
-            .filter(|c| c.user_id == message.sender_id)
-            .filter(|c| !held(c) || delivered.contains(c.id.as_str()))
-            .collect();
-        let event = ServerEvent::Receipt {
-            room_id: message.room_id.clone(),
-            message_id: message.id.clone(),
-            seq: message.seq,
-            status: ReceiptStatus::Delivered,
-            user_ids: reached,
-        };
-        push(ctx, &sender_connections, &event).await;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(error = %e, message = %message.id, "fan-out failed");
+        Err(e) => tracing::warn!(error = %e, message = %message.id, "fan-out failed"),
     }
 }
 
-/// The live connections that want events of `room`.
-async fn room_connections(ctx: &Ctx, room: &RoomId) -> Result<Vec<Connection>> {
+/// The live connections that want events of `room`: the audience of its
+/// messages.
+pub async fn room_connections(ctx: &Ctx, room: &RoomId) -> Result<Vec<Connection>> {
     let members = rooms::member_ids(ctx, room).await?;
     Ok(ctx
         .connections
@@ -180,6 +137,69 @@ async fn room_connections(ctx: &Ctx, room: &RoomId) -> Result<Vec<Connection>> {
         .into_iter()
         .filter(|c| c.wants(room))
         .collect())
+}
+
+/// Pushes `message` to the connections of `audience` that `held` accepts
+/// (where every gateway process fans out each stored message to the
+/// sockets it holds, see
+/// [`Notifier::pushes_stored_messages`](crate::ports::Notifier::pushes_stored_messages)).
+/// Returns what became of each push, for [`report_delivery`].
+pub async fn push_message(
+    ctx: &Ctx,
+    message: &Message,
+    audience: &[Connection],
+    held: Held<'_>,
+) -> Vec<(Connection, Delivery)> {
+    let here: Vec<Connection> = audience.iter().filter(|c| held(c)).cloned().collect();
+    push(ctx, &here, &ServerEvent::message(message)).await
+}
+
+/// Records who `message` reached (the `outcomes` of [`push_message`]) and
+/// tells the sender's connections: those it reached, and those `held`
+/// does not accept (their own process pushes the message to them).
+pub async fn report_delivery(
+    ctx: &Ctx,
+    message: &Message,
+    audience: &[Connection],
+    outcomes: &[(Connection, Delivery)],
+    held: Held<'_>,
+) {
+    let delivered: BTreeSet<&str> = outcomes
+        .iter()
+        .filter(|(_, d)| *d == Delivery::Delivered)
+        .map(|(c, _)| c.id.as_str())
+        .collect();
+    let reached: BTreeSet<UserId> = outcomes
+        .iter()
+        .filter(|(c, d)| *d == Delivery::Delivered && c.user_id != message.sender_id)
+        .map(|(c, _)| c.user_id.clone())
+        .collect();
+    if reached.is_empty() {
+        return;
+    }
+    let reached: Vec<UserId> = reached.into_iter().collect();
+    if let Err(e) = ctx
+        .receipts
+        .mark_delivered(&message.room_id, &reached, message.seq)
+        .await
+    {
+        tracing::warn!(error = %e, message = %message.id, "recording delivery failed");
+        return;
+    }
+    let sender_connections: Vec<Connection> = audience
+        .iter()
+        .filter(|c| c.user_id == message.sender_id)
+        .filter(|c| !held(c) || delivered.contains(c.id.as_str()))
+        .cloned()
+        .collect();
+    let event = ServerEvent::Receipt {
+        room_id: message.room_id.clone(),
+        message_id: message.id.clone(),
+        seq: message.seq,
+        status: ReceiptStatus::Delivered,
+        user_ids: reached,
+    };
+    push(ctx, &sender_connections, &event).await;
 }
 
 /// Tells the other members of `room` that `user` is (or stopped) typing.
