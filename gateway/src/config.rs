@@ -10,6 +10,8 @@
 //! | `DATA_DIR` | unset | keeps the embedded state across restarts ([`crate::data_dir`]) |
 //! | `WS_IDLE_TIMEOUT_SECS` | `600` | a socket with no frame either way for this long is closed (API Gateway: 10 minutes) |
 //! | `WS_MAX_CONNECTION_SECS` | `7200` | a socket is closed this long after it opened (API Gateway: 2 hours) |
+//! | `WS_QUEUE_FRAMES` | `256` | frames that may wait for a socket whose client reads slowly; past it the socket is closed (1013) |
+//! | `WS_QUEUE_BYTES` | `4194304` | the same in bytes (4 MiB) |
 //!
 //! plus every setting of [`chat_core::config`].
 
@@ -22,6 +24,7 @@ use http::{header, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use crate::websocket::SocketLimits;
+use chat_core::adapters::QueueLimits;
 
 /// The local gateway's settings.
 #[derive(Debug, Clone)]
@@ -38,6 +41,8 @@ pub struct GatewayConfig {
     pub ephemeral_secret: bool,
     /// When WebSockets are closed.
     pub socket_limits: SocketLimits,
+    /// How far a socket may fall behind.
+    pub queue_limits: QueueLimits,
 }
 
 impl GatewayConfig {
@@ -84,6 +89,11 @@ impl GatewayConfig {
             idle_timeout: seconds(&lookup, "WS_IDLE_TIMEOUT_SECS", defaults.idle_timeout)?,
             max_duration: seconds(&lookup, "WS_MAX_CONNECTION_SECS", defaults.max_duration)?,
         };
+        let queue_defaults = QueueLimits::default();
+        let queue_limits = QueueLimits {
+            frames: count(&lookup, "WS_QUEUE_FRAMES", queue_defaults.frames)?,
+            bytes: count(&lookup, "WS_QUEUE_BYTES", queue_defaults.bytes)?,
+        };
         Ok(Self {
             bind: SocketAddr::new(ip, port),
             public_base_url: lookup("PUBLIC_BASE_URL"),
@@ -94,6 +104,7 @@ impl GatewayConfig {
             },
             ephemeral_secret,
             socket_limits,
+            queue_limits,
         })
     }
 
@@ -121,6 +132,24 @@ impl GatewayConfig {
             ])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
             .max_age(Duration::from_secs(3600))
+    }
+}
+
+/// A positive count, or `default` when unset.
+fn count(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: format!("{raw:?} is not a positive number"),
+            }),
+        },
     }
 }
 
@@ -164,6 +193,7 @@ mod tests {
         assert!(cfg.cors_origins.is_empty());
         assert_eq!(cfg.socket_limits.idle_timeout, Duration::from_secs(600));
         assert_eq!(cfg.socket_limits.max_duration, Duration::from_secs(7200));
+        assert_eq!(cfg.queue_limits, QueueLimits::default());
         Ok(())
     }
 
@@ -173,6 +203,12 @@ mod tests {
             .err()
             .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("PORT")));
+        for bad in ["0", "-5", "many"] {
+            let err = GatewayConfig::from_lookup(|k| (k == "WS_QUEUE_FRAMES").then(|| bad.into()))
+                .err()
+                .map(|e| e.to_string());
+            assert!(err.is_some_and(|e| e.contains("WS_QUEUE_FRAMES")), "{bad}");
+        }
         for bad in ["0", "-5", "soon"] {
             let err =
                 GatewayConfig::from_lookup(|k| (k == "WS_IDLE_TIMEOUT_SECS").then(|| bad.into()))

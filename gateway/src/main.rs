@@ -60,7 +60,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if config.ephemeral_secret {
         tracing::warn!("JWT_SECRET not set: using a random secret; tokens die with this process");
     }
-    let sockets = Arc::new(ChannelNotifier::default());
+    let sockets = Arc::new(ChannelNotifier::new(config.queue_limits));
     let mut relay_handle = None;
     let (ctx, media, saver) = match backend.as_str() {
         "embedded" => {

@@ -14,6 +14,13 @@
 //! frame either way) or open for 2 hours is closed (1001), a frame over
 //! 32 KB or a message over 128 KB closes it with 1009, and `$disconnect`
 //! follows every close, whoever closed.
+//!
+//! What waits to be sent to a socket is bounded
+//! ([`QueueLimits`](chat_core::adapters::QueueLimits)): a client that stops
+//! reading fills its queue, from then on posts to it are `Gone` (so it is
+//! neither counted as reached nor kept "online"), and the socket is closed
+//! with 1013; a writer still blocked on it after 5 seconds is dropped with
+//! the TCP connection.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,7 +35,7 @@ use axum::routing::get;
 use axum::Router;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use chat_core::adapters::SocketCommand;
+use chat_core::adapters::{SocketCommand, SocketQueue};
 use chat_core::http::ApiRequest;
 use chat_core::security::random;
 use chat_core::ws::{self, WsEvent, WsRequestContext};
@@ -44,6 +51,9 @@ pub const LOCAL_STAGE: &str = "local";
 pub const MAX_FRAME_BYTES: usize = 32 * 1024;
 /// API Gateway's WebSocket message limit (a message may span frames).
 pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;
+/// How long a closing socket's writer may take to send what is queued and
+/// the close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// How long a socket may stay open and stay silent, as on API Gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,13 +207,9 @@ fn too_big(error: axum::Error) -> bool {
 
 /// Pumps frames both ways until either side closes or a limit is reached,
 /// then sends `$disconnect`.
-async fn run(
-    rt: Realtime,
-    id: String,
-    socket: WebSocket,
-    mut outgoing: tokio::sync::mpsc::UnboundedReceiver<SocketCommand>,
-) {
+async fn run(rt: Realtime, id: String, socket: WebSocket, mut outgoing: SocketQueue) {
     let opened = Instant::now();
+    let mut fell_behind = outgoing.fell_behind();
     let last_activity = Arc::new(AtomicU64::new(0));
     let (mut sink, mut stream) = socket.split();
     let (close_tx, close_rx) = oneshot::channel::<CloseFrame>();
@@ -243,6 +249,9 @@ async fn run(
         let frame = tokio::select! {
             frame = stream.next() => frame,
             _ = &mut writer_ended => break None,
+            () = fell_behind.wait() => {
+                break Some(close_frame(close_code::AGAIN, "Too slow: outgoing queue full"));
+            }
             () = tokio::time::sleep_until(wake) => {
                 let now = Instant::now();
                 if now >= end_of_life {
@@ -278,12 +287,17 @@ async fn run(
     if let Some(relay) = &rt.sockets.relay {
         relay.release(&id).await;
     }
+    // A writer still sending after this (its client does not read) is
+    // stopped, which drops the connection.
+    let stop_writer = writer.abort_handle();
     match closing {
         Some(frame) => {
             let _ = close_tx.send(frame);
-            let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+            if tokio::time::timeout(CLOSE_GRACE, writer).await.is_err() {
+                stop_writer.abort();
+            }
         }
-        None => writer.abort(),
+        None => stop_writer.abort(),
     }
     ws::handle(&rt.ctx, event("$disconnect", "DISCONNECT", &id)).await;
 }

@@ -57,10 +57,7 @@ fn room(
     ctx: &Ctx,
     sockets: &ChannelNotifier,
     size: usize,
-) -> (
-    RoomId,
-    Vec<tokio::sync::mpsc::UnboundedReceiver<chat_core::adapters::SocketCommand>>,
-) {
+) -> (RoomId, Vec<chat_core::adapters::SocketQueue>) {
     let room = Room {
         id: RoomId::from_trusted("room".into()),
         kind: RoomKind::Group,
@@ -165,7 +162,7 @@ fn benches(c: &mut Criterion) {
             // Empty the sockets' queues so that memory stays flat.
             if let Ok(mut inboxes) = inboxes.lock() {
                 for inbox in inboxes.iter_mut() {
-                    while inbox.try_recv().is_ok() {}
+                    while inbox.try_recv().is_some() {}
                 }
             }
         })

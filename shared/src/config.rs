@@ -12,6 +12,7 @@
 //! | `LOGIN_MAX_FAILURES` | 10 | failed logins per address per 15 minutes |
 //! | `MAX_PICTURE_BYTES` | 2097152 | largest profile picture |
 //! | `MAX_GROUP_MEMBERS` | 256 | largest group room |
+//! | `MAX_SOCKETS_PER_USER` | 20 | WebSocket connections one user may hold open at once |
 //! | `MAIL_FROM` | `Chat <no-reply@example.com>` | sender of OTP mail |
 
 use std::str::FromStr;
@@ -56,6 +57,8 @@ pub struct Settings {
     pub max_picture_bytes: usize,
     /// Largest group room.
     pub max_group_members: usize,
+    /// WebSocket connections one user may hold at once.
+    pub max_sockets_per_user: usize,
     /// Sender address of OTP mail.
     pub mail_from: String,
 }
@@ -72,6 +75,7 @@ impl Default for Settings {
             login_max_failures: 10,
             max_picture_bytes: 2 * 1024 * 1024,
             max_group_members: 256,
+            max_sockets_per_user: 20,
             mail_from: "Chat <no-reply@example.com>".into(),
         }
     }
@@ -149,6 +153,7 @@ pub fn settings_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Setting
         login_max_failures: number(lookup, "LOGIN_MAX_FAILURES", d.login_max_failures)?,
         max_picture_bytes: number(lookup, "MAX_PICTURE_BYTES", d.max_picture_bytes)?,
         max_group_members: number(lookup, "MAX_GROUP_MEMBERS", d.max_group_members)?,
+        max_sockets_per_user: number(lookup, "MAX_SOCKETS_PER_USER", d.max_sockets_per_user)?,
         mail_from: lookup("MAIL_FROM").unwrap_or(d.mail_from),
     })
 }

@@ -56,6 +56,12 @@ pub enum Error {
         /// Seconds until the limit resets.
         retry_after_secs: u64,
     },
+    /// The user holds as many WebSocket connections as they may.
+    #[error("too many connections (limit {limit})")]
+    TooManyConnections {
+        /// The most one user may hold.
+        limit: usize,
+    },
     /// The request body is larger than this route accepts.
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
@@ -246,6 +252,13 @@ impl Error {
                     ),
                 )
             },
+            Error::TooManyConnections { limit } => problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_connections",
+                &format!(
+                    "You already have {limit} open connections, the most allowed. Close one first."
+                ),
+            ),
             Error::PayloadTooLarge(detail) => {
                 problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", detail)
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chat_aws::notifier::ApiGatewayNotifier;
 use chat_aws::setup::emulator_sdk_config;
-use chat_core::adapters::{ChannelNotifier, SocketCommand};
+use chat_core::adapters::{ChannelNotifier, QueueLimits, SocketCommand};
 use chat_core::ports::{Delivery, Notifier};
 
 async fn delivers_and_reports_gone(notifier: &dyn Notifier, sockets: &ChannelNotifier) {
@@ -28,17 +28,41 @@ async fn delivers_and_reports_gone(notifier: &dyn Notifier, sockets: &ChannelNot
     assert_eq!(outcome, Delivery::Gone);
     let outcome = notifier.post("never-was", b"{}").await.expect("post");
     assert_eq!(outcome, Delivery::Gone);
+
+    // A socket whose client does not read is given up once its queue is
+    // full, and stays gone.
+    let _slow = sockets.register("c2xvdyByZWFkZXI=");
+    for _ in 0..LIMITS.frames {
+        let outcome = notifier
+            .post("c2xvdyByZWFkZXI=", b"{}")
+            .await
+            .expect("post");
+        assert_eq!(outcome, Delivery::Delivered);
+    }
+    for _ in 0..2 {
+        let outcome = notifier
+            .post("c2xvdyByZWFkZXI=", b"{}")
+            .await
+            .expect("post");
+        assert_eq!(outcome, Delivery::Gone);
+    }
 }
+
+/// Small, so that a test fills a queue at once.
+const LIMITS: QueueLimits = QueueLimits {
+    frames: 4,
+    bytes: 1024,
+};
 
 #[tokio::test]
 async fn embedded_notifier() {
-    let sockets = ChannelNotifier::default();
+    let sockets = ChannelNotifier::new(LIMITS);
     delivers_and_reports_gone(&sockets, &sockets).await;
 }
 
 #[tokio::test]
 async fn api_gateway_notifier_against_the_local_management_api() {
-    let sockets = Arc::new(ChannelNotifier::default());
+    let sockets = Arc::new(ChannelNotifier::new(LIMITS));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chat_core::adapters::{
-    ChannelNotifier, ManualClock, MemoryBlobStore, MemoryStore, RecordingMailer,
+    ChannelNotifier, ManualClock, MemoryBlobStore, MemoryStore, QueueLimits, RecordingMailer,
 };
 use chat_core::config::{Config, Secret, Settings};
 use chat_core::Ctx;
@@ -56,8 +56,17 @@ pub async fn spawn_app_with_limits(
     settings: Settings,
     limits: local_gateway::websocket::SocketLimits,
 ) -> TestApp {
+    spawn_app_with_queue(settings, limits, QueueLimits::default()).await
+}
+
+/// A gateway whose sockets also fall behind at `queue`.
+pub async fn spawn_app_with_queue(
+    settings: Settings,
+    limits: local_gateway::websocket::SocketLimits,
+    queue: QueueLimits,
+) -> TestApp {
     let redis = (backend() == "redis").then(|| chat_tests::unique("chat"));
-    spawn(settings, limits, redis.as_deref()).await
+    spawn(settings, limits, queue, redis.as_deref()).await
 }
 
 /// A gateway on the Redis server of `REDIS_URL` under `prefix`, whatever
@@ -67,6 +76,7 @@ pub async fn spawn_app_on_redis(prefix: &str) -> TestApp {
     spawn(
         Settings::default(),
         local_gateway::websocket::SocketLimits::default(),
+        QueueLimits::default(),
         Some(prefix),
     )
     .await
@@ -75,6 +85,7 @@ pub async fn spawn_app_on_redis(prefix: &str) -> TestApp {
 async fn spawn(
     settings: Settings,
     limits: local_gateway::websocket::SocketLimits,
+    queue: QueueLimits,
     redis_prefix: Option<&str>,
 ) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -87,7 +98,7 @@ async fn spawn(
     };
     let mailer = Arc::new(RecordingMailer::default());
     let clock = Arc::new(ManualClock::starting_now());
-    let sockets = Arc::new(ChannelNotifier::default());
+    let sockets = Arc::new(ChannelNotifier::new(queue));
     let mut relay = None;
     let (ctx, media) = if let Some(prefix) = redis_prefix {
         let url = chat_tests::redis_url();
@@ -386,6 +397,24 @@ impl TestApp {
             }
             Err(e) => panic!("websocket connect failed: {e}"),
         }
+    }
+
+    /// A per-user socket for `user` whose client reads only when the test
+    /// does (a small receive buffer, so a server's pushes back up fast).
+    pub async fn ws_stalled(&self, user: &User) -> TestResult<WsClient> {
+        let addr: std::net::SocketAddr = self.base.trim_start_matches("http://").parse()?;
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_recv_buffer_size(4096)?;
+        let tcp = socket.connect(addr).await?;
+        let url = format!(
+            "{}/ws/?token={}",
+            self.base.replacen("http://", "ws://", 1),
+            user.access
+        );
+        let (stream, _) =
+            tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+                .await?;
+        Ok(WsClient { stream })
     }
 
     /// A per-user socket for `user`.

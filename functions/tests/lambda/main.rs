@@ -186,7 +186,7 @@ struct Session {
 }
 
 /// The next frame pushed to a socket, as JSON.
-async fn pushed(socket: &mut tokio::sync::mpsc::UnboundedReceiver<SocketCommand>) -> Value {
+async fn pushed(socket: &mut chat_core::adapters::SocketQueue) -> Value {
     match tokio::time::timeout(Duration::from_secs(10), socket.recv()).await {
         Ok(Some(SocketCommand::Send(text))) => serde_json::from_str(&text).expect("JSON frame"),
         other => panic!("expected a frame, got {other:?}"),

@@ -17,7 +17,7 @@ pub use files::FileBlobStore;
 pub use ids::UlidGenerator;
 pub use mail::{ConsoleMailer, RecordingMailer};
 pub use memory::{MemoryStore, Snapshot, SnapshotError};
-pub use notifier::{ChannelNotifier, SocketCommand};
+pub use notifier::{ChannelNotifier, FellBehind, QueueLimits, SocketCommand, SocketQueue};
 pub use unconfigured::Unconfigured;
 
 use std::sync::Arc;

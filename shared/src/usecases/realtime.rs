@@ -54,6 +54,16 @@ pub async fn connect(
         expires_at: now.plus_secs(CONNECTION_TTL_SECS),
     };
     let live = ctx.connections.add_connection(&connection, now).await?;
+    if live > ctx.settings.max_sockets_per_user {
+        // Counted after adding, so that two sockets opening at once cannot
+        // both slip under the cap.
+        ctx.connections
+            .remove_connection(connection_id, now)
+            .await?;
+        return Err(Error::TooManyConnections {
+            limit: ctx.settings.max_sockets_per_user,
+        });
+    }
     if live == 1 {
         broadcast_presence(ctx, &user, true, None).await;
     }
