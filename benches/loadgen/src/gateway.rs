@@ -116,8 +116,18 @@ impl Gateway {
 
     /// Starts a gateway on `backend`.
     pub fn start_on(binary: &PathBuf, backend: &Backend) -> Result<Self, String> {
+        Self::start_with(binary, backend, &[])
+    }
+
+    /// Starts a gateway on `backend` with more settings.
+    pub fn start_with(
+        binary: &PathBuf,
+        backend: &Backend,
+        settings: &[(&str, String)],
+    ) -> Result<Self, String> {
         let mut child = Command::new(binary)
             .envs(backend.env())
+            .envs(settings.iter().map(|(k, v)| (*k, v.as_str())))
             .env("PORT", "0")
             .env("BIND_ADDR", "127.0.0.1")
             .env("RUST_LOG", "warn")

@@ -5,6 +5,8 @@
 //!   With `--backend redis --processes N`, the same plan runs on one
 //!   embedded process and then on N processes sharing a Redis server.
 //! - `loadgen rest`: latency and throughput of the hot REST routes.
+//! - `loadgen stall`: the gateway's memory while sockets that never read
+//!   are sent a burst, with bounded and (for comparison) unbounded queues.
 //! - `loadgen startup`: Lambda init time, warm invocation and memory per
 //!   function binary, against a hello-world baseline.
 //!
@@ -14,6 +16,7 @@
 mod client;
 mod gateway;
 mod rest_bench;
+mod stall_bench;
 mod startup;
 mod stats;
 mod ws_bench;
@@ -73,6 +76,15 @@ enum Cmd {
         /// Requests per endpoint.
         #[arg(long, default_value_t = 2000)]
         requests: usize,
+    },
+    /// Memory while sockets that never read are sent a burst.
+    Stall {
+        /// Sockets that never read (one user's).
+        #[arg(long, default_value_t = 20)]
+        sockets: usize,
+        /// Messages of 4,000 characters in the burst.
+        #[arg(long, default_value_t = 4000)]
+        messages: usize,
     },
     /// Lambda start-up report.
     Startup {
@@ -171,6 +183,25 @@ async fn main() -> Result<(), String> {
                 println!("{}", rest_bench::to_json(&rows, concurrency));
             } else {
                 rest_bench::print(&rows, concurrency);
+            }
+        }
+        Cmd::Stall { sockets, messages } => {
+            let binary = gateway::binary(cli.gateway_bin)?;
+            let unbounded = [
+                ("WS_QUEUE_FRAMES", "1000000000".to_owned()),
+                ("WS_QUEUE_BYTES", "1000000000000".to_owned()),
+            ];
+            let runs = [
+                ("queues bounded: defaults, 256 frames / 4 MiB", &[][..]),
+                ("queues practically unbounded", &unbounded[..]),
+            ];
+            for (setup, settings) in runs {
+                let report = stall_bench::run(&binary, setup, settings, sockets, messages).await?;
+                if cli.json {
+                    println!("{}", report.to_json());
+                } else {
+                    report.print();
+                }
             }
         }
         Cmd::Startup {
