@@ -10,8 +10,10 @@
 //! | `DATA_DIR` | unset | keeps the embedded state across restarts ([`crate::data_dir`]) |
 //! | `WS_IDLE_TIMEOUT_SECS` | `600` | a socket with no frame either way for this long is closed (API Gateway: 10 minutes) |
 //! | `WS_MAX_CONNECTION_SECS` | `7200` | a socket is closed this long after it opened (API Gateway: 2 hours) |
-//! | `WS_QUEUE_FRAMES` | `256` | frames that may wait for a socket whose client reads slowly; past it the socket is closed (1013) |
+//! | `WS_QUEUE_FRAMES` | `4096` | frames that may wait for a socket whose client reads slowly; past it the socket is closed (1013) |
 //! | `WS_QUEUE_BYTES` | `4194304` | the same in bytes (4 MiB) |
+//! | `HTTP_HEADER_TIMEOUT_SECS` | `10` | a connection must send a request's headers this soon after opening or after its previous request |
+//! | `MAX_CONNECTIONS` | the file-descriptor limit (raised to its hard limit) less 64 | connections open at once; at the cap the oldest one that sent nothing is closed |
 //!
 //! plus every setting of [`chat_core::config`].
 
@@ -24,6 +26,7 @@ use http::{header, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use crate::websocket::SocketLimits;
+use crate::ConnectionLimits;
 use chat_core::adapters::QueueLimits;
 
 /// The local gateway's settings.
@@ -43,6 +46,8 @@ pub struct GatewayConfig {
     pub socket_limits: SocketLimits,
     /// How far a socket may fall behind.
     pub queue_limits: QueueLimits,
+    /// Header timeout and connection cap.
+    pub connection_limits: ConnectionLimits,
 }
 
 impl GatewayConfig {
@@ -94,6 +99,15 @@ impl GatewayConfig {
             frames: count(&lookup, "WS_QUEUE_FRAMES", queue_defaults.frames)?,
             bytes: count(&lookup, "WS_QUEUE_BYTES", queue_defaults.bytes)?,
         };
+        let fd_limits = ConnectionLimits::from_fd_limit();
+        let connection_limits = ConnectionLimits {
+            header_timeout: seconds(
+                &lookup,
+                "HTTP_HEADER_TIMEOUT_SECS",
+                fd_limits.header_timeout,
+            )?,
+            max_connections: count(&lookup, "MAX_CONNECTIONS", fd_limits.max_connections)?,
+        };
         Ok(Self {
             bind: SocketAddr::new(ip, port),
             public_base_url: lookup("PUBLIC_BASE_URL"),
@@ -105,6 +119,7 @@ impl GatewayConfig {
             ephemeral_secret,
             socket_limits,
             queue_limits,
+            connection_limits,
         })
     }
 

@@ -14,17 +14,18 @@
 //! - [`websocket`]: API Gateway WebSocket emulation over the same handlers.
 //! - [`management`]: the `@connections` management API.
 //! - [`smtp`]: mail over SMTP (`SMTP_URL`), for deployments without SES.
-//! - [`serve`]: runs a router on a listener until a shutdown signal.
+//! - [`serve`](mod@serve): runs a router on a listener until a shutdown
+//!   signal, with header-read timeouts and a connection cap.
 
 pub mod config;
 pub mod data_dir;
 pub mod management;
 pub mod media;
 pub mod rest;
+pub mod serve;
 pub mod smtp;
 pub mod websocket;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -32,7 +33,6 @@ use chat_core::adapters::ChannelNotifier;
 use chat_core::http::{ApiRequest, ApiResponse};
 use chat_core::ports::{Delivery, Notifier};
 use chat_core::Ctx;
-use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 
 /// Everything the gateway serves: the REST routes, the WebSocket API and its
@@ -99,17 +99,7 @@ impl Sockets {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets requests
-/// in flight finish.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-}
+pub use serve::{serve, serve_with, ConnectionLimits};
 
 /// Converts a handler response to an axum response.
 pub fn into_axum(response: ApiResponse) -> axum::response::Response {

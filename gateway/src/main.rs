@@ -95,7 +95,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         config.socket_limits,
     );
     println!("chat local gateway listening on http://{addr}");
-    local_gateway::serve(listener, app, shutdown_signal()).await?;
+    local_gateway::serve_with(listener, app, shutdown_signal(), config.connection_limits).await?;
     if let Some(saver) = saver {
         saver.finish().await?;
     }

@@ -75,7 +75,28 @@ struct Running {
 
 impl Running {
     fn start(env: &[(&str, &str)]) -> Result<Self, Box<dyn std::error::Error>> {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_local-gateway"));
+        Self::launch(Command::new(env!("CARGO_BIN_EXE_local-gateway")), env)
+    }
+
+    /// Starts the gateway with at most `fds` open file descriptors (soft and
+    /// hard limit), as under a stingy `ulimit -n`.
+    fn start_with_fd_limit(
+        fds: u32,
+        env: &[(&str, &str)],
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            &format!("ulimit -n {fds} && exec \"$0\""),
+            env!("CARGO_BIN_EXE_local-gateway"),
+        ]);
+        Self::launch(command, env)
+    }
+
+    fn launch(
+        mut command: Command,
+        env: &[(&str, &str)],
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         command
             .env("PORT", "0")
             .env("RUST_LOG", "warn")
@@ -918,6 +939,75 @@ async fn with_smtp_url_codes_are_mailed_over_smtp() -> TestResult {
         !gateway.console().contains("verification code is"),
         "not printed when mailed"
     );
+    assert!(gateway.stop()?.success());
+    Ok(())
+}
+
+/// A connection that does not finish its request's headers in time is
+/// closed (`HTTP_HEADER_TIMEOUT_SECS`), and so is one idle after a request.
+#[tokio::test]
+async fn slow_or_idle_connections_are_closed_after_the_header_timeout() -> TestResult {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let gateway = Running::start(&[("HTTP_HEADER_TIMEOUT_SECS", "1")])?;
+    let addr = gateway.base.trim_start_matches("http://").to_owned();
+
+    let mut slow = tokio::net::TcpStream::connect(&addr).await?;
+    slow.write_all(b"GET /api/users/profile/ HTTP/1.1\r\nHost: x\r\n")
+        .await?;
+    let mut idle = tokio::net::TcpStream::connect(&addr).await?;
+    idle.write_all(b"GET /api/users/profile/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await?;
+    let mut answer = vec![0u8; 4096];
+    let read = idle.read(&mut answer).await?;
+    assert!(String::from_utf8_lossy(&answer[..read]).starts_with("HTTP/1.1 401"));
+
+    for (name, connection) in [("slow", &mut slow), ("idle", &mut idle)] {
+        let mut rest = Vec::new();
+        let ended =
+            tokio::time::timeout(Duration::from_secs(5), connection.read_to_end(&mut rest)).await;
+        assert!(
+            ended.is_ok(),
+            "the {name} connection is still open after 5 s"
+        );
+    }
+    assert!(gateway.stop()?.success());
+    Ok(())
+}
+
+/// Under a stingy file-descriptor limit, hundreds of connections that send
+/// nothing do not keep real clients out: at the connection cap the oldest
+/// silent one is closed to make room, and the gateway says so.
+#[tokio::test]
+async fn silent_connections_do_not_crowd_out_clients() -> TestResult {
+    let gateway = Running::start_with_fd_limit(200, &[("HTTP_HEADER_TIMEOUT_SECS", "60")])?;
+    let addr = gateway.base.trim_start_matches("http://").to_owned();
+    let mut silent = Vec::new();
+    for _ in 0..400 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await?);
+    }
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        let answer = tokio::time::timeout(
+            Duration::from_secs(5),
+            client
+                .get(format!("{}/api/users/profile/", gateway.base))
+                .send(),
+        )
+        .await??;
+        assert_eq!(answer.status(), 401);
+    }
+    let (token, _) = sign_up(&gateway, "alice").await?;
+    let me = client
+        .get(format!("{}/api/users/profile/", gateway.base))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(me.status(), 200);
+    assert!(
+        gateway.console().contains("connection limit"),
+        "the gateway says it shed connections"
+    );
+    drop(silent);
     assert!(gateway.stop()?.success());
     Ok(())
 }

@@ -192,7 +192,7 @@ async fn main() -> Result<(), String> {
                 ("WS_QUEUE_BYTES", "1000000000000".to_owned()),
             ];
             let runs = [
-                ("queues bounded: defaults, 256 frames / 4 MiB", &[][..]),
+                ("queues bounded: defaults, 4,096 frames / 4 MiB", &[][..]),
                 ("queues practically unbounded", &unbounded[..]),
             ];
             for (setup, settings) in runs {

@@ -37,14 +37,19 @@ impl Report {
     /// Prints the figures.
     pub fn print(&self) {
         let mib = |kib: Option<u64>| {
-            kib.map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+            kib.map_or("n/a".to_owned(), |k| {
+                format!("{:.1} MiB", k as f64 / 1024.0)
+            })
         };
         println!("Never-reading sockets ({})", self.setup);
         println!("  stalled sockets       {:>10}", self.stalled);
         println!("  messages (4,000 chars) {:>9}", self.messages);
         println!("  received by a reader  {:>10}", self.received);
         println!("  stalled sockets closed {:>9}", self.given_up);
-        println!("  elapsed               {:>10.2} s", self.elapsed.as_secs_f64());
+        println!(
+            "  elapsed               {:>10.2} s",
+            self.elapsed.as_secs_f64()
+        );
         println!("  server RSS before     {:>10}", mib(self.rss_before_kib));
         println!("  server RSS after      {:>10}", mib(self.rss_after_kib));
         println!("  server peak RSS       {:>10}", mib(self.rss_peak_kib));
@@ -66,9 +71,8 @@ impl Report {
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A socket whose client never reads: a small receive buffer, so that the
 /// server's pushes back up into its own memory quickly.

@@ -29,10 +29,11 @@ pub struct QueueLimits {
 }
 
 impl Default for QueueLimits {
-    /// 256 frames or 4 MiB.
+    /// 4,096 frames or 4 MiB: the bytes bound the memory, the frames the
+    /// bookkeeping of many small frames; bursts of a busy room fit.
     fn default() -> Self {
         Self {
-            frames: 256,
+            frames: 4096,
             bytes: 4 * 1024 * 1024,
         }
     }
