@@ -60,6 +60,14 @@ pub fn to_api_request(event: Request) -> ApiRequest {
             query.entry(k.to_owned()).or_insert_with(|| v.to_owned());
         }
     }
+    let source_ip = match event.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context
+            .http
+            .source_ip
+            .as_deref()
+            .and_then(|ip| ip.parse().ok()),
+        _ => None,
+    };
     let (parts, body) = event.into_parts();
     let body = bytes::Bytes::copy_from_slice(body.as_ref());
     ApiRequest {
@@ -68,6 +76,7 @@ pub fn to_api_request(event: Request) -> ApiRequest {
         query,
         headers: parts.headers,
         body,
+        source_ip,
     }
 }
 

@@ -2,10 +2,11 @@
 //! handler converts the request and calls [`chat_core::http::handle`].
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, Request};
+use axum::extract::{ConnectInfo, Path, RawQuery, Request};
 use axum::response::Response;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
@@ -63,6 +64,10 @@ async fn serve_route(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
+    let source_ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|peer| peer.0.ip());
     let limit = max_body_bytes(&ctx);
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
@@ -81,6 +86,7 @@ async fn serve_route(
             .unwrap_or_default(),
         headers: parts.headers,
         body,
+        source_ip,
     };
     into_axum(handle(&ctx, route, request).await)
 }

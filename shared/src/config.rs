@@ -8,8 +8,8 @@
 //! | `OTP_TTL_SECS` | 600 | e-mail code lifetime |
 //! | `OTP_MAX_ATTEMPTS` | 5 | wrong tries before a code is dead |
 //! | `OTP_RESEND_INTERVAL_SECS` | 60 | at most one code per address per interval |
-//! | `OTP_MAX_PER_HOUR` | 5 | codes per address per hour |
-//! | `LOGIN_MAX_FAILURES` | 10 | failed logins per address per 15 minutes |
+//! | `OTP_MAX_PER_HOUR` | 5 | codes per address and client per hour |
+//! | `LOGIN_MAX_FAILURES` | 10 | failed logins per address and client per 15 minutes |
 //! | `MAX_PICTURE_BYTES` | 2097152 | largest profile picture |
 //! | `MAX_GROUP_MEMBERS` | 256 | largest group room |
 //! | `MAX_SOCKETS_PER_USER` | 20 | WebSocket connections one user may hold open at once |
@@ -49,9 +49,9 @@ pub struct Settings {
     pub otp_max_attempts: u32,
     /// Minimum seconds between two codes for one address.
     pub otp_resend_interval_secs: u64,
-    /// Codes per address per hour.
+    /// Codes per address and client per hour.
     pub otp_max_per_hour: u32,
-    /// Failed logins per address per 15 minutes before logins are refused.
+    /// Failed logins per address and client per 15 minutes before that client is refused.
     pub login_max_failures: u32,
     /// Largest profile picture in bytes.
     pub max_picture_bytes: usize,

@@ -71,6 +71,21 @@ pub struct OtpRecord {
     pub expires_at: Timestamp,
     /// Verification attempts made so far.
     pub attempts: u32,
+    /// Credentials that a registration of the (taken, unverified) address
+    /// asked for: entering this code gives them to the account.
+    #[serde(default)]
+    pub pending: Option<PendingCredentials>,
+}
+
+/// What a registration of an address whose account is not verified yet
+/// asked for. Whoever can read the address's inbox decides: the account
+/// takes these when the code mailed with them is entered.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingCredentials {
+    /// The username asked for.
+    pub username: Username,
+    /// The password asked for (Argon2id PHC string).
+    pub password_hash: String,
 }
 
 /// Pending e-mail verification codes, one per address.
@@ -88,6 +103,9 @@ pub trait OtpStore: Send + Sync {
         now: Timestamp,
         max_attempts: u32,
     ) -> Result<Option<OtpRecord>>;
+    /// The address's code as it stands, if it is still usable at `now`
+    /// (no attempt is counted).
+    async fn otp(&self, email: &Email, now: Timestamp) -> Result<Option<OtpRecord>>;
     /// Removes the address's code.
     async fn delete_otp(&self, email: &Email) -> Result<()>;
 }
@@ -158,6 +176,17 @@ pub struct RateWindow {
 }
 
 impl RateWindow {
+    /// Limited when `hits` already reached `limit`.
+    pub fn decide(&self, hits: u32, limit: u32) -> RateDecision {
+        if hits >= limit {
+            RateDecision::Limited {
+                retry_after_secs: self.retry_after_secs,
+            }
+        } else {
+            RateDecision::Allowed
+        }
+    }
+
     /// The window containing `now`.
     pub fn containing(now: Timestamp, window_secs: u64) -> Self {
         let window = i64::try_from(window_secs.max(1)).unwrap_or(i64::MAX);
@@ -178,6 +207,16 @@ pub trait RateLimiter: Send + Sync {
     /// Counts a hit on `key` in the window of `window_secs` that contains
     /// `now`, allowing at most `limit` hits per window.
     async fn hit(
+        &self,
+        key: &str,
+        window_secs: u64,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<RateDecision>;
+
+    /// Whether `key` already has `limit` hits in the window of `window_secs`
+    /// that contains `now`, without counting one.
+    async fn peek(
         &self,
         key: &str,
         window_secs: u64,

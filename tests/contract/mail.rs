@@ -29,7 +29,7 @@ async fn ses_mail_holds_the_code_that_verifies() {
     // The emulator keeps every test's mail: a name of its own tells ours apart.
     let name = chat_tests::unique("alice");
     let address = format!("{name}@example.com");
-    auth::register(&ctx, registration(&name))
+    auth::register(&ctx, registration(&name), "test")
         .await
         .expect("register");
     let mails = chat_tests::sent_mail(&resources.endpoint, &address).await;
@@ -56,7 +56,7 @@ async fn recorded_mail_holds_the_code_that_verifies() {
     let mut ctx = embedded();
     let mailer = Arc::new(RecordingMailer::default());
     ctx.mailer = mailer.clone();
-    auth::register(&ctx, registration("bob"))
+    auth::register(&ctx, registration("bob"), "test")
         .await
         .expect("register");
     let mails = mailer.sent_to("bob@example.com");

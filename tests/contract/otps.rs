@@ -1,5 +1,5 @@
-use chat_core::domain::{Email, UserId};
-use chat_core::ports::OtpRecord;
+use chat_core::domain::{Email, UserId, Username};
+use chat_core::ports::{OtpRecord, PendingCredentials};
 use chat_core::Ctx;
 
 use crate::contract;
@@ -8,7 +8,8 @@ use crate::support::T0;
 contract!(
     attempts_are_counted_before_comparing,
     codes_expire_and_can_be_replaced,
-    parallel_attempts_never_exceed_the_limit
+    parallel_attempts_never_exceed_the_limit,
+    pending_credentials_travel_with_the_code
 );
 
 fn record(email: &str) -> OtpRecord {
@@ -18,7 +19,52 @@ fn record(email: &str) -> OtpRecord {
         code_hash: "hash".into(),
         expires_at: T0.plus_secs(600),
         attempts: 0,
+        pending: None,
     }
+}
+
+async fn pending_credentials_travel_with_the_code(ctx: &Ctx) {
+    let pending = PendingCredentials {
+        username: Username::parse("owner").expect("username"),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+    };
+    let otp = OtpRecord {
+        pending: Some(pending.clone()),
+        ..record("p@example.com")
+    };
+    ctx.otps.put_otp(&otp).await.expect("put");
+    let read = ctx
+        .otps
+        .otp(&otp.email, T0)
+        .await
+        .expect("read")
+        .expect("usable");
+    assert_eq!(read.pending.as_ref(), Some(&pending));
+    assert_eq!(read.attempts, 0, "reading counts no attempt");
+    let taken = ctx
+        .otps
+        .take_attempt(&otp.email, T0, 5)
+        .await
+        .expect("attempt")
+        .expect("usable");
+    assert_eq!(taken.pending, Some(pending));
+    assert!(
+        ctx.otps
+            .otp(&otp.email, T0.plus_secs(601))
+            .await
+            .expect("read")
+            .is_none(),
+        "expired"
+    );
+    let plain = record("q@example.com");
+    ctx.otps.put_otp(&plain).await.expect("put");
+    let read = ctx
+        .otps
+        .otp(&plain.email, T0)
+        .await
+        .expect("read")
+        .expect("usable");
+    assert_eq!(read.pending, None);
 }
 
 async fn attempts_are_counted_before_comparing(ctx: &Ctx) {

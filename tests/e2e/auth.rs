@@ -305,14 +305,18 @@ async fn twenty_concurrent_registrations_of_one_address_make_one_account() -> Te
     Ok(())
 }
 
-#[tokio::test]
-async fn resending_codes_is_rate_limited_per_address() -> TestResult {
-    let app = spawn_app().await;
-    // The limits count in fixed windows (per minute, per hour): start just
-    // after an hour begins, so that the five minutes below stay inside one
-    // hour window whatever the time of day the test runs at.
+/// Starts the test clock just after an hour begins, so that the minutes a
+/// test advances stay inside one hour window whatever the time of day.
+fn start_of_an_hour(app: &crate::support::TestApp) {
     let now = chat_core::ports::Clock::now(app.clock.as_ref()).secs();
     app.clock.advance_secs(3600 - now.rem_euclid(3600) + 1);
+}
+
+#[tokio::test]
+async fn code_requests_are_limited_per_address_and_client_and_always_answer_the_same() -> TestResult
+{
+    let app = spawn_app().await;
+    start_of_an_hour(&app);
     app.register("alice", "alice@example.com", PASSWORD).await;
     let resend = |email: &'static str| {
         let app = &app;
@@ -321,32 +325,82 @@ async fn resending_codes_is_rate_limited_per_address() -> TestResult {
                 .await
         }
     };
+    // Within the minute: the same answer, no second code.
     let (status, body) = resend("alice@example.com").await;
-    assert_eq!(
-        status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "one code per minute: {body}"
-    );
-    assert_eq!(body["code"], "throttled");
+    assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(app.mailer.sent_to("alice@example.com").len(), 1);
     // Another address is not affected, registered or not.
     let (status, _) = resend("other@example.com").await;
     assert_eq!(status, StatusCode::OK);
-    // After the interval, a new code; at most five per hour.
-    for _ in 0..4 {
+    // After the interval, a new code; at most five per hour for this client.
+    for _ in 0..5 {
         app.clock.advance_secs(61);
         let (status, _) = resend("alice@example.com").await;
         assert_eq!(status, StatusCode::OK);
     }
-    app.clock.advance_secs(61);
-    let (status, _) = resend("alice@example.com").await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "hourly limit");
-    assert_eq!(app.mailer.sent_to("alice@example.com").len(), 5);
+    assert_eq!(
+        app.mailer.sent_to("alice@example.com").len(),
+        5,
+        "hourly limit"
+    );
+    Ok(())
+}
+
+/// A stranger asking for codes for someone's address, from other machines,
+/// neither floods the inbox beyond the address's hourly cap nor keeps the
+/// owner from getting the code they ask for.
+#[tokio::test]
+async fn a_strangers_code_requests_do_not_keep_the_owner_from_their_code() -> TestResult {
+    let app = spawn_app().await;
+    start_of_an_hour(&app);
+    for (i, host) in [
+        "127.0.0.2",
+        "127.0.0.3",
+        "127.0.0.4",
+        "127.0.0.5",
+        "127.0.0.6",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let stranger = crate::support::client_from(host);
+        for _ in 0..6 {
+            app.clock.advance_secs(61);
+            let (status, _) = app
+                .call_from(
+                    &stranger,
+                    reqwest::Method::POST,
+                    "/api/users/register/",
+                    None,
+                    Some(json!({
+                        "username": format!("squatter{i}"),
+                        "email": "owner@example.com",
+                        "password": PASSWORD,
+                    })),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+    }
+    let flood = app.mailer.sent_to("owner@example.com").len();
+    // Five per client, 20 for the address in all, and each client's first
+    // code goes out whatever the others did: the fifth stranger's.
+    assert_eq!(flood, 21, "the address's hourly cap holds across clients");
+    // The owner, from their own machine, still gets a code at once.
+    let (status, _) = app
+        .post(
+            "/api/users/resend-otp/",
+            None,
+            json!({ "email": "owner@example.com" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.mailer.sent_to("owner@example.com").len(), flood + 1);
     Ok(())
 }
 
 #[tokio::test]
-async fn repeated_failed_logins_are_throttled() -> TestResult {
+async fn a_client_that_keeps_failing_is_throttled_even_with_the_right_password() -> TestResult {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
     let mut statuses = Vec::new();
@@ -369,6 +423,39 @@ async fn repeated_failed_logins_are_throttled() -> TestResult {
     Ok(())
 }
 
+/// Failed logins count per client: a stranger failing for someone's
+/// address is throttled, the owner on their own machine is not; and
+/// successful logins never count.
+#[tokio::test]
+async fn strangers_cannot_lock_an_owner_out_and_successes_never_count() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let stranger = crate::support::client_from("127.0.0.2");
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let (status, _) = app
+            .call_from(
+                &stranger,
+                reqwest::Method::POST,
+                "/api/users/token/",
+                None,
+                Some(json!({ "email": alice.email, "password": "wrong password!" })),
+            )
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
+    for _ in 0..15 {
+        let (status, _) = app.login(&alice.email, PASSWORD).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the owner's client is not the one failing"
+        );
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn otp_mail_has_text_and_html_parts_with_the_code() -> TestResult {
     let app = spawn_app().await;
@@ -381,5 +468,73 @@ async fn otp_mail_has_text_and_html_parts_with_the_code() -> TestResult {
     let otp = app.last_otp("alice@example.com").ok_or("otp")?;
     assert!(mail.text.contains(&otp) && mail.html.contains(&otp));
     assert!(mail.subject.contains(&otp));
+    Ok(())
+}
+
+/// Account pre-hijacking: a stranger registers someone's address first.
+/// The owner registers later with their own username and password, gets
+/// the same answer as for a new address, and entering the code from their
+/// inbox makes the account theirs: their password works, the stranger's
+/// does not. The stranger asking for the code again in between does not
+/// swap whose credentials it carries.
+#[tokio::test]
+async fn whoever_reads_the_inbox_owns_an_unverified_account() -> TestResult {
+    let app = spawn_app().await;
+    let stranger = crate::support::client_from("127.0.0.2");
+    let register = |username: &str, password: &str| json!({ "username": username, "email": "owner@example.com", "password": password });
+    let (status, first) = app
+        .call_from(
+            &stranger,
+            reqwest::Method::POST,
+            "/api/users/register/",
+            None,
+            Some(register("squatter", "the stranger's password")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, second) = app
+        .post(
+            "/api/users/register/",
+            None,
+            register("rightful", "the owner's own password"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(first, second, "the same answer as for a new address");
+    app.clock.advance_secs(61);
+    let (status, _) = app
+        .call_from(
+            &stranger,
+            reqwest::Method::POST,
+            "/api/users/resend-otp/",
+            None,
+            Some(json!({ "email": "owner@example.com" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let mails = app.mailer.sent_to("owner@example.com");
+    assert_eq!(mails.len(), 3);
+    let latest = mails.last().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(latest.contains("Hello rightful"), "{latest}");
+    let code = app.last_otp("owner@example.com").ok_or("code")?;
+    let (status, _) = app.verify("owner@example.com", &code).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, _) = app
+        .login("owner@example.com", "the stranger's password")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, tokens) = app
+        .login("owner@example.com", "the owner's own password")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, me) = app
+        .get(
+            "/api/users/profile/",
+            tokens["access"].as_str().ok_or("access")?,
+        )
+        .await;
+    assert_eq!(me["username"], "rightful");
     Ok(())
 }

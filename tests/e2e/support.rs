@@ -199,6 +199,15 @@ impl chat_core::ports::Mailer for TeeMailer {
     }
 }
 
+/// A client that connects from another loopback address (`127.0.0.2`, …):
+/// to the gateway, another caller, as another machine would be.
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().expect("an IP address"))
+        .build()
+        .expect("client")
+}
+
 /// The body of a response, as JSON (Null when empty).
 pub async fn body(response: reqwest::Response) -> Value {
     let bytes = response.bytes().await.expect("body");
@@ -244,7 +253,20 @@ impl TestApp {
         token: Option<&str>,
         json_body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self.client.request(method, self.url(path));
+        self.call_from(&self.client, method, path, token, json_body)
+            .await
+    }
+
+    /// [`TestApp::call`] through `client` (e.g. one of [`client_from`]).
+    pub async fn call_from(
+        &self,
+        client: &reqwest::Client,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        json_body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = client.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

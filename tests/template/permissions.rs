@@ -142,7 +142,7 @@ async fn world() -> World {
             password: chat_core::domain::Password::parse_new("correct horse battery", None, None)
                 .expect("pw"),
         };
-        chat_core::usecases::auth::register(&ctx, registration)
+        chat_core::usecases::auth::register(&ctx, registration, "test")
             .await
             .expect("register");
         let email = chat_core::domain::Email::parse(&format!("{name}@example.com")).expect("email");
@@ -158,7 +158,7 @@ async fn world() -> World {
             let password = chat_core::domain::Password::parse_login("correct horse battery")
                 .expect("a password");
             tokens = Some(
-                chat_core::usecases::auth::login(&ctx, &email, &password)
+                chat_core::usecases::auth::login(&ctx, &email, &password, "test")
                     .await
                     .expect("login"),
             );
@@ -212,6 +212,7 @@ fn request(
         query: Default::default(),
         headers,
         body: Bytes::from(body.to_string()),
+        source_ip: None,
     }
 }
 

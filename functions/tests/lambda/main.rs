@@ -520,7 +520,8 @@ async fn group_rooms_and_sessions_through_their_functions() {
         vec![(bob.id.clone(), "admin".to_owned())]
     );
 
-    // Codes: the limit holds for addresses with no account too.
+    // Codes: the answer is the same whatever the limits (they hold for
+    // addresses with no account too; the end-to-end suite counts the mail).
     let nobody = json!({ "email": format!("{}@example.com", unique("nobody")) });
     let first = stack
         .http(
@@ -529,8 +530,6 @@ async fn group_rooms_and_sessions_through_their_functions() {
         )
         .await;
     assert_eq!(first.status, 200, "{:?}", first.body);
-    // Two more right away: the limit counts per minute, so at least one of
-    // them is refused even if a minute begins between the calls.
     let mut statuses = Vec::new();
     for _ in 0..2 {
         let again = stack
@@ -541,7 +540,7 @@ async fn group_rooms_and_sessions_through_their_functions() {
             .await;
         statuses.push(again.status);
     }
-    assert!(statuses.contains(&429), "{statuses:?}");
+    assert_eq!(statuses, [200, 200]);
 
     // Sessions: rotation, reuse refused, logout ends the family.
     let rotated = stack

@@ -5,7 +5,7 @@ use chat_core::domain::{Email, Timestamp};
 use chat_core::ports::{OtpRecord, OtpStore};
 use chat_core::Result;
 
-use crate::{to_json, RedisStore};
+use crate::{from_json, to_json, RedisStore};
 
 #[async_trait]
 impl OtpStore for RedisStore {
@@ -40,6 +40,16 @@ impl OtpStore for RedisStore {
             })
         })
         .await
+    }
+
+    async fn otp(&self, email: &Email, now: Timestamp) -> Result<Option<OtpRecord>> {
+        let raw: Option<String> = self
+            .query("GET", redis::cmd("GET").arg(self.keys.otp(email)))
+            .await?;
+        Ok(raw
+            .map(|r| from_json::<OtpRecord>(&r))
+            .transpose()?
+            .filter(|r| r.expires_at > now))
     }
 
     async fn delete_otp(&self, email: &Email) -> Result<()> {

@@ -34,4 +34,21 @@ impl RateLimiter for RedisStore {
             }
         })
     }
+
+    async fn peek(
+        &self,
+        key: &str,
+        window_secs: u64,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<RateDecision> {
+        let window = RateWindow::containing(now, window_secs);
+        let hits: Option<u32> = self
+            .query(
+                "GET",
+                redis::cmd("GET").arg(self.keys.rate(key, window.start_secs)),
+            )
+            .await?;
+        Ok(window.decide(hits.unwrap_or(0), limit))
+    }
 }

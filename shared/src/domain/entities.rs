@@ -49,6 +49,9 @@ pub struct ProfileUpdate {
     pub bio: Option<ProfileText>,
     /// New picture key.
     pub picture_key: Option<String>,
+    /// New password (Argon2id PHC string): a credential change, never part
+    /// of a profile edit.
+    pub password_hash: Option<String>,
 }
 
 impl ProfileUpdate {
@@ -59,6 +62,7 @@ impl ProfileUpdate {
             && self.last_name.is_none()
             && self.bio.is_none()
             && self.picture_key.is_none()
+            && self.password_hash.is_none()
     }
 
     /// Applies the change to `user`.
@@ -77,6 +81,9 @@ impl ProfileUpdate {
         }
         if let Some(v) = &self.picture_key {
             user.picture_key = Some(v.clone());
+        }
+        if let Some(v) = &self.password_hash {
+            user.password_hash = v.clone();
         }
     }
 }

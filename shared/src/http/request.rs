@@ -20,6 +20,9 @@ pub struct ApiRequest {
     pub headers: HeaderMap,
     /// The raw body.
     pub body: Bytes,
+    /// The caller's address as API Gateway (or the local gateway's peer)
+    /// saw it: the client that per-client rate limits count against.
+    pub source_ip: Option<std::net::IpAddr>,
 }
 
 impl ApiRequest {

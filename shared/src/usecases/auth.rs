@@ -3,17 +3,59 @@
 //! Register, resend-otp and login answer the same way whether or not an
 //! address is registered, and take about as long (a password hash is
 //! computed either way), so that they cannot be used to find out who has an
-//! account. Rate limits apply per address, registered or not.
+//! account.
+//!
+//! Rate limits count per address *and client* (the caller's IP address, its
+//! /64 for IPv6), so that a stranger cannot use them against an owner:
+//!
+//! - Login: only failures count. A client that failed
+//!   [`Settings::login_max_failures`](crate::config::Settings) times for an
+//!   address in 15 minutes is refused (429) for it, even with the right
+//!   password; a client failing ten times that many for any addresses is
+//!   refused for all. When many clients fail for one address, every attempt
+//!   on it is slowed down instead of refused, so its owner still gets in.
+//! - Codes: one per interval and a few per hour per address and client,
+//!   and at most four times that per address in all, except that a client's
+//!   first code for an address always goes out. Code requests answer the
+//!   same whether or not a code was sent.
 
-use crate::domain::{Email, Password, ProfileText, Timestamp, User, UserId, Username};
-use crate::ports::{CreateUser, Mail, OtpRecord, RateDecision, RefreshRecord, Rotate};
+use crate::domain::{
+    Email, Password, ProfileText, ProfileUpdate, Timestamp, User, UserId, Username,
+};
+use crate::ports::{
+    CreateUser, Mail, OtpRecord, PendingCredentials, RateDecision, RefreshRecord, Rotate,
+    UpdateProfile,
+};
 use crate::security::jwt::{token_not_valid, Claims, TokenType};
 use crate::security::otp::{is_code_shaped, OtpHasher};
 use crate::security::{password, random};
 use crate::{Ctx, Error, Result};
 
-/// Window of the login attempt limit.
+/// Window of the login failure limits.
 const LOGIN_WINDOW_SECS: u64 = 15 * 60;
+/// A client failing this many times the per-address limit, over any
+/// addresses, is refused for all of them.
+const CLIENT_FAILURES_FACTOR: u32 = 10;
+/// Failures from all clients for one address, in this many times the
+/// per-address limit, slow every attempt on it down.
+const ADDRESS_FAILURES_FACTOR: u32 = 5;
+/// How long an attempt on an address under attack waits.
+const LOGIN_BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
+/// Codes per address per hour from all clients, in times the per-client limit.
+const ADDRESS_CODES_FACTOR: u32 = 4;
+
+/// Who is calling, for the per-client limits: an IPv4 address, or the /64
+/// of an IPv6 one (one subscriber's usual allocation); `unknown` without one.
+pub fn client_tag(ip: Option<std::net::IpAddr>) -> String {
+    match ip {
+        Some(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Some(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        None => "unknown".to_owned(),
+    }
+}
 
 /// A new account's details.
 #[derive(Debug)]
@@ -36,13 +78,25 @@ pub struct TokenPair {
 }
 
 /// Registers an account and mails a verification code. If the address is
-/// taken, nothing is created and the answer is the same; the owner gets a
-/// new code if still unverified.
-pub async fn register(ctx: &Ctx, input: Registration) -> Result<()> {
+/// taken, nothing is created and the answer is the same. If its account is
+/// not verified yet, a new code goes to the address carrying this
+/// registration's username and password: entering it gives them to the
+/// account, so whoever reads the inbox owns the account, not whoever
+/// registered the address first.
+pub async fn register(ctx: &Ctx, input: Registration, client: &str) -> Result<()> {
     // Hash first, so that a taken address costs the same time as a new one.
     let password_hash = password::hash(&input.password).await?;
     if let Some(existing) = ctx.users.user_by_email(&input.email).await? {
-        return remind_existing(ctx, &existing).await;
+        if let Some(holder) = ctx.users.user_by_username(&input.username).await? {
+            if holder.id != existing.id {
+                return Err(username_taken());
+            }
+        }
+        let pending = PendingCredentials {
+            username: input.username,
+            password_hash,
+        };
+        return remind_existing(ctx, &existing, client, Some(pending)).await;
     }
     let user = User {
         id: UserId::from_trusted(ctx.ids.new_id()),
@@ -59,86 +113,132 @@ pub async fn register(ctx: &Ctx, input: Registration) -> Result<()> {
     };
     match ctx.users.create_user(&user).await? {
         CreateUser::Created => {
-            allow_code(ctx, &user.email).await?;
-            send_code(ctx, &user).await
+            if may_send_code(ctx, &user.email, client).await? {
+                send_code(ctx, &user, None).await?;
+            }
+            Ok(())
         }
         CreateUser::EmailTaken => {
             // Lost a race with another registration of the same address.
             match ctx.users.user_by_email(&user.email).await? {
-                Some(existing) => remind_existing(ctx, &existing).await,
+                Some(existing) => remind_existing(ctx, &existing, client, None).await,
                 None => Ok(()),
             }
         }
-        CreateUser::UsernameTaken => Err(Error::field(
-            "username",
-            "A user with that username already exists.",
-        )),
+        CreateUser::UsernameTaken => Err(username_taken()),
     }
+}
+
+fn username_taken() -> Error {
+    Error::field("username", "A user with that username already exists.")
 }
 
 /// A registration attempt on a taken address: a fresh code if the account is
 /// unverified, within the address's limits; otherwise nothing.
-async fn remind_existing(ctx: &Ctx, existing: &User) -> Result<()> {
+async fn remind_existing(
+    ctx: &Ctx,
+    existing: &User,
+    client: &str,
+    pending: Option<PendingCredentials>,
+) -> Result<()> {
     if existing.email_verified {
         return Ok(());
     }
-    match allow_code(ctx, &existing.email).await {
-        Ok(()) => send_code(ctx, existing).await,
-        Err(Error::RateLimited { .. }) => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-/// Sends a new code to an unverified address, within the per-address limits.
-/// Answers the same for unknown and verified addresses.
-pub async fn resend_otp(ctx: &Ctx, email: &Email) -> Result<()> {
-    allow_code(ctx, email).await?;
-    match ctx.users.user_by_email(email).await? {
-        Some(user) if !user.email_verified => send_code(ctx, &user).await,
-        _ => Ok(()),
-    }
-}
-
-/// Counts a code sent to `email` against its limits: one per interval and a
-/// few per hour.
-async fn allow_code(ctx: &Ctx, email: &Email) -> Result<()> {
-    let s = &ctx.settings;
-    let now = ctx.clock.now();
-    let limits = [
-        ("otp-interval", s.otp_resend_interval_secs, 1),
-        ("otp-hour", 3600, s.otp_max_per_hour),
-    ];
-    for (name, window, limit) in limits {
-        let key = format!("{name}#{}", email.as_str());
-        if let RateDecision::Limited { retry_after_secs } =
-            ctx.limiter.hit(&key, window, limit, now).await?
-        {
-            return Err(Error::RateLimited { retry_after_secs });
-        }
+    if may_send_code(ctx, &existing.email, client).await? {
+        send_code(ctx, existing, pending).await?;
     }
     Ok(())
 }
 
-async fn send_code(ctx: &Ctx, user: &User) -> Result<()> {
+/// Sends a new code to an unverified address, within the limits. Answers
+/// the same for unknown and verified addresses, and whether or not a limit
+/// held the code back.
+pub async fn resend_otp(ctx: &Ctx, email: &Email, client: &str) -> Result<()> {
+    if !may_send_code(ctx, email, client).await? {
+        return Ok(());
+    }
+    match ctx.users.user_by_email(email).await? {
+        Some(user) if !user.email_verified => {
+            // The new code stands for the same registration as the last one,
+            // so that asking for it again cannot swap whose credentials the
+            // code carries.
+            let now = ctx.clock.now();
+            let pending = ctx.otps.otp(email, now).await?.and_then(|r| r.pending);
+            send_code(ctx, &user, pending).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Counts a code for `email` requested by `client` against the limits, and
+/// says whether it may go out: one per interval and a few per hour for the
+/// address and client, a few times that for the address from all clients,
+/// except that a client's first code in the hour is never held back by
+/// the others' requests.
+async fn may_send_code(ctx: &Ctx, email: &Email, client: &str) -> Result<bool> {
+    let s = &ctx.settings;
+    let now = ctx.clock.now();
+    let email = email.as_str();
+    let interval = format!("otp-interval#{email}#{client}");
+    if is_limited(
+        ctx.limiter
+            .hit(&interval, s.otp_resend_interval_secs, 1, now)
+            .await?,
+    ) {
+        return Ok(false);
+    }
+    let hourly = format!("otp-hour#{email}#{client}");
+    let first = !is_limited(ctx.limiter.peek(&hourly, 3600, 1, now).await?);
+    if is_limited(
+        ctx.limiter
+            .hit(&hourly, 3600, s.otp_max_per_hour, now)
+            .await?,
+    ) {
+        return Ok(false);
+    }
+    let all = format!("otp-hour#{email}");
+    let address_limit = s.otp_max_per_hour.saturating_mul(ADDRESS_CODES_FACTOR);
+    let within = !is_limited(ctx.limiter.hit(&all, 3600, address_limit, now).await?);
+    Ok(within || first)
+}
+
+fn is_limited(decision: RateDecision) -> bool {
+    matches!(decision, RateDecision::Limited { .. })
+}
+
+/// Mails `user` a new code (replacing any earlier one), carrying `pending`
+/// credentials if a registration asked for them. The mail greets the
+/// username the code will give the account.
+async fn send_code(ctx: &Ctx, user: &User, pending: Option<PendingCredentials>) -> Result<()> {
     let code = OtpHasher::generate()?;
     let now = ctx.clock.now();
+    let name = pending
+        .as_ref()
+        .map_or(&user.username, |p| &p.username)
+        .clone();
     let record = OtpRecord {
         email: user.email.clone(),
         user_id: user.id.clone(),
         code_hash: ctx.otp.hash(&user.email, &code)?,
         expires_at: now.plus_secs(ctx.settings.otp_ttl_secs),
         attempts: 0,
+        pending,
     };
     ctx.otps.put_otp(&record).await?;
     ctx.mailer
-        .send(&otp_mail(user, &code, ctx.settings.otp_ttl_secs / 60))
+        .send(&otp_mail(
+            &user.email,
+            &name,
+            &code,
+            ctx.settings.otp_ttl_secs / 60,
+        ))
         .await
 }
 
-fn otp_mail(user: &User, code: &str, minutes: i64) -> Mail {
-    let name = user.username.as_str();
+fn otp_mail(to: &Email, username: &Username, code: &str, minutes: i64) -> Mail {
+    let name = username.as_str();
     Mail {
-        to: user.email.clone(),
+        to: to.clone(),
         subject: format!("Your verification code: {code}"),
         text: format!(
             "Hello {name},\n\nYour verification code is {code}.\n\
@@ -182,31 +282,72 @@ pub async fn verify_email(ctx: &Ctx, email: &Email, code: &str) -> Result<()> {
     if !ctx.otp.matches(email, code, &record.code_hash)? {
         return Err(invalid_code());
     }
+    if let Some(pending) = record.pending {
+        take_credentials(ctx, &record.user_id, pending).await?;
+    }
     ctx.users.mark_verified(&record.user_id).await?;
     ctx.otps.delete_otp(email).await
 }
 
-/// Logs in with e-mail and password and returns a new token pair.
-pub async fn login(ctx: &Ctx, email: &Email, pw: &Password) -> Result<TokenPair> {
+/// Gives the account the credentials a registration asked for. If the
+/// username was taken meanwhile, the account keeps its own (the password
+/// is what matters for who owns it; the username can be changed later).
+async fn take_credentials(ctx: &Ctx, user: &UserId, pending: PendingCredentials) -> Result<()> {
+    let mut update = ProfileUpdate {
+        username: Some(pending.username),
+        password_hash: Some(pending.password_hash),
+        ..ProfileUpdate::default()
+    };
+    if let UpdateProfile::UsernameTaken = ctx.users.update_profile(user, &update).await? {
+        update.username = None;
+        ctx.users.update_profile(user, &update).await?;
+    }
+    Ok(())
+}
+
+/// Logs in with e-mail and password and returns a new token pair. Only
+/// failures count against the limits (see the module's documentation).
+pub async fn login(ctx: &Ctx, email: &Email, pw: &Password, client: &str) -> Result<TokenPair> {
     let now = ctx.clock.now();
-    let key = format!("login#{}", email.as_str());
-    if let RateDecision::Limited { retry_after_secs } = ctx
-        .limiter
-        .hit(
-            &key,
-            LOGIN_WINDOW_SECS,
-            ctx.settings.login_max_failures,
-            now,
-        )
-        .await?
-    {
-        return Err(Error::RateLimited { retry_after_secs });
+    let max = ctx.settings.login_max_failures;
+    let pair = (format!("login#{}#{client}", email.as_str()), max);
+    let caller = (
+        format!("login-client#{client}"),
+        max.saturating_mul(CLIENT_FAILURES_FACTOR),
+    );
+    let address = (
+        format!("login#{}", email.as_str()),
+        max.saturating_mul(ADDRESS_FAILURES_FACTOR),
+    );
+    for (key, limit) in [&pair, &caller] {
+        if let RateDecision::Limited { retry_after_secs } = ctx
+            .limiter
+            .peek(key, LOGIN_WINDOW_SECS, *limit, now)
+            .await?
+        {
+            return Err(Error::RateLimited { retry_after_secs });
+        }
+    }
+    if is_limited(
+        ctx.limiter
+            .peek(&address.0, LOGIN_WINDOW_SECS, address.1, now)
+            .await?,
+    ) {
+        tokio::time::sleep(LOGIN_BACKOFF).await;
     }
     let user = ctx.users.user_by_email(email).await?;
     let ok = password::verify(pw, user.as_ref().map(|u| u.password_hash.as_str())).await?;
     let user = match user {
         Some(user) if ok => user,
-        _ => return Err(Error::bad_credentials()),
+        _ => {
+            for (key, limit) in [&pair, &caller] {
+                ctx.limiter.hit(key, LOGIN_WINDOW_SECS, *limit, now).await?;
+            }
+            ctx.limiter
+                .hit(&address.0, LOGIN_WINDOW_SECS, u32::MAX, now)
+                .await?;
+            return Err(Error::bad_credentials());
+        }
     };
     // Only someone who knows the password learns that the address is unverified.
     if !user.email_verified {

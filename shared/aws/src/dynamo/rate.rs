@@ -41,4 +41,31 @@ impl RateLimiter for DynamoStore {
             Err(e) => Err(translate("UpdateItem", e)),
         }
     }
+
+    async fn peek(
+        &self,
+        key: &str,
+        window_secs: u64,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<RateDecision> {
+        let window = RateWindow::containing(now, window_secs);
+        let found = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(rate_pk(key, window.start_secs)))
+            .key(SK, s(RATE))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| translate("GetItem", e))?;
+        let hits = found
+            .item()
+            .and_then(|i| i.get("hits"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0);
+        Ok(window.decide(hits, limit))
+    }
 }

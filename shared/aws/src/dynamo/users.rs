@@ -177,6 +177,7 @@ impl UserStore for DynamoStore {
             ("first_name", user.first_name.as_str().to_owned()),
             ("last_name", user.last_name.as_str().to_owned()),
             ("bio", user.bio.as_str().to_owned()),
+            ("password_hash", user.password_hash.clone()),
         ];
         if let Some(key) = &user.picture_key {
             fields.push(("picture_key", key.clone()));

@@ -35,6 +35,15 @@ impl OtpStore for MemoryStore {
         Ok(Some(before))
     }
 
+    async fn otp(&self, email: &Email, now: Timestamp) -> Result<Option<OtpRecord>> {
+        Ok(self
+            .lock()?
+            .otps
+            .get(email.as_str())
+            .filter(|r| r.expires_at > now)
+            .cloned())
+    }
+
     async fn delete_otp(&self, email: &Email) -> Result<()> {
         self.lock()?.otps.remove(email.as_str());
         Ok(())

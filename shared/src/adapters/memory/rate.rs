@@ -34,4 +34,20 @@ impl RateLimiter for MemoryStore {
         entry.0 += 1;
         Ok(RateDecision::Allowed)
     }
+
+    async fn peek(
+        &self,
+        key: &str,
+        window_secs: u64,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<RateDecision> {
+        let window = RateWindow::containing(now, window_secs);
+        let s = self.lock()?;
+        let hits = s
+            .rate
+            .get(&(key.to_owned(), window.start_secs))
+            .map_or(0, |(hits, _)| *hits);
+        Ok(window.decide(hits, limit))
+    }
 }

@@ -71,7 +71,7 @@ impl RegisterRequest {
 pub async fn register(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let registration = json_body::<RegisterRequest>(req)?.validate()?;
     let email = registration.email.as_str().to_owned();
-    auth::register(ctx, registration).await?;
+    auth::register(ctx, registration, &auth::client_tag(req.source_ip)).await?;
     Ok(ApiResponse::json(
         StatusCode::CREATED,
         &Registered {
@@ -133,7 +133,7 @@ impl ResendOtpRequest {
 
 pub async fn resend_otp(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let email = json_body::<ResendOtpRequest>(req)?.validate()?;
-    auth::resend_otp(ctx, &email).await?;
+    auth::resend_otp(ctx, &email, &auth::client_tag(req.source_ip)).await?;
     ok(&Detail::new(
         "If the address is registered and not yet verified, a new code has been sent.",
     ))
@@ -166,7 +166,7 @@ impl TokenRequest {
 
 pub async fn token(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let (email, password) = json_body::<TokenRequest>(req)?.validate()?;
-    let pair = auth::login(ctx, &email, &password).await?;
+    let pair = auth::login(ctx, &email, &password, &auth::client_tag(req.source_ip)).await?;
     ok(&Tokens::from(pair))
 }
 

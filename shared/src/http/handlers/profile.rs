@@ -83,6 +83,7 @@ impl ProfileUpdateRequest {
                 .optional(v, "username")
                 .and_then(|u| v.check("username", Username::parse(&u))),
             picture_key: None,
+            password_hash: None,
         }
     }
 }

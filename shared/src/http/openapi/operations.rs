@@ -238,22 +238,19 @@ fn doc(route: Route, c: &mut Components) -> Doc {
             )],
         )
         .public()
-        .json::<RegisterRequest>(c)
-        .failing(&[Throttled]),
+        .json::<RegisterRequest>(c),
         Route::VerifyEmail => Doc::new(
             "Verify the address with the mailed code",
             vec![(200, "Verified", Some(c.schema::<Detail>()))],
         )
         .public()
-        .json::<VerifyEmailRequest>(c)
-        .failing(&[Throttled]),
+        .json::<VerifyEmailRequest>(c),
         Route::ResendOtp => Doc::new(
             "Mail a new code",
             vec![(200, "Done", Some(c.schema::<Detail>()))],
         )
         .public()
-        .json::<ResendOtpRequest>(c)
-        .failing(&[Throttled]),
+        .json::<ResendOtpRequest>(c),
         Route::Token => Doc::new(
             "Log in",
             vec![(200, "A token pair", Some(c.schema::<Tokens>()))],
