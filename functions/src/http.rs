@@ -14,12 +14,12 @@ use crate::backend;
 pub const fn route_needs(route: Route) -> Needs {
     use Route::*;
     Needs {
-        mail: matches!(route, Register | ResendOtp),
+        mail: matches!(route, Register | ResendOtp | PasswordReset),
         blobs: matches!(
             route,
             ProfileGet | ProfileUpdate | RoomGet | MembersList | MembersAdd | MemberUpdate
         ),
-        notifier: matches!(route, MessagesSend),
+        notifier: matches!(route, MessagesSend | PasswordResetConfirm),
     }
 }
 

@@ -48,6 +48,7 @@ fn user(i: usize) -> User {
         picture_key: None,
         created_at: NOW,
         last_seen: None,
+        password_changed_at: None,
     }
 }
 

@@ -426,6 +426,10 @@ pub trait Notifier: Send + Sync {
     /// Sends one text frame to a connection.
     async fn post(&self, connection_id: &str, payload: &[u8]) -> Result<Delivery>;
 
+    /// Closes a connection (API Gateway's DeleteConnection); a connection
+    /// already gone is not an error.
+    async fn close(&self, connection_id: &str) -> Result<()>;
+
     /// Whether stored messages reach the sockets without the sender's
     /// request fanning them out: true where the store publishes each append
     /// in the step that stores it and every gateway process pushes it to the

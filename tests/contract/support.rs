@@ -127,6 +127,7 @@ pub fn user(ctx: &Ctx, name: &str) -> User {
         picture_key: None,
         created_at: T0,
         last_seen: None,
+        password_changed_at: None,
     }
 }
 

@@ -1,5 +1,7 @@
 //! Registration, verification, login and tokens: the security promises.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -536,5 +538,104 @@ async fn whoever_reads_the_inbox_owns_an_unverified_account() -> TestResult {
         )
         .await;
     assert_eq!(me["username"], "rightful");
+    Ok(())
+}
+
+/// Password reset by e-mail code: the same answer for any address, the
+/// code sets a new password and ends every session of the account (its
+/// refresh token is refused, its open socket is closed, a socket with an
+/// access token from before is refused), the old password stops working.
+#[tokio::test]
+async fn a_password_reset_ends_every_session() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let mut socket = app.ws_user(&alice).await;
+    // Past the minute of the sign-up's code (one code per minute).
+    app.clock.advance_secs(61);
+
+    let (status, known) = app
+        .post(
+            "/api/users/password-reset/",
+            None,
+            json!({ "email": alice.email }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, unknown) = app
+        .post(
+            "/api/users/password-reset/",
+            None,
+            json!({ "email": "nobody@example.com" }),
+        )
+        .await;
+    assert_eq!((status, &unknown), (StatusCode::OK, &known));
+    let mail = app.mailer.sent_to(&alice.email).pop().ok_or("mail")?;
+    assert!(
+        mail.subject.contains("password reset code"),
+        "{}",
+        mail.subject
+    );
+    let code = app.last_otp(&alice.email).ok_or("code")?;
+
+    let confirm = |otp: &str, password: &str| json!({ "email": alice.email, "otp": otp, "new_password": password });
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, body) = app
+        .post(
+            "/api/users/password-reset/confirm/",
+            None,
+            confirm(wrong, "a brand new passphrase"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["otp"].is_array(), "{body}");
+    let (status, body) = app
+        .post(
+            "/api/users/password-reset/confirm/",
+            None,
+            confirm(&code, "12345678"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["new_password"].is_array(), "{body}");
+    let (status, body) = app
+        .post(
+            "/api/users/password-reset/confirm/",
+            None,
+            confirm(&code, "a brand new passphrase"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    assert!(
+        socket.next_within(Duration::from_secs(5)).await.is_none(),
+        "the open socket is closed"
+    );
+    let (status, _) = app
+        .post(
+            "/api/users/token/refresh/",
+            None,
+            json!({ "refresh": alice.refresh }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old session is over");
+    assert_eq!(
+        app.ws(&format!("/ws/?token={}", alice.access)).await.err(),
+        Some(StatusCode::UNAUTHORIZED),
+        "no new socket with a token from before"
+    );
+    let (status, _) = app.login(&alice.email, PASSWORD).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old password");
+    let (status, tokens) = app.login(&alice.email, "a brand new passphrase").await;
+    assert_eq!(status, StatusCode::OK);
+    let fresh = tokens["access"].as_str().ok_or("access")?;
+    assert!(app.ws(&format!("/ws/?token={fresh}")).await.is_ok());
+    let (status, _) = app
+        .post(
+            "/api/users/password-reset/confirm/",
+            None,
+            confirm(&code, "another new passphrase"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a code works once");
     Ok(())
 }

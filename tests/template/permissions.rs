@@ -350,7 +350,45 @@ fn scenario(w: &World) -> Vec<(Route, ApiRequest)> {
             Route::Logout,
             request(w, "POST", &[], json!({"refresh": w.refresh}), false),
         ),
+        (
+            Route::PasswordReset,
+            request(w, "POST", &[], json!({"email": "dave@example.com"}), false),
+        ),
+        (
+            Route::PasswordResetConfirm,
+            request(
+                w,
+                "POST",
+                &[],
+                json!({"email": "dave@example.com", "otp": KNOWN_CODE, "new_password": "a brand new passphrase"}),
+                false,
+            ),
+        ),
     ]
+}
+
+/// The code the scenario's password reset is confirmed with.
+const KNOWN_CODE: &str = "123456";
+
+/// Replaces dave's mailed code with [`KNOWN_CODE`].
+async fn plant_known_code(w: &World) {
+    let email = chat_core::domain::Email::parse("dave@example.com").expect("email");
+    let user = w
+        .ctx
+        .users
+        .user_by_email(&email)
+        .await
+        .expect("read")
+        .expect("dave");
+    let record = chat_core::ports::OtpRecord {
+        code_hash: w.ctx.otp.hash(&email, KNOWN_CODE).expect("hash"),
+        email,
+        user_id: user.id,
+        expires_at: w.ctx.clock.now().plus_secs(600),
+        attempts: 0,
+        pending: None,
+    };
+    w.ctx.otps.put_otp(&record).await.expect("put");
 }
 
 #[tokio::test]
@@ -377,6 +415,9 @@ async fn every_function_policy_covers_the_dynamodb_actions_its_code_calls() {
                 "authorization",
                 HeaderValue::from_str(&format!("Bearer {bob_token}")).expect("header"),
             );
+        }
+        if route == Route::PasswordResetConfirm {
+            plant_known_code(&w).await;
         }
         w.counter.reset();
         let response = handle(&w.ctx, route, request).await;

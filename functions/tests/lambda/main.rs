@@ -29,6 +29,8 @@ fn binary(name: &str) -> &'static str {
         "token" => env!("CARGO_BIN_EXE_token"),
         "token-refresh" => env!("CARGO_BIN_EXE_token-refresh"),
         "logout" => env!("CARGO_BIN_EXE_logout"),
+        "password-reset" => env!("CARGO_BIN_EXE_password-reset"),
+        "password-reset-confirm" => env!("CARGO_BIN_EXE_password-reset-confirm"),
         "profile-get" => env!("CARGO_BIN_EXE_profile-get"),
         "profile-update" => env!("CARGO_BIN_EXE_profile-update"),
         "direct-chat" => env!("CARGO_BIN_EXE_direct-chat"),
@@ -542,6 +544,27 @@ async fn group_rooms_and_sessions_through_their_functions() {
     }
     assert_eq!(statuses, [200, 200]);
 
+    // Password reset: the same answer for an address with no account; a
+    // wrong code is a field error, not a crash.
+    let reset = stack
+        .http(
+            "password-reset",
+            HttpRequest::new("POST", "/api/users/password-reset/").json(&nobody),
+        )
+        .await;
+    assert_eq!(reset.status, 200, "{:?}", reset.body);
+    let confirm = stack
+        .http(
+            "password-reset-confirm",
+            HttpRequest::new("POST", "/api/users/password-reset/confirm/").json(&json!({
+                "email": nobody["email"],
+                "otp": "000000",
+                "new_password": "a brand new passphrase",
+            })),
+        )
+        .await;
+    assert_eq!(confirm.status, 400, "{:?}", confirm.body);
+
     // Sessions: rotation, reuse refused, logout ends the family.
     let rotated = stack
         .http(
@@ -686,7 +709,7 @@ fn the_suite_covers_every_function_binary() {
             name.strip_suffix(".rs").map(str::to_owned)
         })
         .collect();
-    assert_eq!(names.len(), 22, "{names:?}");
+    assert_eq!(names.len(), 24, "{names:?}");
     for name in names {
         assert!(!binary(&name).is_empty(), "{name}");
     }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_apigatewaymanagement::operation::delete_connection::DeleteConnectionError;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_apigatewaymanagement::Client;
@@ -53,6 +54,27 @@ impl Notifier for ApiGatewayNotifier {
                     _ => return Err(translate("PostToConnection", e)),
                 },
             }
+        }
+    }
+
+    async fn close(&self, connection_id: &str) -> Result<()> {
+        match self
+            .client
+            .delete_connection()
+            .connection_id(connection_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteConnectionError::GoneException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(translate("DeleteConnection", e)),
         }
     }
 }

@@ -419,6 +419,10 @@ impl Notifier for RedisRelay {
         .await
     }
 
+    async fn close(&self, connection_id: &str) -> Result<()> {
+        RedisRelay::close(self, connection_id).await.map(|_| ())
+    }
+
     fn pushes_stored_messages(&self) -> bool {
         true
     }

@@ -242,6 +242,11 @@ impl Notifier for ChannelNotifier {
             .map_err(|_| Error::internal("frames are UTF-8 JSON"))?;
         Ok(self.send(connection_id, text))
     }
+
+    async fn close(&self, connection_id: &str) -> Result<()> {
+        ChannelNotifier::close(self, connection_id);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -39,4 +39,8 @@ impl Notifier for Unconfigured {
     async fn post(&self, _connection_id: &str, _payload: &[u8]) -> Result<Delivery> {
         Err(self.error())
     }
+
+    async fn close(&self, _connection_id: &str) -> Result<()> {
+        Err(self.error())
+    }
 }

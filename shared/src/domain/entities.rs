@@ -34,6 +34,10 @@ pub struct User {
     pub created_at: Timestamp,
     /// When the user's last connection closed (None: never connected).
     pub last_seen: Option<Timestamp>,
+    /// When the password was last changed (a reset): sessions and tokens
+    /// issued before then are no longer honoured.
+    #[serde(default)]
+    pub password_changed_at: Option<Timestamp>,
 }
 
 /// A partial change to a profile: `None` leaves a field as it is.
@@ -52,6 +56,8 @@ pub struct ProfileUpdate {
     /// New password (Argon2id PHC string): a credential change, never part
     /// of a profile edit.
     pub password_hash: Option<String>,
+    /// When the password changed: tokens issued before are refused.
+    pub password_changed_at: Option<Timestamp>,
 }
 
 impl ProfileUpdate {
@@ -63,6 +69,7 @@ impl ProfileUpdate {
             && self.bio.is_none()
             && self.picture_key.is_none()
             && self.password_hash.is_none()
+            && self.password_changed_at.is_none()
     }
 
     /// Applies the change to `user`.
@@ -84,6 +91,9 @@ impl ProfileUpdate {
         }
         if let Some(v) = &self.password_hash {
             user.password_hash = v.clone();
+        }
+        if let Some(v) = self.password_changed_at {
+            user.password_changed_at = Some(v);
         }
     }
 }

@@ -29,6 +29,7 @@ use crate::ports::{
 use crate::security::jwt::{token_not_valid, Claims, TokenType};
 use crate::security::otp::{is_code_shaped, OtpHasher};
 use crate::security::{password, random};
+use crate::usecases::realtime;
 use crate::{Ctx, Error, Result};
 
 /// Window of the login failure limits.
@@ -110,6 +111,7 @@ pub async fn register(ctx: &Ctx, input: Registration, client: &str) -> Result<()
         picture_key: None,
         created_at: ctx.clock.now(),
         last_seen: None,
+        password_changed_at: None,
     };
     match ctx.users.create_user(&user).await? {
         CreateUser::Created => {
@@ -252,6 +254,25 @@ fn otp_mail(to: &Email, username: &Username, code: &str, minutes: i64) -> Mail {
     }
 }
 
+fn reset_mail(to: &Email, username: &Username, code: &str, minutes: i64) -> Mail {
+    let name = username.as_str();
+    Mail {
+        to: to.clone(),
+        subject: format!("Your password reset code: {code}"),
+        text: format!(
+            "Hello {name},\n\nYour password reset code is {code}.\n\
+             It expires in {minutes} minutes. If you did not ask for it, ignore this mail: \
+             your password stays as it is.\n"
+        ),
+        html: format!(
+            "<p>Hello {name},</p><p>Your password reset code is <strong>{code}</strong>.</p>\
+             <p>It expires in {minutes} minutes. If you did not ask for it, ignore this mail: \
+             your password stays as it is.</p>",
+            name = html_escape(name)
+        ),
+    }
+}
+
 fn html_escape(raw: &str) -> String {
     raw.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -296,12 +317,109 @@ async fn take_credentials(ctx: &Ctx, user: &UserId, pending: PendingCredentials)
     let mut update = ProfileUpdate {
         username: Some(pending.username),
         password_hash: Some(pending.password_hash),
+        password_changed_at: Some(ctx.clock.now()),
         ..ProfileUpdate::default()
     };
     if let UpdateProfile::UsernameTaken = ctx.users.update_profile(user, &update).await? {
         update.username = None;
         ctx.users.update_profile(user, &update).await?;
     }
+    Ok(())
+}
+
+/// Mails a password reset code to the address if it has an account, within
+/// the same limits as verification codes (they share the one code an
+/// address has). Answers the same whatever the address and the limits.
+pub async fn request_password_reset(ctx: &Ctx, email: &Email, client: &str) -> Result<()> {
+    if !may_send_code(ctx, email, client).await? {
+        return Ok(());
+    }
+    let Some(user) = ctx.users.user_by_email(email).await? else {
+        return Ok(());
+    };
+    let pending = if user.email_verified {
+        None
+    } else {
+        ctx.otps
+            .otp(email, ctx.clock.now())
+            .await?
+            .and_then(|r| r.pending)
+    };
+    let code = OtpHasher::generate()?;
+    let now = ctx.clock.now();
+    let name = pending
+        .as_ref()
+        .map_or(&user.username, |p| &p.username)
+        .clone();
+    ctx.otps
+        .put_otp(&OtpRecord {
+            email: user.email.clone(),
+            user_id: user.id.clone(),
+            code_hash: ctx.otp.hash(&user.email, &code)?,
+            expires_at: now.plus_secs(ctx.settings.otp_ttl_secs),
+            attempts: 0,
+            pending,
+        })
+        .await?;
+    ctx.mailer
+        .send(&reset_mail(
+            &user.email,
+            &name,
+            &code,
+            ctx.settings.otp_ttl_secs / 60,
+        ))
+        .await
+}
+
+/// Sets a new password with a code mailed to the address: the account's
+/// sessions end (refresh tokens issued before are refused, its sockets are
+/// closed, new sockets need a token issued after), and the address counts
+/// as verified (the code proves the inbox). `new_password` is checked
+/// against the account's username and address.
+pub async fn reset_password(
+    ctx: &Ctx,
+    email: &Email,
+    code: &str,
+    new_password: &str,
+) -> Result<()> {
+    if !is_code_shaped(code) {
+        return Err(Error::field("otp", "Enter the 6-digit code."));
+    }
+    let now = ctx.clock.now();
+    let Some(record) = ctx
+        .otps
+        .take_attempt(email, now, ctx.settings.otp_max_attempts)
+        .await?
+    else {
+        return Err(invalid_code());
+    };
+    if !ctx.otp.matches(email, code, &record.code_hash)? {
+        return Err(invalid_code());
+    }
+    let user = ctx
+        .users
+        .user_by_id(&record.user_id)
+        .await?
+        .ok_or_else(invalid_code)?;
+    let username = record
+        .pending
+        .as_ref()
+        .map_or(&user.username, |p| &p.username);
+    let password = Password::parse_new(new_password, Some(username.as_str()), Some(email.as_str()))
+        .map_err(|message| Error::field("new_password", &message))?;
+    let hash = password::hash(&password).await?;
+    if let Some(pending) = record.pending {
+        take_credentials(ctx, &user.id, pending).await?;
+    }
+    let change = ProfileUpdate {
+        password_hash: Some(hash),
+        password_changed_at: Some(now),
+        ..ProfileUpdate::default()
+    };
+    ctx.users.update_profile(&user.id, &change).await?;
+    ctx.users.mark_verified(&user.id).await?;
+    ctx.otps.delete_otp(email).await?;
+    realtime::close_sockets_of(ctx, &user.id).await;
     Ok(())
 }
 
@@ -406,6 +524,10 @@ pub async fn refresh(ctx: &Ctx, token: &str) -> Result<TokenPair> {
     let claims = ctx.jwt.verify(token, TokenType::Refresh, now)?;
     let user = claims.user_id()?;
     let family = claims.fam.clone().ok_or_else(token_not_valid)?;
+    let account = ctx.users.user_by_id(&user).await?;
+    if account.is_none_or(|a| issued_before_password_change(&a, claims.iat)) {
+        return Err(token_not_valid());
+    }
     let next = refresh_record(ctx, &user, family.clone(), random::token_id()?, now);
     match ctx.tokens.rotate_refresh(&claims.jti, &next, now).await? {
         Rotate::Rotated => sign_pair(ctx, &next, now),
@@ -433,9 +555,21 @@ pub async fn logout(ctx: &Ctx, token: &str) -> Result<()> {
         .await
 }
 
+/// Whether a token issued at `iat` (seconds) predates `user`'s last password
+/// change. Tokens carry whole seconds, so one issued within the second of
+/// the change is taken as after it (a client signing in again right after
+/// a reset must not be refused).
+pub fn issued_before_password_change(user: &User, iat: i64) -> bool {
+    user.password_changed_at.is_some_and(|at| iat < at.secs())
+}
+
 /// The user an access token was issued to, if the token is valid now.
 pub fn authenticate(ctx: &Ctx, access_token: &str) -> Result<UserId> {
+    access_claims(ctx, access_token)?.user_id()
+}
+
+/// An access token's claims, if the token is valid now.
+pub fn access_claims(ctx: &Ctx, access_token: &str) -> Result<Claims> {
     ctx.jwt
-        .verify(access_token, TokenType::Access, ctx.clock.now())?
-        .user_id()
+        .verify(access_token, TokenType::Access, ctx.clock.now())
 }

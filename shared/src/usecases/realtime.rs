@@ -13,7 +13,7 @@ use futures_util::stream::{self, StreamExt};
 use crate::domain::{Connection, Message, MessageId, RoomId, Timestamp, User, UserId};
 use crate::events::{ReceiptStatus, ServerEvent};
 use crate::ports::Delivery;
-use crate::usecases::{profile, rooms};
+use crate::usecases::{auth, profile, rooms};
 use crate::{Ctx, Error, Result};
 
 /// API Gateway closes every WebSocket after two hours.
@@ -27,16 +27,22 @@ pub const SYNC_BATCH: usize = 100;
 /// Most messages one `sync` frame sends (then `has_more`).
 pub const MAX_SYNC: usize = 200;
 
-/// Opens a connection for `user_id`: for one room (which the user must be a
-/// member of) or, without a room, for all their rooms. Nothing is stored
-/// when the connection is refused.
+/// Opens a connection for `user_id`, whose token was issued at
+/// `token_issued_at` (seconds): for one room (which the user must be a
+/// member of) or, without a room, for all their rooms. A token from before
+/// the user's last password change is refused. Nothing is stored when the
+/// connection is refused.
 pub async fn connect(
     ctx: &Ctx,
     connection_id: &str,
     user_id: UserId,
     room_id: Option<RoomId>,
+    token_issued_at: i64,
 ) -> Result<Connection> {
     let user = profile::me(ctx, &user_id).await?;
+    if auth::issued_before_password_change(&user, token_issued_at) {
+        return Err(crate::security::jwt::token_not_valid());
+    }
     if let Some(room) = &room_id {
         rooms::room_for_member(ctx, &user_id, room)
             .await
@@ -295,6 +301,25 @@ pub async fn sync(ctx: &Ctx, connection: &Connection, room: &RoomId, after_seq: 
     };
     reply(ctx, &connection.id, &synced).await;
     Ok(())
+}
+
+/// Closes every socket of `user` (a password reset ends their sessions).
+/// Each close is followed by its `$disconnect`.
+pub async fn close_sockets_of(ctx: &Ctx, user: &UserId) {
+    let result: Result<()> = async {
+        let connections = ctx
+            .connections
+            .connections_of(std::slice::from_ref(user), ctx.clock.now())
+            .await?;
+        for connection in connections {
+            ctx.notifier.close(&connection.id).await?;
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, user = %user, "closing a user's sockets failed");
+    }
 }
 
 /// Sends one event to one connection (replies to the connection that spoke).

@@ -125,12 +125,20 @@ async fn on_connect(ctx: &Ctx, event: &WsEvent) -> Result<Connection> {
         .and_then(|q| q.get("token").cloned())
         .or(header_token)
         .ok_or_else(Error::not_authenticated)?;
-    let user = auth::authenticate(ctx, &token)?;
+    let claims = auth::access_claims(ctx, &token)?;
+    let user = claims.user_id()?;
     let room = query
         .and_then(|q| q.get("room_id"))
         .map(|raw| RoomId::parse(raw).ok_or_else(realtime::not_member))
         .transpose()?;
-    realtime::connect(ctx, &event.request_context.connection_id, user, room).await
+    realtime::connect(
+        ctx,
+        &event.request_context.connection_id,
+        user,
+        room,
+        claims.iat,
+    )
+    .await
 }
 
 async fn on_frame(ctx: &Ctx, connection_id: &str, event: &WsEvent) {

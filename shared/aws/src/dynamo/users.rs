@@ -27,6 +27,9 @@ fn to_item(user: &User) -> Item {
     if let Some(at) = user.last_seen {
         item.insert("last_seen".into(), ts(at));
     }
+    if let Some(at) = user.password_changed_at {
+        item.insert("password_changed_at".into(), ts(at));
+    }
     item
 }
 
@@ -43,6 +46,7 @@ pub(super) fn from_item(item: &Item) -> Result<User> {
         picture_key: item::opt_s(item, "picture_key"),
         created_at: item::get_ts(item, "created_at")?,
         last_seen: item::opt_ts(item, "last_seen"),
+        password_changed_at: item::opt_ts(item, "password_changed_at"),
     })
 }
 
@@ -187,6 +191,11 @@ impl UserStore for DynamoStore {
             sets.push(format!("#f{i} = :v{i}"));
             names.insert(format!("#f{i}"), name.to_owned());
             values.insert(format!(":v{i}"), s(value));
+        }
+        if let Some(at) = user.password_changed_at {
+            sets.push("#changed = :changed".to_owned());
+            names.insert("#changed".to_owned(), "password_changed_at".to_owned());
+            values.insert(":changed".to_owned(), ts(at));
         }
         names.insert("#username".to_owned(), "username".to_owned());
         let update_user = Update::builder()

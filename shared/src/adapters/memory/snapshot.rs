@@ -271,6 +271,7 @@ mod tests {
             picture_key: Some("pictures/a.png".into()),
             created_at: Timestamp::from_millis(1_000),
             last_seen: None,
+            password_changed_at: None,
         }
     }
 

@@ -199,3 +199,77 @@ pub async fn logout(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     auth::logout(ctx, &refresh).await?;
     ok(&Detail::new("Logged out."))
 }
+
+/// `POST /api/users/password-reset/`
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordResetRequest {
+    #[serde(default)]
+    #[schema(value_type = Email, required = true)]
+    email: Field<String>,
+}
+
+impl PasswordResetRequest {
+    /// The address.
+    pub fn validate(self) -> Result<Email> {
+        let mut v = Validator::new();
+        let email = self.email.required(&mut v, "email");
+        email
+            .and_then(|e| v.check("email", Email::parse(&e)))
+            .ok_or_else(|| v.into_error())
+    }
+}
+
+pub async fn password_reset(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
+    let email = json_body::<PasswordResetRequest>(req)?.validate()?;
+    auth::request_password_reset(ctx, &email, &auth::client_tag(req.source_ip)).await?;
+    ok(&Detail::new(
+        "If the address has an account, a code to reset its password has been sent to it.",
+    ))
+}
+
+/// `POST /api/users/password-reset/confirm/`
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordResetConfirmRequest {
+    #[serde(default)]
+    #[schema(value_type = Email, required = true)]
+    email: Field<String>,
+    #[serde(default)]
+    #[schema(value_type = String, required = true, pattern = "^[0-9]{6}$")]
+    otp: Field<String>,
+    #[serde(default)]
+    #[schema(value_type = NewPassword, required = true)]
+    new_password: Field<String>,
+}
+
+impl PasswordResetConfirmRequest {
+    /// The address, the code as typed (trimmed) and the new password (checked
+    /// against the account's username by the use-case).
+    pub fn validate(self) -> Result<(Email, String, String)> {
+        let mut v = Validator::new();
+        let email = self.email.required(&mut v, "email");
+        let otp = self.otp.required(&mut v, "otp");
+        let new_password = self.new_password.required(&mut v, "new_password");
+        let email = email.and_then(|e| v.check("email", Email::parse(&e)));
+        let new_password = new_password.and_then(|p| {
+            v.check(
+                "new_password",
+                Password::parse_new(&p, None, email.as_ref().map(Email::as_str)),
+            )
+            .map(|_| p)
+        });
+        match (email, otp, new_password) {
+            (Some(email), Some(otp), Some(new_password)) => {
+                Ok((email, otp.trim().to_owned(), new_password))
+            }
+            _ => Err(v.into_error()),
+        }
+    }
+}
+
+pub async fn password_reset_confirm(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
+    let (email, otp, new_password) = json_body::<PasswordResetConfirmRequest>(req)?.validate()?;
+    auth::reset_password(ctx, &email, &otp, &new_password).await?;
+    ok(&Detail::new(
+        "Password changed. Every session was signed out; sign in with the new password.",
+    ))
+}

@@ -84,6 +84,7 @@ impl ProfileUpdateRequest {
                 .and_then(|u| v.check("username", Username::parse(&u))),
             picture_key: None,
             password_hash: None,
+            password_changed_at: None,
         }
     }
 }

@@ -17,7 +17,8 @@ use super::reference;
 use super::schemas::FieldErrors;
 use crate::http::errors::ErrorBody;
 use crate::http::handlers::auth::{
-    RefreshRequest, RegisterRequest, ResendOtpRequest, TokenRequest, VerifyEmailRequest,
+    PasswordResetConfirmRequest, PasswordResetRequest, RefreshRequest, RegisterRequest,
+    ResendOtpRequest, TokenRequest, VerifyEmailRequest,
 };
 use crate::http::handlers::members::{AddMemberRequest, UpdateMemberRequest};
 use crate::http::handlers::messages::{HistoryQuery, SendMessageRequest};
@@ -272,6 +273,22 @@ fn doc(route: Route, c: &mut Components) -> Doc {
         .public()
         .json::<RefreshRequest>(c)
         .failing(&[Unauthorized]),
+        Route::PasswordReset => Doc::new(
+            "Mail a code to reset the password",
+            vec![(
+                200,
+                "Done (the same answer for every address, so that accounts cannot be discovered)",
+                Some(c.schema::<Detail>()),
+            )],
+        )
+        .public()
+        .json::<PasswordResetRequest>(c),
+        Route::PasswordResetConfirm => Doc::new(
+            "Set a new password with the mailed code (ends every session of the account)",
+            vec![(200, "Password changed", Some(c.schema::<Detail>()))],
+        )
+        .public()
+        .json::<PasswordResetConfirmRequest>(c),
         Route::ProfileGet => Doc::new(
             "The caller's profile",
             vec![(200, "The profile", Some(c.schema::<OwnProfile>()))],
