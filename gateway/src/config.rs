@@ -5,6 +5,7 @@
 //! | `BIND_ADDR` | `127.0.0.1` | interface to listen on |
 //! | `PORT` | `8000` | port (`0` picks a free one) |
 //! | `PUBLIC_BASE_URL` | `http://127.0.0.1:<port>` | origin used in picture URLs |
+//! | `MANAGEMENT_PORT` | unset | serve the `@connections` API on `127.0.0.1:<port>` only, not on the public port; when `BIND_ADDR` is not a loopback address it is always apart (on a free port when unset) |
 //! | `CORS_ALLOWED_ORIGINS` | `*` | comma-separated origins, or `*` |
 //! | `JWT_SECRET` | random per run (kept in `DATA_DIR` if set) | token signing secret (32+ bytes) |
 //! | `DATA_DIR` | unset | keeps the embedded state across restarts ([`crate::data_dir`]) |
@@ -36,6 +37,10 @@ pub struct GatewayConfig {
     pub bind: SocketAddr,
     /// Origin put in front of picture URLs; `None` derives it from the bound address.
     pub public_base_url: Option<String>,
+    /// Where the `@connections` API listens apart from the public port (on
+    /// 127.0.0.1); `None` serves it on the public port, which only a
+    /// loopback `bind` allows.
+    pub management_port: Option<u16>,
     /// Allowed CORS origins; empty means any.
     pub cors_origins: Vec<String>,
     /// The product's configuration.
@@ -108,9 +113,19 @@ impl GatewayConfig {
             )?,
             max_connections: count(&lookup, "MAX_CONNECTIONS", fd_limits.max_connections)?,
         };
+        let management_port = match lookup("MANAGEMENT_PORT") {
+            Some(raw) => Some(raw.parse().map_err(|_| ConfigError::Invalid {
+                name: "MANAGEMENT_PORT",
+                reason: format!("{raw:?} is not a port number"),
+            })?),
+            // Never on a public port: a free loopback port of its own.
+            None if !ip.is_loopback() => Some(0),
+            None => None,
+        };
         Ok(Self {
             bind: SocketAddr::new(ip, port),
             public_base_url: lookup("PUBLIC_BASE_URL"),
+            management_port,
             cors_origins,
             core: Config {
                 jwt_secret,
@@ -209,6 +224,9 @@ mod tests {
         assert_eq!(cfg.socket_limits.idle_timeout, Duration::from_secs(600));
         assert_eq!(cfg.socket_limits.max_duration, Duration::from_secs(7200));
         assert_eq!(cfg.queue_limits, QueueLimits::default());
+        assert_eq!(cfg.management_port, None, "on the loopback port itself");
+        let public = GatewayConfig::from_lookup(|k| (k == "BIND_ADDR").then(|| "0.0.0.0".into()))?;
+        assert_eq!(public.management_port, Some(0), "never on a public port");
         Ok(())
     }
 

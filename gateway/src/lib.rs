@@ -45,13 +45,24 @@ pub fn app(
     cors: CorsLayer,
     limits: websocket::SocketLimits,
 ) -> Router {
-    let mut router = rest::router(ctx.clone())
-        .merge(websocket::router(websocket::Realtime {
-            ctx,
-            sockets: sockets.clone(),
-            limits,
-        }))
-        .merge(management::router(sockets));
+    public_app(ctx, sockets.clone(), media, cors, limits).merge(management::router(sockets))
+}
+
+/// [`app`] without the `@connections` management API: what a gateway
+/// listening beyond loopback serves on its public port (the management API
+/// then has a loopback-only listener of its own).
+pub fn public_app(
+    ctx: Arc<Ctx>,
+    sockets: Sockets,
+    media: Option<media::Media>,
+    cors: CorsLayer,
+    limits: websocket::SocketLimits,
+) -> Router {
+    let mut router = rest::router(ctx.clone()).merge(websocket::router(websocket::Realtime {
+        ctx,
+        sockets,
+        limits,
+    }));
     if let Some(blobs) = media {
         router = router.merge(media::router(blobs));
     }

@@ -44,6 +44,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .public_base_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
+    // The `@connections` API never answers on a public port.
+    let management_listener = match config.management_port {
+        Some(port) => Some(TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port)).await?),
+        None => None,
+    };
+    let management_base = match &management_listener {
+        Some(listener) => format!("http://{}", listener.local_addr()?),
+        None => format!("http://{addr}"),
+    };
     let backend = std::env::var("CHAT_BACKEND").unwrap_or_else(|_| "embedded".into());
     let data_dir = match std::env::var_os("DATA_DIR") {
         Some(_) if backend != "embedded" => return Err(
@@ -71,7 +80,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 embedded.saver,
             )
         }
-        "aws" => (aws_context(&config, &base_url).await?, None, None),
+        "aws" => (aws_context(&config, &management_base).await?, None, None),
         "redis" => {
             let (ctx, media, relay) = redis_context(&config, &base_url, sockets.clone()).await?;
             relay_handle = Some(relay);
@@ -84,16 +93,23 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .into())
         }
     };
-    let app = local_gateway::app(
-        Arc::new(ctx),
-        local_gateway::Sockets {
-            local: sockets,
-            relay: relay_handle,
-        },
-        media,
-        config.cors(),
-        config.socket_limits,
-    );
+    let sockets = local_gateway::Sockets {
+        local: sockets,
+        relay: relay_handle,
+    };
+    let ctx = Arc::new(ctx);
+    let app = match management_listener {
+        Some(listener) => {
+            tracing::info!(%management_base, "@connections API listening (loopback only)");
+            tokio::spawn(local_gateway::serve(
+                listener,
+                local_gateway::management::router(sockets.clone()),
+                std::future::pending(),
+            ));
+            local_gateway::public_app(ctx, sockets, media, config.cors(), config.socket_limits)
+        }
+        None => local_gateway::app(ctx, sockets, media, config.cors(), config.socket_limits),
+    };
     println!("chat local gateway listening on http://{addr}");
     local_gateway::serve_with(listener, app, shutdown_signal(), config.connection_limits).await?;
     if let Some(saver) = saver {
@@ -158,14 +174,15 @@ fn embedded_context(
 
 /// The context on the AWS adapters (DynamoDB, S3, SES), wherever
 /// `AWS_ENDPOINT_URL` points (an emulator, or AWS itself). Events are pushed
-/// through the API Gateway management API, by default this gateway's own.
+/// through the API Gateway management API, by default this gateway's own
+/// (at `management_base`).
 async fn aws_context(
     config: &GatewayConfig,
-    base_url: &str,
+    management_base: &str,
 ) -> Result<Ctx, Box<dyn std::error::Error>> {
     let mut aws = AwsSettings::from_lookup(|name| std::env::var(name).ok())?;
     if aws.websocket_endpoint.is_none() {
-        aws.websocket_endpoint = Some(format!("{base_url}/{LOCAL_STAGE}"));
+        aws.websocket_endpoint = Some(format!("{management_base}/{LOCAL_STAGE}"));
     }
     let sdk = setup::load_sdk_config().await;
     if std::env::var("CREATE_RESOURCES").is_ok_and(|v| v == "true") {

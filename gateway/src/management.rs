@@ -2,7 +2,9 @@
 //! the production notifier (the AWS SDK's PostToConnection) can be pointed
 //! at the local gateway: `POST`, `GET` and `DELETE /@connections/{id}`, with
 //! or without a stage prefix (`/{stage}/@connections/{id}`), as on AWS.
-//! Requests are not signature-checked: the gateway listens on loopback only.
+//! Requests are not signature-checked, so this API never answers on a
+//! public port: on the gateway's own port only when it listens on loopback,
+//! else (or with `MANAGEMENT_PORT`) on a listener of its own on 127.0.0.1.
 //! As on AWS, a post to a closed connection is `410 GoneException` and one
 //! over 128 KB is `413 PayloadTooLargeException`.
 

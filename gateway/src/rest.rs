@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, Path, RawQuery, Request};
 use axum::response::Response;
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -59,10 +60,15 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
 async fn serve_route(
     ctx: Arc<Ctx>,
     route: Route,
-    Path(path_params): Path<HashMap<String, String>>,
+    path: Result<Path<HashMap<String, String>>, PathRejection>,
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Response {
+    // A path segment that does not decode (e.g. a percent escape that is not
+    // UTF-8) cannot name anything: the JSON 404, like any unknown id.
+    let Ok(Path(path_params)) = path else {
+        return into_axum(errors::not_found());
+    };
     let (parts, body) = request.into_parts();
     let source_ip = parts
         .extensions

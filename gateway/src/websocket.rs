@@ -197,12 +197,23 @@ fn close_frame(code: u16, reason: &'static str) -> CloseFrame {
     }
 }
 
-/// Whether a read failed because a frame or message was over the limits.
-fn too_big(error: axum::Error) -> bool {
-    error
-        .into_inner()
-        .downcast_ref::<tungstenite::Error>()
-        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+/// The close frame that answers a read error caused by the client: 1009
+/// for a frame or message over the limits, 1007 for text that is not
+/// UTF-8, 1002 for a protocol violation. None when the connection itself
+/// failed (nothing can be sent then).
+fn close_for(error: axum::Error) -> Option<CloseFrame> {
+    let error = error.into_inner();
+    match error.downcast_ref::<tungstenite::Error>()? {
+        tungstenite::Error::Capacity(_) => Some(close_frame(close_code::SIZE, "Message too big")),
+        tungstenite::Error::Utf8(_) => Some(close_frame(
+            close_code::INVALID,
+            "Text frames must be UTF-8",
+        )),
+        tungstenite::Error::Protocol(_) => {
+            Some(close_frame(close_code::PROTOCOL, "Protocol error"))
+        }
+        _ => None,
+    }
 }
 
 /// Pumps frames both ways until either side closes or a limit is reached,
@@ -271,9 +282,7 @@ async fn run(rt: Realtime, id: String, socket: WebSocket, mut outgoing: SocketQu
             Some(Ok(Message::Binary(bytes))) => (STANDARD.encode(&bytes), true),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Close(_))) | None => break None,
-            Some(Err(e)) => {
-                break too_big(e).then(|| close_frame(close_code::SIZE, "Message too big"))
-            }
+            Some(Err(e)) => break close_for(e),
         };
         let mut message = event("$default", "MESSAGE", &id);
         message.body = Some(body);

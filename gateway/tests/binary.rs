@@ -1011,3 +1011,25 @@ async fn silent_connections_do_not_crowd_out_clients() -> TestResult {
     assert!(gateway.stop()?.success());
     Ok(())
 }
+
+/// With `MANAGEMENT_PORT` (always, when the gateway listens beyond
+/// loopback) the `@connections` API has a loopback listener of its own and
+/// the public port does not serve it.
+#[tokio::test]
+async fn the_management_api_can_live_apart_from_the_public_port() -> TestResult {
+    let port = free_port()?.to_string();
+    let gateway = Running::start(&[("MANAGEMENT_PORT", port.as_str())])?;
+    let client = reqwest::Client::new();
+    let public = client
+        .get(format!("{}/@connections/bm9uZQ==", gateway.base))
+        .send()
+        .await?;
+    assert_eq!(public.status(), 404);
+    let apart = client
+        .get(format!("http://127.0.0.1:{port}/@connections/bm9uZQ=="))
+        .send()
+        .await?;
+    assert_eq!(apart.status(), 410, "served, and the connection is unknown");
+    assert!(gateway.stop()?.success());
+    Ok(())
+}

@@ -286,6 +286,13 @@ async fn unknown_ids_are_not_found_and_change_nothing() -> TestResult {
             None,
         ),
         (Method::GET, "/api/nothing/here/".to_owned(), None),
+        // A percent escape that is not UTF-8 names nothing either.
+        (Method::GET, "/api/chat/rooms/%FF%FE/".to_owned(), None),
+        (
+            Method::DELETE,
+            format!("/api/chat/rooms/{room}/members/%C3%28/"),
+            None,
+        ),
     ];
     for (method, path, body) in not_found {
         let (status, answer) = app

@@ -13,6 +13,7 @@ use crate::support::{spawn_app_with_limits, spawn_app_with_queue, TestApp, TestR
 
 const GOING_AWAY: u16 = 1001;
 const TOO_BIG: u16 = 1009;
+const INVALID_PAYLOAD: u16 = 1007;
 const TRY_AGAIN_LATER: u16 = 1013;
 
 async fn app_with(idle_secs: u64, max_secs: u64) -> TestApp {
@@ -128,6 +129,26 @@ async fn frames_over_32_kb_and_messages_over_128_kb_close_with_1009() -> TestRes
     assert_eq!(
         socket.close_code(Duration::from_secs(5)).await,
         Some(TOO_BIG)
+    );
+
+    // Binary frames stop at the same size as text ones.
+    use tokio_tungstenite::tungstenite::protocol::frame::{coding::Data, coding::OpCode, Frame};
+    use tokio_tungstenite::tungstenite::Message;
+    let mut socket = app.ws_user(&alice).await;
+    socket
+        .send_message(Message::Binary(vec![b'x'; 32 * 1024 + 1].into()))
+        .await;
+    assert_eq!(
+        socket.close_code(Duration::from_secs(5)).await,
+        Some(TOO_BIG)
+    );
+    // A text frame that is not UTF-8 gets a close frame too (1007).
+    let mut socket = app.ws_user(&alice).await;
+    let invalid = Frame::message(vec![0xff, 0xfe, b'{'], OpCode::Data(Data::Text), true);
+    socket.send_message(Message::Frame(invalid)).await;
+    assert_eq!(
+        socket.close_code(Duration::from_secs(5)).await,
+        Some(INVALID_PAYLOAD)
     );
 
     let socket = app.ws_user(&alice).await;

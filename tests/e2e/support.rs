@@ -455,6 +455,13 @@ impl TestApp {
 }
 
 impl WsClient {
+    /// Sends any message (binary, or a raw frame a well-behaved client would
+    /// not send).
+    pub async fn send_message(&mut self, message: tokio_tungstenite::tungstenite::Message) {
+        use futures_util::SinkExt;
+        self.stream.send(message).await.expect("send");
+    }
+
     /// Sends a text frame.
     pub async fn send_text(&mut self, text: String) {
         use futures_util::SinkExt;

@@ -143,21 +143,30 @@ async fn on_connect(ctx: &Ctx, event: &WsEvent) -> Result<Connection> {
 
 async fn on_frame(ctx: &Ctx, connection_id: &str, event: &WsEvent) {
     let raw = event.body.clone().unwrap_or_default();
-    if raw.len() > MAX_FRAME_BYTES * 4 / 3 + 4
+    let too_large = || {
+        let detail = format!("Frames are limited to {MAX_FRAME_BYTES} bytes.");
+        ServerEvent::frame_error("frame_too_large", &detail)
+    };
+    // Base64 of a frame over the limit is longer than this; the decoded
+    // length is checked too, so that binary and text frames stop at the
+    // same size.
+    if raw.len() > MAX_FRAME_BYTES.div_ceil(3) * 4
         || (!event.is_base64_encoded && raw.len() > MAX_FRAME_BYTES)
     {
-        let detail = format!("Frames are limited to {MAX_FRAME_BYTES} bytes.");
-        let error = ServerEvent::frame_error("frame_too_large", &detail);
-        return realtime::reply(ctx, connection_id, &error).await;
+        return realtime::reply(ctx, connection_id, &too_large()).await;
     }
     let text = if event.is_base64_encoded {
-        match STANDARD
-            .decode(&raw)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-        {
-            Some(text) => text,
-            None => {
+        let Ok(bytes) = STANDARD.decode(&raw) else {
+            let error =
+                ServerEvent::frame_error("invalid_frame", "Frames must be UTF-8 JSON text.");
+            return realtime::reply(ctx, connection_id, &error).await;
+        };
+        if bytes.len() > MAX_FRAME_BYTES {
+            return realtime::reply(ctx, connection_id, &too_large()).await;
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => {
                 let error =
                     ServerEvent::frame_error("invalid_frame", "Frames must be UTF-8 JSON text.");
                 return realtime::reply(ctx, connection_id, &error).await;
@@ -247,6 +256,46 @@ fn frame_room(connection: &Connection, named: Option<RoomId>) -> Result<RoomId> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the function answers to one binary frame of `size` bytes.
+    async fn answer_to_binary_frame(size: usize) -> Option<String> {
+        use crate::adapters::{ChannelNotifier, SocketCommand};
+        let config = crate::config::Config {
+            jwt_secret: crate::config::Secret::new(vec![7; 32]).ok()?,
+            settings: crate::config::Settings::default(),
+        };
+        let sockets = std::sync::Arc::new(ChannelNotifier::default());
+        let mut ctx = crate::adapters::embedded_context(&config, "http://127.0.0.1:1");
+        ctx.notifier = sockets.clone();
+        let mut queue = sockets.register("c");
+        let event = WsEvent {
+            request_context: WsRequestContext {
+                route_key: "$default".into(),
+                connection_id: "c".into(),
+                ..WsRequestContext::default()
+            },
+            body: Some(STANDARD.encode(vec![b'x'; size])),
+            is_base64_encoded: true,
+            ..WsEvent::default()
+        };
+        handle(&ctx, event).await;
+        match queue.try_recv()? {
+            SocketCommand::Send(text) => Some(text),
+            SocketCommand::Close => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn binary_frames_stop_at_the_same_size_as_text_ones() {
+        let over = answer_to_binary_frame(MAX_FRAME_BYTES + 1)
+            .await
+            .unwrap_or_default();
+        assert!(over.contains("frame_too_large"), "{over}");
+        let at = answer_to_binary_frame(MAX_FRAME_BYTES)
+            .await
+            .unwrap_or_default();
+        assert!(at.contains("invalid_json"), "{at}");
+    }
 
     #[test]
     fn parses_an_api_gateway_connect_event() -> std::result::Result<(), serde_json::Error> {
