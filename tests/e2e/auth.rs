@@ -639,3 +639,26 @@ async fn a_password_reset_ends_every_session() -> TestResult {
     assert_eq!(status, StatusCode::BAD_REQUEST, "a code works once");
     Ok(())
 }
+
+/// A fullwidth lookalike of a taken username is the same username, and a
+/// name hiding a direction override is refused.
+#[tokio::test]
+async fn lookalike_and_hidden_character_names_are_refused() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let (status, body) = app
+        .register("ａｌｉｃｅ", "lookalike@example.com", PASSWORD)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["username"].is_array(), "{body}");
+    let (status, body) = app
+        .post(
+            "/api/chat/rooms/",
+            Some(&alice.access),
+            json!({ "name": "Team\u{202E}nimda", "type": "group", "members": [] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["name"].is_array(), "{body}");
+    Ok(())
+}

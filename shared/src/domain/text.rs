@@ -4,6 +4,59 @@
 //! decides which request field it belongs to.
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+/// Characters that change how text around them looks without showing
+/// themselves: bidirectional controls (which can make a name read
+/// backwards), zero-width characters and fillers that render as nothing.
+/// Names must not hide behind them, nor be made of them.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+    )
+}
+
+/// Whether `c` may stand next to a zero-width joiner in an emoji sequence
+/// (👨‍👩‍👧): pictographs, symbols and the emoji variation selector.
+fn joins_emoji(c: char) -> bool {
+    matches!(c, '\u{2600}'..='\u{27BF}' | '\u{1F000}'..='\u{1FAFF}' | '\u{FE0F}')
+}
+
+/// The first invisible character of `text` that is not a joiner inside an
+/// emoji sequence.
+fn hidden_character(text: &str) -> Option<char> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.iter().enumerate().find_map(|(i, &c)| {
+        let joined_emoji = c == '\u{200D}'
+            && i > 0
+            && chars.get(i + 1).is_some_and(|&next| joins_emoji(next))
+            && joins_emoji(chars[i - 1]);
+        (is_invisible(c) && !joined_emoji).then_some(c)
+    })
+}
+
+/// The refusal of a name with a hidden character.
+fn hidden_refusal(c: char) -> String {
+    format!(
+        "Invisible and direction-changing characters (U+{:04X}) are not allowed.",
+        u32::from(c)
+    )
+}
 
 /// Longest accepted e-mail address (RFC 5321 path limit).
 pub(crate) const MAX_EMAIL_LEN: usize = 254;
@@ -55,9 +108,12 @@ impl Email {
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && !local.contains('@')
-            && local
-                .chars()
-                .all(|c| !c.is_whitespace() && !c.is_control() && !"<>()[],;:\\\"".contains(c));
+            && local.chars().all(|c| {
+                !c.is_whitespace()
+                    && !c.is_control()
+                    && !is_invisible(c)
+                    && !"<>()[],;:\\\"".contains(c)
+            });
         if labels_ok && local_ok {
             Ok(Self(value))
         } else {
@@ -76,16 +132,21 @@ impl Email {
     }
 }
 
-/// A username: letters, digits and `@.+-_`, as Django allows. Uniqueness is
-/// case-insensitive (see [`Username::key`]) so that `Alice` cannot impersonate `alice`.
+/// A username: letters, digits and `@.+-_`, as Django allows, in Unicode's
+/// NFKC form, so that compatibility lookalikes (fullwidth `ａｌｉｃｅ`,
+/// ligatures, circled letters) are the plain name. Uniqueness is
+/// case-insensitive (see [`Username::key`]) so that `Alice` cannot
+/// impersonate `alice`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Username(String);
 
 impl Username {
-    /// Parses a username as typed, keeping its capitalisation for display.
+    /// Parses a username as typed (NFKC-normalised), keeping its
+    /// capitalisation for display.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let value = raw.trim();
+        let normalised: String = raw.trim().nfkc().collect();
+        let value = normalised.as_str();
         if value.is_empty() {
             return Err("This field may not be blank.".into());
         }
@@ -116,9 +177,11 @@ impl Username {
         &self.0
     }
 
-    /// The key under which uniqueness is enforced.
+    /// The key under which uniqueness is enforced: NFKC, lower-cased (and
+    /// NFKC again, as lower-casing can leave a compatibility form).
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        let lower: String = self.0.nfkc().collect::<String>().to_lowercase();
+        lower.nfkc().collect()
     }
 }
 
@@ -197,6 +260,9 @@ impl RoomName {
         if value.chars().any(char::is_control) {
             return Err("Control characters are not allowed.".into());
         }
+        if let Some(c) = hidden_character(value) {
+            return Err(hidden_refusal(c));
+        }
         Ok(Self(value.to_owned()))
     }
 
@@ -217,9 +283,10 @@ impl RoomName {
 pub struct MessageBody(String);
 
 impl MessageBody {
-    /// Accepts the text as sent (whitespace inside is kept).
+    /// Accepts the text as sent (whitespace inside is kept), unless nothing
+    /// of it would show: blank, or only invisible characters.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.trim().is_empty() {
+        if raw.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
             return Err("This field may not be blank.".into());
         }
         if raw.chars().count() > MAX_MESSAGE_CHARS {
@@ -262,6 +329,9 @@ impl ProfileText {
         if value.chars().any(|c| c.is_control() && c != '\n') {
             return Err("Control characters are not allowed.".into());
         }
+        if let Some(c) = hidden_character(value) {
+            return Err(hidden_refusal(c));
+        }
         Ok(Self(value.to_owned()))
     }
 
@@ -278,6 +348,49 @@ impl ProfileText {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn lookalike_usernames_are_the_same_name() {
+        let fullwidth = Username::parse("ａｌｉｃｅ").map_err(|e| e.to_string());
+        assert_eq!(fullwidth.as_ref().map(Username::as_str), Ok("alice"));
+        let plain = Username::parse("Alice").map(|u| u.key());
+        assert_eq!(fullwidth.map(|u| u.key()), plain);
+        assert!(
+            Username::parse("al\u{200B}ice").is_err(),
+            "zero-width space"
+        );
+        assert!(
+            Username::parse("\u{202E}ecila").is_err(),
+            "right-to-left override"
+        );
+    }
+
+    #[test]
+    fn names_refuse_hidden_and_direction_changing_characters() {
+        for raw in [
+            "Team\u{202E}lanoisseforp",
+            "Te\u{200B}am",
+            "\u{2066}Team",
+            "Team\u{FEFF}",
+        ] {
+            assert!(RoomName::parse(raw).is_err(), "{raw:?}");
+            assert!(ProfileText::parse(raw, 100).is_err(), "{raw:?}");
+        }
+        let family = "Family 👨\u{200D}👩\u{200D}👧";
+        assert!(
+            RoomName::parse(family).is_ok(),
+            "an emoji sequence joins with ZWJ"
+        );
+        assert!(Email::parse("ali\u{200B}ce@example.com").is_err());
+    }
+
+    #[test]
+    fn a_message_must_show_something() {
+        assert!(MessageBody::parse("\u{200B}\u{200B}").is_err());
+        assert!(MessageBody::parse(" \u{2060}\n\u{FEFF} ").is_err());
+        assert!(MessageBody::parse("hi\u{200B}").is_ok());
+    }
+
     use super::*;
 
     #[test]
