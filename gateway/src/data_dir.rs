@@ -3,22 +3,76 @@
 //! The directory holds `state.json` (accounts, sessions, rooms, messages,
 //! receipts and pictures, as [`chat_core::adapters::Snapshot`]) and
 //! `jwt-secret` (the signing secret, created on first use unless
-//! `JWT_SECRET` is set, so that tokens outlive a restart too). The state is
-//! written when it changed, at most every [`SAVE_EVERY`], and once more on
-//! shutdown; each write goes to a temporary file renamed over the old one,
-//! so a crash never leaves a half-written file.
+//! `JWT_SECRET` is set, so that tokens outlive a restart too).
+//!
+//! Nothing acknowledged is lost: a write a client is answered for (an
+//! account, a verification, a session rotated or revoked, a room, a member,
+//! a message, a watermark) returns only once a state file holding it is on
+//! disk ([`Committer`]: written to a temporary file, `fsync`ed, renamed over
+//! the old one, the directory `fsync`ed), so it survives `kill -9` and power
+//! loss. Saves are grouped: one save serves every write that arrived while
+//! the previous one ran, so concurrent clients share the cost. Rate-limit
+//! counts, connections and last-seen times ride along with the next save.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_core::adapters::{MemoryBlobStore, MemoryStore, Snapshot, SnapshotError, StoredBlob};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chat_core::adapters::{
+    Commit, MemoryBlobStore, MemoryStore, Snapshot, SnapshotError, StoredBlob,
+};
 use chat_core::config::Secret;
 use chat_core::security::random;
 use serde::{Deserialize, Serialize};
+use tokio::sync::{watch, Notify};
 
-/// How often changed state is written.
-pub const SAVE_EVERY: Duration = Duration::from_secs(2);
+/// How long a write waits for its save before it is answered 503.
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Group commit of the state file: each write takes a number, and returns
+/// once a save that started after it finished.
+#[derive(Debug)]
+pub struct Committer {
+    /// The number of the latest write.
+    requested: AtomicU64,
+    /// The latest write known to be on disk.
+    saved: watch::Sender<u64>,
+    /// Wakes the saver.
+    wake: Notify,
+}
+
+impl Committer {
+    /// A committer with nothing to save yet.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            requested: AtomicU64::new(0),
+            saved: watch::channel(0).0,
+            wake: Notify::new(),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Commit for Committer {
+    async fn commit(&self) -> chat_core::Result<()> {
+        let mine = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        self.wake.notify_one();
+        let mut saved = self.saved.subscribe();
+        let done = tokio::time::timeout(COMMIT_TIMEOUT, async {
+            saved.wait_for(|s| *s >= mine).await.is_ok()
+        })
+        .await;
+        if done == Ok(true) {
+            Ok(())
+        } else {
+            Err(chat_core::Error::unavailable(
+                "the local state could not be saved (see the gateway's log)",
+            ))
+        }
+    }
+}
 
 /// What can go wrong with the data directory.
 #[derive(Debug, thiserror::Error)]
@@ -118,44 +172,72 @@ impl DataDir {
         serde_json::to_vec(&saved).map_err(|e| e.to_string())
     }
 
-    /// Writes `bytes` as the state, atomically.
+    /// Writes `bytes` as the state, atomically and durably: a temporary
+    /// file, synced, renamed over the old one, and the directory synced so
+    /// that the rename itself survives a power loss.
     fn write_state(&self, bytes: &[u8]) -> Result<(), DataDirError> {
         let path = self.state_file();
         let temporary = self.path.join("state.json.tmp");
         write_private(&temporary, bytes)
             .and_then(|()| std::fs::rename(&temporary, &path))
+            .and_then(|()| std::fs::File::open(&self.path)?.sync_all())
             .map_err(|source| DataDirError::Io { path, source })
     }
 
-    /// Saves the stores every [`SAVE_EVERY`] when they changed, until
+    /// Saves the stores whenever `committer` has writes waiting, until
     /// `stop` completes (after the server has finished its last requests);
     /// then saves once more.
     pub async fn keep_saved(
         self,
         store: Arc<MemoryStore>,
         blobs: Arc<MemoryBlobStore>,
+        committer: Arc<Committer>,
         stop: impl std::future::Future<Output = ()>,
     ) {
-        let mut last: Option<Vec<u8>> = None;
-        let mut save = |final_save: bool| match Self::encode(&store, &blobs) {
-            Ok(bytes) if last.as_ref() != Some(&bytes) || final_save => {
-                match self.write_state(&bytes) {
-                    Ok(()) => last = Some(bytes),
-                    Err(e) => tracing::error!("saving the local state: {e}"),
+        let dir = Arc::new(self);
+        let save = |dir: Arc<Self>, store: Arc<MemoryStore>, blobs: Arc<MemoryBlobStore>| async move {
+            let written = tokio::task::spawn_blocking(move || {
+                let bytes =
+                    Self::encode(&store, &blobs).map_err(|reason| DataDirError::Unreadable {
+                        path: dir.state_file(),
+                        reason,
+                    })?;
+                dir.write_state(&bytes)
+            })
+            .await;
+            match written {
+                Ok(Ok(())) => true,
+                Ok(Err(e)) => {
+                    tracing::error!("saving the local state: {e}");
+                    false
+                }
+                Err(e) => {
+                    tracing::error!("saving the local state: {e}");
+                    false
                 }
             }
-            Ok(_) => {}
-            Err(e) => tracing::error!("saving the local state: {e}"),
         };
         tokio::pin!(stop);
-        let mut ticks = tokio::time::interval(SAVE_EVERY);
         loop {
             tokio::select! {
-                _ = ticks.tick() => save(false),
+                () = committer.wake.notified() => {}
                 () = &mut stop => break,
             }
+            loop {
+                // Every write numbered up to here changed the state before
+                // taking its number, so this save holds all of them.
+                let target = committer.requested.load(Ordering::SeqCst);
+                if target <= *committer.saved.borrow() {
+                    break;
+                }
+                if save(dir.clone(), store.clone(), blobs.clone()).await {
+                    committer.saved.send_replace(target);
+                } else {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
         }
-        save(true);
+        save(dir, store, blobs).await;
     }
 }
 

@@ -149,15 +149,18 @@ fn embedded_context(
     data_dir: Option<DataDir>,
 ) -> Result<Embedded, Box<dyn std::error::Error>> {
     let blobs = Arc::new(MemoryBlobStore::new(base_url));
+    let committer = local_gateway::data_dir::Committer::new();
     let store = Arc::new(match &data_dir {
-        Some(dir) => dir.load(&blobs)?,
+        Some(dir) => dir.load(&blobs)?.with_commit(committer.clone()),
         None => MemoryStore::new(),
     });
     let saver = data_dir.map(|dir| {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(dir.keep_saved(store.clone(), blobs.clone(), async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(
+            dir.keep_saved(store.clone(), blobs.clone(), committer, async {
+                let _ = stopped.await;
+            }),
+        );
         Saver { stop, task }
     });
     let ctx = Ctx::with_store(

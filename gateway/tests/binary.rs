@@ -1033,3 +1033,111 @@ async fn the_management_api_can_live_apart_from_the_public_port() -> TestResult 
     assert!(gateway.stop()?.success());
     Ok(())
 }
+
+/// With `DATA_DIR`, what a client was told is done survives `kill -9`: a
+/// just-verified account, every message that got its 201, a rotated refresh
+/// token (the old one stays dead) and a logout.
+#[tokio::test]
+async fn with_data_dir_nothing_acknowledged_is_lost_to_kill_9() -> TestResult {
+    let dir = fresh_dir("kill9");
+    let data_dir = dir.to_string_lossy().into_owned();
+    let env = [("DATA_DIR", data_dir.as_str())];
+    let gateway = Running::start(&env)?;
+    let client = reqwest::Client::new();
+    let (alice, _) = sign_up(&gateway, "alice").await?;
+    let (_, bob_id) = sign_up(&gateway, "bob").await?;
+    let room = group(&gateway, &alice, "Durable", &[&bob_id]).await?;
+    let login = |base: String| {
+        let client = client.clone();
+        async move {
+            let tokens: serde_json::Value = client
+                .post(format!("{base}/api/users/token/"))
+                .json(&serde_json::json!({ "email": "alice@example.com", "password": "correct horse battery" }))
+                .send()
+                .await?
+                .json()
+                .await?;
+            Ok::<_, Box<dyn std::error::Error>>(tokens)
+        }
+    };
+    let refresh = |base: String, token: String| {
+        let client = client.clone();
+        async move {
+            let answer = client
+                .post(format!("{base}/api/users/token/refresh/"))
+                .json(&serde_json::json!({ "refresh": token }))
+                .send()
+                .await?;
+            let status = answer.status().as_u16();
+            let body: serde_json::Value = answer.json().await?;
+            Ok::<_, Box<dyn std::error::Error>>((status, body))
+        }
+    };
+    let first = login(gateway.base.clone()).await?;
+    let first_refresh = first["refresh"].as_str().ok_or("refresh")?.to_owned();
+    let (status, rotated) = refresh(gateway.base.clone(), first_refresh.clone()).await?;
+    assert_eq!(status, 200);
+    let second_refresh = rotated["refresh"].as_str().ok_or("refresh")?.to_owned();
+    let ended = login(gateway.base.clone()).await?;
+    let ended_refresh = ended["refresh"].as_str().ok_or("refresh")?.to_owned();
+    let logout = client
+        .post(format!("{}/api/users/logout/", gateway.base))
+        .json(&serde_json::json!({ "refresh": ended_refresh }))
+        .send()
+        .await?;
+    assert_eq!(logout.status(), 200);
+    // Sends from eight clients at once, each acknowledged before the kill.
+    let target = format!("{}/api/chat/rooms/{room}/messages/", gateway.base);
+    let sends = (0..40).map(|i| {
+        let (client, target, alice) = (client.clone(), target.clone(), alice.clone());
+        async move {
+            client
+                .post(&target)
+                .bearer_auth(&alice)
+                .json(&serde_json::json!({ "message": format!("durable {i}") }))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    use futures_util::StreamExt;
+    let statuses: Vec<_> = futures_util::stream::iter(sends)
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert!(
+        statuses.iter().all(|s| matches!(s, Ok(201))),
+        "{statuses:?}"
+    );
+    gateway.kill()?;
+
+    let gateway = Running::start(&env)?;
+    let history: serde_json::Value = client
+        .get(format!(
+            "{}/api/chat/rooms/{room}/messages/?after_seq=0&limit=100",
+            gateway.base
+        ))
+        .bearer_auth(&alice)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let texts: std::collections::BTreeSet<String> = history["results"]
+        .as_array()
+        .ok_or("results")?
+        .iter()
+        .filter_map(|m| m["message"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(texts.len(), 40, "every acknowledged message is there");
+    // The rotated token works (its rotation was kept)...
+    let (status, body) = refresh(gateway.base.clone(), second_refresh).await?;
+    assert_eq!(status, 200, "{body}");
+    // ...the one it replaced is spent, and the logged-out session stays out.
+    let (status, _) = refresh(gateway.base.clone(), first_refresh).await?;
+    assert_eq!(status, 401, "the rotation is not undone");
+    let (status, _) = refresh(gateway.base.clone(), ended_refresh).await?;
+    assert_eq!(status, 401, "the logout is not undone");
+    assert!(gateway.stop()?.success());
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}

@@ -76,6 +76,10 @@ enum Cmd {
         /// Requests per endpoint.
         #[arg(long, default_value_t = 2000)]
         requests: usize,
+        /// Run again with `DATA_DIR` (a fresh temporary directory), where
+        /// every acknowledged write waits for the state file's fsync.
+        #[arg(long)]
+        data_dir: bool,
     },
     /// Memory while sockets that never read are sent a burst.
     Stall {
@@ -176,14 +180,29 @@ async fn main() -> Result<(), String> {
         Cmd::Rest {
             concurrency,
             requests,
+            data_dir,
         } => {
-            let gw = gateway::Gateway::start(&gateway::binary(cli.gateway_bin)?)?;
-            let rows = rest_bench::run(&gw, concurrency, requests).await?;
-            if cli.json {
-                println!("{}", rest_bench::to_json(&rows, concurrency));
-            } else {
-                rest_bench::print(&rows, concurrency);
+            let binary = gateway::binary(cli.gateway_bin)?;
+            let dir = std::env::temp_dir().join(format!("loadgen-data-{}", std::process::id()));
+            let mut setups = vec![("in memory", Vec::new())];
+            if data_dir {
+                setups.push((
+                    "DATA_DIR (fsync per acknowledged write, grouped)",
+                    vec![("DATA_DIR", dir.to_string_lossy().into_owned())],
+                ));
             }
+            for (setup, settings) in setups {
+                let gw =
+                    gateway::Gateway::start_with(&binary, &gateway::Backend::Embedded, &settings)?;
+                let rows = rest_bench::run(&gw, concurrency, requests).await?;
+                if cli.json {
+                    println!("{}", rest_bench::to_json(&rows, concurrency));
+                } else {
+                    println!("{setup}:");
+                    rest_bench::print(&rows, concurrency);
+                }
+            }
+            let _ = std::fs::remove_dir_all(&dir);
         }
         Cmd::Stall { sockets, messages } => {
             let binary = gateway::binary(cli.gateway_bin)?;

@@ -16,7 +16,7 @@ pub use clock::{ManualClock, SystemClock};
 pub use files::FileBlobStore;
 pub use ids::UlidGenerator;
 pub use mail::{ConsoleMailer, RecordingMailer};
-pub use memory::{MemoryStore, Snapshot, SnapshotError};
+pub use memory::{Commit, MemoryStore, Snapshot, SnapshotError};
 pub use notifier::{ChannelNotifier, FellBehind, QueueLimits, SocketCommand, SocketQueue};
 pub use unconfigured::Unconfigured;
 

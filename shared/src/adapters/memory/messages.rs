@@ -11,39 +11,42 @@ use super::MemoryStore;
 #[async_trait]
 impl MessageStore for MemoryStore {
     async fn append(&self, message: &Message) -> Result<Append> {
-        let mut s = self.lock()?;
-        let room_id = &message.room_id;
-        let claim = message
-            .client_id
-            .as_ref()
-            .map(|c| (room_id.clone(), message.sender_id.clone(), c.clone()));
-        if let Some(seq) = claim.as_ref().and_then(|key| s.client_ids.get(key)) {
-            let existing = s
-                .messages
-                .get(room_id)
-                .and_then(|m| m.get(seq))
-                .cloned()
-                .ok_or_else(|| Error::internal("client id without message"))?;
-            return Ok(Append::Duplicate(Box::new(existing)));
-        }
-        let Some(room) = s.rooms.get_mut(room_id) else {
-            return Err(Error::room_not_found());
-        };
-        room.last_seq += 1;
-        let seq = room.last_seq;
-        let mut stored = message.clone();
-        stored.seq = seq;
-        room.last_message = Some(stored.preview());
-        if let Some(key) = claim {
-            s.client_ids.insert(key, seq);
-        }
-        s.message_seqs
-            .insert((room_id.clone(), message.id.clone()), seq);
-        s.messages
-            .entry(room_id.clone())
-            .or_default()
-            .insert(seq, stored);
-        Ok(Append::Stored { seq })
+        self.write(|| {
+            let mut s = self.lock()?;
+            let room_id = &message.room_id;
+            let claim = message
+                .client_id
+                .as_ref()
+                .map(|c| (room_id.clone(), message.sender_id.clone(), c.clone()));
+            if let Some(seq) = claim.as_ref().and_then(|key| s.client_ids.get(key)) {
+                let existing = s
+                    .messages
+                    .get(room_id)
+                    .and_then(|m| m.get(seq))
+                    .cloned()
+                    .ok_or_else(|| Error::internal("client id without message"))?;
+                return Ok(Append::Duplicate(Box::new(existing)));
+            }
+            let Some(room) = s.rooms.get_mut(room_id) else {
+                return Err(Error::room_not_found());
+            };
+            room.last_seq += 1;
+            let seq = room.last_seq;
+            let mut stored = message.clone();
+            stored.seq = seq;
+            room.last_message = Some(stored.preview());
+            if let Some(key) = claim {
+                s.client_ids.insert(key, seq);
+            }
+            s.message_seqs
+                .insert((room_id.clone(), message.id.clone()), seq);
+            s.messages
+                .entry(room_id.clone())
+                .or_default()
+                .insert(seq, stored);
+            Ok(Append::Stored { seq })
+        })
+        .await
     }
 
     async fn message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>> {

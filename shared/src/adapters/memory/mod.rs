@@ -68,11 +68,23 @@ impl State {
     }
 }
 
+/// Makes the writes so far durable before a client is told about them: the
+/// local gateway's `DATA_DIR` waits until a state file holding them is on
+/// disk. Every write a client is answered for calls it once it is done
+/// (not rate-limit counts, connections or last-seen times, which a crash
+/// may lose without harm).
+#[async_trait::async_trait]
+pub trait Commit: Send + Sync {
+    /// Returns once every write made before the call is durable.
+    async fn commit(&self) -> Result<()>;
+}
+
 /// Every store port in one process-local, mutex-guarded state. Each
 /// operation takes the lock once, so each is atomic like its DynamoDB twin.
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    commit: Option<std::sync::Arc<dyn Commit>>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -87,9 +99,25 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// This store, making each answered write durable through `commit`.
+    pub fn with_commit(mut self, commit: std::sync::Arc<dyn Commit>) -> Self {
+        self.commit = Some(commit);
+        self
+    }
+
     fn lock(&self) -> Result<MutexGuard<'_, State>> {
         self.state
             .lock()
             .map_err(|_| Error::internal("memory store lock poisoned"))
+    }
+
+    /// Runs `write` (which takes the lock and releases it) and returns its
+    /// outcome once the change is durable.
+    async fn write<T>(&self, write: impl FnOnce() -> Result<T>) -> Result<T> {
+        let outcome = write()?;
+        if let Some(commit) = &self.commit {
+            commit.commit().await?;
+        }
+        Ok(outcome)
     }
 }

@@ -11,10 +11,13 @@ use super::MemoryStore;
 #[async_trait]
 impl OtpStore for MemoryStore {
     async fn put_otp(&self, otp: &OtpRecord) -> Result<()> {
-        self.lock()?
-            .otps
-            .insert(otp.email.as_str().to_owned(), otp.clone());
-        Ok(())
+        self.write(|| {
+            self.lock()?
+                .otps
+                .insert(otp.email.as_str().to_owned(), otp.clone());
+            Ok(())
+        })
+        .await
     }
 
     async fn take_attempt(
@@ -23,16 +26,19 @@ impl OtpStore for MemoryStore {
         now: Timestamp,
         max_attempts: u32,
     ) -> Result<Option<OtpRecord>> {
-        let mut s = self.lock()?;
-        let Some(record) = s.otps.get_mut(email.as_str()) else {
-            return Ok(None);
-        };
-        if record.expires_at <= now || record.attempts >= max_attempts {
-            return Ok(None);
-        }
-        let before = record.clone();
-        record.attempts += 1;
-        Ok(Some(before))
+        self.write(|| {
+            let mut s = self.lock()?;
+            let Some(record) = s.otps.get_mut(email.as_str()) else {
+                return Ok(None);
+            };
+            if record.expires_at <= now || record.attempts >= max_attempts {
+                return Ok(None);
+            }
+            let before = record.clone();
+            record.attempts += 1;
+            Ok(Some(before))
+        })
+        .await
     }
 
     async fn otp(&self, email: &Email, now: Timestamp) -> Result<Option<OtpRecord>> {
@@ -45,7 +51,10 @@ impl OtpStore for MemoryStore {
     }
 
     async fn delete_otp(&self, email: &Email) -> Result<()> {
-        self.lock()?.otps.remove(email.as_str());
-        Ok(())
+        self.write(|| {
+            self.lock()?.otps.remove(email.as_str());
+            Ok(())
+        })
+        .await
     }
 }

@@ -24,19 +24,25 @@ fn raise(slot: &mut HashMap<UserId, u64>, user: &UserId, upto: u64) -> bool {
 #[async_trait]
 impl ReceiptStore for MemoryStore {
     async fn mark_delivered(&self, room: &RoomId, users: &[UserId], upto: u64) -> Result<()> {
-        let mut s = self.lock()?;
-        let receipts = s.receipts.entry(room.clone()).or_default();
-        for user in users {
-            raise(&mut receipts.delivered, user, upto);
-        }
-        Ok(())
+        self.write(|| {
+            let mut s = self.lock()?;
+            let receipts = s.receipts.entry(room.clone()).or_default();
+            for user in users {
+                raise(&mut receipts.delivered, user, upto);
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn mark_read(&self, room: &RoomId, user: &UserId, upto: u64) -> Result<bool> {
-        let mut s = self.lock()?;
-        let receipts = s.receipts.entry(room.clone()).or_default();
-        raise(&mut receipts.delivered, user, upto);
-        Ok(raise(&mut receipts.read, user, upto))
+        self.write(|| {
+            let mut s = self.lock()?;
+            let receipts = s.receipts.entry(room.clone()).or_default();
+            raise(&mut receipts.delivered, user, upto);
+            Ok(raise(&mut receipts.read, user, upto))
+        })
+        .await
     }
 
     async fn receipts(&self, room: &RoomId) -> Result<Receipts> {

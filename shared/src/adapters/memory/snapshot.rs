@@ -225,6 +225,7 @@ impl MemoryStore {
         }
         Ok(Self {
             state: std::sync::Mutex::new(s),
+            commit: None,
         })
     }
 }

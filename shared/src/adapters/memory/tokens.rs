@@ -11,10 +11,13 @@ use super::MemoryStore;
 #[async_trait]
 impl TokenStore for MemoryStore {
     async fn put_refresh(&self, record: &RefreshRecord) -> Result<()> {
-        self.lock()?
-            .refresh
-            .insert(record.jti.clone(), (record.clone(), false));
-        Ok(())
+        self.write(|| {
+            self.lock()?
+                .refresh
+                .insert(record.jti.clone(), (record.clone(), false));
+            Ok(())
+        })
+        .await
     }
 
     async fn rotate_refresh(
@@ -23,29 +26,35 @@ impl TokenStore for MemoryStore {
         new: &RefreshRecord,
         now: Timestamp,
     ) -> Result<Rotate> {
-        let mut s = self.lock()?;
-        let revoked = s
-            .revoked_families
-            .get(&new.family)
-            .is_some_and(|until| *until > now);
-        let Some((old, used)) = s.refresh.get_mut(old_jti) else {
-            return Ok(Rotate::Invalid);
-        };
-        if old.family != new.family || old.expires_at <= now || revoked {
-            return Ok(Rotate::Invalid);
-        }
-        if *used {
-            return Ok(Rotate::Reused);
-        }
-        *used = true;
-        s.refresh.insert(new.jti.clone(), (new.clone(), false));
-        Ok(Rotate::Rotated)
+        self.write(|| {
+            let mut s = self.lock()?;
+            let revoked = s
+                .revoked_families
+                .get(&new.family)
+                .is_some_and(|until| *until > now);
+            let Some((old, used)) = s.refresh.get_mut(old_jti) else {
+                return Ok(Rotate::Invalid);
+            };
+            if old.family != new.family || old.expires_at <= now || revoked {
+                return Ok(Rotate::Invalid);
+            }
+            if *used {
+                return Ok(Rotate::Reused);
+            }
+            *used = true;
+            s.refresh.insert(new.jti.clone(), (new.clone(), false));
+            Ok(Rotate::Rotated)
+        })
+        .await
     }
 
     async fn revoke_family(&self, family: &str, until: Timestamp) -> Result<()> {
-        self.lock()?
-            .revoked_families
-            .insert(family.to_owned(), until);
-        Ok(())
+        self.write(|| {
+            self.lock()?
+                .revoked_families
+                .insert(family.to_owned(), until);
+            Ok(())
+        })
+        .await
     }
 }

@@ -13,19 +13,22 @@ use super::MemoryStore;
 #[async_trait]
 impl UserStore for MemoryStore {
     async fn create_user(&self, user: &User) -> Result<CreateUser> {
-        let mut s = self.lock()?;
-        if s.user_by_email.contains_key(user.email.as_str()) {
-            return Ok(CreateUser::EmailTaken);
-        }
-        let username_key = user.username.key();
-        if s.user_by_username.contains_key(&username_key) {
-            return Ok(CreateUser::UsernameTaken);
-        }
-        s.user_by_email
-            .insert(user.email.as_str().to_owned(), user.id.clone());
-        s.user_by_username.insert(username_key, user.id.clone());
-        s.users.insert(user.id.clone(), user.clone());
-        Ok(CreateUser::Created)
+        self.write(|| {
+            let mut s = self.lock()?;
+            if s.user_by_email.contains_key(user.email.as_str()) {
+                return Ok(CreateUser::EmailTaken);
+            }
+            let username_key = user.username.key();
+            if s.user_by_username.contains_key(&username_key) {
+                return Ok(CreateUser::UsernameTaken);
+            }
+            s.user_by_email
+                .insert(user.email.as_str().to_owned(), user.id.clone());
+            s.user_by_username.insert(username_key, user.id.clone());
+            s.users.insert(user.id.clone(), user.clone());
+            Ok(CreateUser::Created)
+        })
+        .await
     }
 
     async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
@@ -58,32 +61,38 @@ impl UserStore for MemoryStore {
     }
 
     async fn mark_verified(&self, id: &UserId) -> Result<()> {
-        if let Some(user) = self.lock()?.users.get_mut(id) {
-            user.email_verified = true;
-        }
-        Ok(())
+        self.write(|| {
+            if let Some(user) = self.lock()?.users.get_mut(id) {
+                user.email_verified = true;
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn update_profile(&self, id: &UserId, update: &ProfileUpdate) -> Result<UpdateProfile> {
-        let mut s = self.lock()?;
-        let Some(current) = s.users.get(id).cloned() else {
-            return Ok(UpdateProfile::NotFound);
-        };
-        if let Some(new_name) = &update.username {
-            let new_key = new_name.key();
-            let old_key = current.username.key();
-            if new_key != old_key {
-                if s.user_by_username.contains_key(&new_key) {
-                    return Ok(UpdateProfile::UsernameTaken);
+        self.write(|| {
+            let mut s = self.lock()?;
+            let Some(current) = s.users.get(id).cloned() else {
+                return Ok(UpdateProfile::NotFound);
+            };
+            if let Some(new_name) = &update.username {
+                let new_key = new_name.key();
+                let old_key = current.username.key();
+                if new_key != old_key {
+                    if s.user_by_username.contains_key(&new_key) {
+                        return Ok(UpdateProfile::UsernameTaken);
+                    }
+                    s.user_by_username.remove(&old_key);
+                    s.user_by_username.insert(new_key, id.clone());
                 }
-                s.user_by_username.remove(&old_key);
-                s.user_by_username.insert(new_key, id.clone());
             }
-        }
-        let mut user = current;
-        update.apply_to(&mut user);
-        s.users.insert(id.clone(), user.clone());
-        Ok(UpdateProfile::Updated(Box::new(user)))
+            let mut user = current;
+            update.apply_to(&mut user);
+            s.users.insert(id.clone(), user.clone());
+            Ok(UpdateProfile::Updated(Box::new(user)))
+        })
+        .await
     }
 
     async fn set_last_seen(&self, id: &UserId, at: Timestamp) -> Result<()> {
