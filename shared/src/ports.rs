@@ -243,6 +243,8 @@ pub enum AddMember {
     AlreadyMember,
     /// The room does not exist.
     NoRoom,
+    /// The room already has as many members as it may.
+    Full,
 }
 
 /// Result of [`RoomStore::remove_member`] and [`RoomStore::set_role`].
@@ -272,8 +274,10 @@ pub trait RoomStore: Send + Sync {
     async fn members(&self, room: &RoomId) -> Result<Vec<Member>>;
     /// Every room `user` belongs to.
     async fn rooms_of(&self, user: &UserId) -> Result<Vec<Room>>;
-    /// Adds a member, keeping the room's counts in step.
-    async fn add_member(&self, member: &Member) -> Result<AddMember>;
+    /// Adds a member, keeping the room's counts in step, unless the room
+    /// already has `limit` members: the limit is part of the write, so
+    /// concurrent adds cannot overfill a room.
+    async fn add_member(&self, member: &Member, limit: u32) -> Result<AddMember>;
     /// Removes a member unless that would leave other members without an admin.
     async fn remove_member(&self, room: &RoomId, user: &UserId) -> Result<ChangeMember>;
     /// Changes a member's role unless that would leave the room without an admin.

@@ -13,7 +13,50 @@ contract!(
     direct_rooms_are_one_per_pair,
     twenty_parallel_direct_chats_make_one_room,
     racing_admins_always_leave_one_admin,
+    ten_adds_racing_for_one_free_place_add_one,
 );
+
+/// The size limit is part of the write: ten members added at once into a
+/// room with one free place make it full, never over.
+async fn ten_adds_racing_for_one_free_place_add_one(ctx: &Ctx) {
+    let room = group(ctx, &uid("a"));
+    let founders: Vec<_> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|u| {
+            member(
+                &room,
+                &uid(u),
+                if *u == "a" { Role::Admin } else { Role::Member },
+            )
+        })
+        .collect();
+    ctx.rooms
+        .create_group(&room, &founders)
+        .await
+        .expect("create");
+    let adds = (0..10).map(|i| {
+        let joiner = member(&room, &uid(&format!("joiner{i}")), Role::Member);
+        async move { ctx.rooms.add_member(&joiner, 5).await }
+    });
+    let outcomes = futures_util::future::join_all(adds).await;
+    let added = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(AddMember::Added)))
+        .count();
+    let full = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(AddMember::Full)))
+        .count();
+    assert_eq!((added, full), (1, 9), "{outcomes:?}");
+    let stored = ctx
+        .rooms
+        .room(&room.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(stored.member_count, 5);
+    assert_eq!(ctx.rooms.members(&room.id).await.expect("members").len(), 5);
+}
 
 fn uid(s: &str) -> UserId {
     UserId::from_trusted(s.to_owned())
@@ -39,14 +82,14 @@ async fn groups_keep_members_and_counts(ctx: &Ctx) {
     assert_eq!(stored.name.as_ref().map(|n| n.as_str()), Some("Team"));
     assert_eq!(
         ctx.rooms
-            .add_member(&member(&room, &uid("c"), Role::Member))
+            .add_member(&member(&room, &uid("c"), Role::Member), 100)
             .await
             .ok(),
         Some(AddMember::Added)
     );
     assert_eq!(
         ctx.rooms
-            .add_member(&member(&room, &uid("c"), Role::Admin))
+            .add_member(&member(&room, &uid("c"), Role::Admin), 100)
             .await
             .ok(),
         Some(AddMember::AlreadyMember)
@@ -54,7 +97,7 @@ async fn groups_keep_members_and_counts(ctx: &Ctx) {
     let ghost = group(ctx, &uid("a"));
     assert_eq!(
         ctx.rooms
-            .add_member(&member(&ghost, &uid("c"), Role::Member))
+            .add_member(&member(&ghost, &uid("c"), Role::Member), 100)
             .await
             .ok(),
         Some(AddMember::NoRoom)

@@ -235,7 +235,7 @@ impl RoomStore for RedisStore {
         Ok(out)
     }
 
-    async fn add_member(&self, member: &Member) -> Result<AddMember> {
+    async fn add_member(&self, member: &Member, limit: u32) -> Result<AddMember> {
         let index = self.keys.user_rooms(&member.user_id);
         self.query::<()>(
             "index room",
@@ -253,12 +253,14 @@ impl RoomStore for RedisStore {
                     .key(self.keys.room(room, "joined"))
                     .arg(member.user_id.as_str())
                     .arg(member.role.as_str())
-                    .arg(member.joined_at.millis()),
+                    .arg(member.joined_at.millis())
+                    .arg(limit),
             )
             .await?;
         Ok(match outcome {
             0 => AddMember::Added,
             1 => AddMember::AlreadyMember,
+            3 => AddMember::Full,
             _ => AddMember::NoRoom,
         })
     }

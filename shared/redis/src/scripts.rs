@@ -104,12 +104,15 @@ pub static CREATE_ROOM: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// A new member: `KEYS` meta, counters, roles, joined; `ARGV` user, role,
-/// joined (ms). 0 added, 1 already a member, 2 no such room.
+/// joined (ms), most members. 0 added, 1 already a member, 2 no such room,
+/// 3 the room is full.
 pub static ADD_MEMBER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
         if redis.call('EXISTS', KEYS[1]) == 0 then return 2 end
         if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 1 end
+        local count = tonumber(redis.call('HGET', KEYS[2], 'member_count') or '0')
+        if count >= tonumber(ARGV[4]) then return 3 end
         redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
         redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
         redis.call('HINCRBY', KEYS[2], 'member_count', 1)

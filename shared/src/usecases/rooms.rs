@@ -250,10 +250,7 @@ pub async fn add_member(
         .await?
         .ok_or_else(|| Error::field("user_id", "User not found."))?;
     if usize::try_from(room.member_count).unwrap_or(usize::MAX) >= ctx.settings.max_group_members {
-        return Err(Error::Conflict(format!(
-            "The room is full ({} members).",
-            ctx.settings.max_group_members
-        )));
+        return Err(room_full(ctx));
     }
     let member = Member {
         room_id: room.id.clone(),
@@ -261,7 +258,8 @@ pub async fn add_member(
         role,
         joined_at: ctx.clock.now(),
     };
-    match ctx.rooms.add_member(&member).await? {
+    let limit = u32::try_from(ctx.settings.max_group_members).unwrap_or(u32::MAX);
+    match ctx.rooms.add_member(&member, limit).await? {
         AddMember::Added => {
             let online = !super::presence::online_users(ctx, std::slice::from_ref(user))
                 .await?
@@ -276,6 +274,7 @@ pub async fn add_member(
             "The user is already a member of this room.".into(),
         )),
         AddMember::NoRoom => Err(Error::room_not_found()),
+        AddMember::Full => Err(room_full(ctx)),
     }
 }
 
@@ -346,4 +345,12 @@ pub fn check_after_seq(room: &Room, after: u64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The refusal of one member more than a group may have.
+fn room_full(ctx: &Ctx) -> Error {
+    Error::Conflict(format!(
+        "The room is full ({} members).",
+        ctx.settings.max_group_members
+    ))
 }

@@ -127,3 +127,66 @@ pub fn preview_value(m: &MessagePreview) -> AttributeValue {
         ("seq".to_owned(), n(m.seq)),
     ]))
 }
+
+/// Attempts of a transaction that keeps losing races (see [`transact`]).
+const TRANSACTION_ATTEMPTS: u32 = 5;
+
+/// Sends a transaction. When DynamoDB cancels it only because another
+/// transaction was writing the same items at that moment
+/// (`TransactionConflict`, no condition failed), sending it again is safe:
+/// it is retried with jittered, growing pauses (at most
+/// [`TRANSACTION_ATTEMPTS`] sends, about half a second in all), then
+/// answered 503 so that the client retries. The cancellation codes are
+/// returned when a condition failed.
+pub async fn transact(
+    request: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
+) -> Result<std::result::Result<(), Vec<String>>> {
+    for attempt in 0..TRANSACTION_ATTEMPTS {
+        let codes = match request.clone().send().await {
+            Ok(_) => return Ok(Ok(())),
+            Err(e) => match cancellation_codes(&e) {
+                Some(codes) => codes,
+                None => return Err(crate::sdk_error::translate("TransactWriteItems", e)),
+            },
+        };
+        if !lost_a_race(&codes) {
+            return Ok(Err(codes));
+        }
+        if attempt + 1 < TRANSACTION_ATTEMPTS {
+            let mut jitter = [0u8; 1];
+            let _ = chat_core::security::random::fill(&mut jitter);
+            let pause = (20u64 << attempt) + u64::from(jitter[0]) % 20;
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        }
+    }
+    Err(Error::unavailable(
+        "concurrent writes to the same items kept conflicting; try again",
+    ))
+}
+
+/// Whether a cancelled transaction lost a race with another one and nothing
+/// else: some action conflicted, none failed its condition.
+fn lost_a_race(codes: &[String]) -> bool {
+    codes.iter().any(|c| c == "TransactionConflict")
+        && !codes.iter().any(|c| c == "ConditionalCheckFailed")
+}
+
+#[cfg(test)]
+mod transaction_tests {
+    use super::lost_a_race;
+
+    fn codes(list: &[&str]) -> Vec<String> {
+        list.iter().map(|c| (*c).to_owned()).collect()
+    }
+
+    #[test]
+    fn only_a_conflict_without_a_failed_condition_is_retried() {
+        assert!(lost_a_race(&codes(&["None", "TransactionConflict"])));
+        assert!(!lost_a_race(&codes(&[
+            "ConditionalCheckFailed",
+            "TransactionConflict"
+        ])));
+        assert!(!lost_a_race(&codes(&["ConditionalCheckFailed", "None"])));
+        assert!(!lost_a_race(&codes(&["None", "ThrottlingError"])));
+    }
+}

@@ -23,7 +23,7 @@ use chat_core::ports::{Append, MessageStore};
 use chat_core::{Error, Result};
 
 use super::item::preview_value;
-use super::item::{self, cancellation_codes, failed_at, n, s, ts, Item};
+use super::item::{self, failed_at, n, s, ts, Item};
 use super::keys::{client_sk, message_sk, room_pk, seq_sk, META, SEQ_END};
 use super::DynamoStore;
 use crate::sdk_error::{build_error, translate};
@@ -156,12 +156,9 @@ impl DynamoStore {
             claim.insert("seq".into(), n(seq));
             request = request.transact_items(put(claim)?);
         }
-        let codes = match request.send().await {
-            Ok(_) => return Ok(Attempt::Stored(seq)),
-            Err(e) => match cancellation_codes(&e) {
-                Some(codes) => codes,
-                None => return Err(translate("TransactWriteItems", e)),
-            },
+        let codes = match item::transact(request).await? {
+            Ok(()) => return Ok(Attempt::Stored(seq)),
+            Err(codes) => codes,
         };
         if m.client_id.is_some() && failed_at(&codes, 3) {
             return Ok(Attempt::Duplicate);

@@ -7,7 +7,7 @@ use chat_core::domain::{
 use chat_core::ports::{AddMember, ChangeMember, CreateDirect, RoomStore};
 use chat_core::{Error, Result};
 
-use super::item::{self, cancellation_codes, failed_at, n, s, ts, Item};
+use super::item::{self, failed_at, n, s, ts, Item};
 use super::keys::{direct_pk, member_sk, room_pk, user_pk, DIRECT, MEMBER_PREFIX, META};
 use super::DynamoStore;
 use crate::sdk_error::{build_error, translate};
@@ -130,13 +130,7 @@ impl DynamoStore {
         for member in members {
             request = request.transact_items(put_new(&self.table, member_item(member))?);
         }
-        match request.send().await {
-            Ok(_) => Ok(Ok(())),
-            Err(e) => match cancellation_codes(&e) {
-                Some(codes) => Ok(Err(codes)),
-                None => Err(translate("TransactWriteItems", e)),
-            },
-        }
+        item::transact(request).await
     }
 
     /// Applies a member change and the room counters' change in one
@@ -157,20 +151,13 @@ impl DynamoStore {
             .set_expression_attribute_values(Some(values))
             .build()
             .map_err(build_error)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(member_action)
-            .transact_items(TransactWriteItem::builder().update(update_room).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Ok(())),
-            Err(e) => match cancellation_codes(&e) {
-                Some(codes) => Ok(Err(codes)),
-                None => Err(translate("TransactWriteItems", e)),
-            },
-        }
+        item::transact(
+            self.client
+                .transact_write_items()
+                .transact_items(member_action)
+                .transact_items(TransactWriteItem::builder().update(update_room).build()),
+        )
+        .await
     }
 }
 
@@ -276,23 +263,33 @@ impl RoomStore for DynamoStore {
         self.batch_get(keys).await?.iter().map(room_from).collect()
     }
 
-    async fn add_member(&self, member: &Member) -> Result<AddMember> {
+    async fn add_member(&self, member: &Member, limit: u32) -> Result<AddMember> {
         let admin = i32::from(member.role == Role::Admin);
         let outcome = self
             .change_member(
                 put_new(&self.table, member_item(member))?,
                 &member.room_id,
                 "SET member_count = member_count + :one, admin_count = admin_count + :admin",
-                "attribute_exists(pk)",
-                Item::from([(":one".into(), n(1)), (":admin".into(), n(admin))]),
+                "attribute_exists(pk) AND member_count < :limit",
+                Item::from([
+                    (":one".into(), n(1)),
+                    (":admin".into(), n(admin)),
+                    (":limit".into(), n(limit)),
+                ]),
             )
             .await?;
-        Ok(match outcome {
-            Ok(()) => AddMember::Added,
-            Err(codes) if failed_at(&codes, 0) => AddMember::AlreadyMember,
-            Err(codes) if failed_at(&codes, 1) => AddMember::NoRoom,
-            Err(codes) => return Err(Error::internal(format!("add member refused: {codes:?}"))),
-        })
+        match outcome {
+            Ok(()) => Ok(AddMember::Added),
+            Err(codes) if failed_at(&codes, 0) => Ok(AddMember::AlreadyMember),
+            Err(codes) if failed_at(&codes, 1) => {
+                // The room is gone or full: which one, a read says.
+                Ok(match self.room(&member.room_id).await? {
+                    None => AddMember::NoRoom,
+                    Some(_) => AddMember::Full,
+                })
+            }
+            Err(codes) => Err(Error::internal(format!("add member refused: {codes:?}"))),
+        }
     }
 
     async fn remove_member(&self, room: &RoomId, user: &UserId) -> Result<ChangeMember> {

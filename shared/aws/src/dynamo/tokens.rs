@@ -4,10 +4,10 @@ use chat_core::domain::Timestamp;
 use chat_core::ports::{RefreshRecord, Rotate, TokenStore};
 use chat_core::Result;
 
-use super::item::{self, b, cancellation_codes, failed_at, s, ts, Item};
+use super::item::{self, b, failed_at, s, ts, Item};
 use super::keys::{family_pk, refresh_pk, FAMILY, REFRESH};
 use super::DynamoStore;
-use crate::sdk_error::{build_error, translate};
+use crate::sdk_error::build_error;
 use crate::table::TTL;
 
 fn refresh_item(record: &RefreshRecord) -> Item {
@@ -59,7 +59,7 @@ impl TokenStore for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(build_error)?;
-        let result = self
+        let request = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(consume).build())
@@ -68,15 +68,10 @@ impl TokenStore for DynamoStore {
                     .condition_check(family_alive)
                     .build(),
             )
-            .transact_items(TransactWriteItem::builder().put(store_new).build())
-            .send()
-            .await;
-        let codes = match result {
-            Ok(_) => return Ok(Rotate::Rotated),
-            Err(e) => match cancellation_codes(&e) {
-                Some(codes) => codes,
-                None => return Err(translate("TransactWriteItems", e)),
-            },
+            .transact_items(TransactWriteItem::builder().put(store_new).build());
+        let codes = match item::transact(request).await? {
+            Ok(()) => return Ok(Rotate::Rotated),
+            Err(codes) => codes,
         };
         if failed_at(&codes, 1) || !failed_at(&codes, 0) {
             return Ok(Rotate::Invalid);

@@ -4,7 +4,7 @@ use chat_core::domain::{Email, ProfileText, ProfileUpdate, Timestamp, User, User
 use chat_core::ports::{CreateUser, UpdateProfile, UserStore};
 use chat_core::{Error, Result};
 
-use super::item::{self, b, cancellation_codes, failed_at, s, ts, Item};
+use super::item::{self, b, failed_at, s, ts, Item};
 use super::keys::{email_pk, user_pk, username_pk, EMAIL, PROFILE, USERNAME};
 use super::DynamoStore;
 use crate::sdk_error::{build_error, is_conditional_check_failed, translate};
@@ -114,7 +114,7 @@ impl UserStore for DynamoStore {
                     .map_err(build_error)?,
             )
             .build();
-        let result = self
+        let request = self
             .client
             .transact_write_items()
             .transact_items(put_user)
@@ -124,16 +124,14 @@ impl UserStore for DynamoStore {
                 USERNAME,
                 &user.id,
                 &self.table,
-            )?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(CreateUser::Created),
-            Err(e) => match cancellation_codes(&e) {
-                Some(codes) if failed_at(&codes, 1) => Ok(CreateUser::EmailTaken),
-                Some(codes) if failed_at(&codes, 2) => Ok(CreateUser::UsernameTaken),
-                _ => Err(translate("TransactWriteItems", e)),
-            },
+            )?);
+        match item::transact(request).await? {
+            Ok(()) => Ok(CreateUser::Created),
+            Err(codes) if failed_at(&codes, 1) => Ok(CreateUser::EmailTaken),
+            Err(codes) if failed_at(&codes, 2) => Ok(CreateUser::UsernameTaken),
+            Err(codes) => Err(Error::internal(format!(
+                "account creation refused: {codes:?}"
+            ))),
         }
     }
 
@@ -231,15 +229,15 @@ impl UserStore for DynamoStore {
                         .build(),
                 );
         }
-        match request.send().await {
-            Ok(_) => Ok(UpdateProfile::Updated(Box::new(user))),
-            Err(e) => match cancellation_codes(&e) {
-                Some(codes) if failed_at(&codes, 1) => Ok(UpdateProfile::UsernameTaken),
-                Some(codes) if failed_at(&codes, 0) => Err(Error::Conflict(
-                    "The profile changed meanwhile; try again.".into(),
-                )),
-                _ => Err(translate("TransactWriteItems", e)),
-            },
+        match item::transact(request).await? {
+            Ok(()) => Ok(UpdateProfile::Updated(Box::new(user))),
+            Err(codes) if failed_at(&codes, 1) => Ok(UpdateProfile::UsernameTaken),
+            Err(codes) if failed_at(&codes, 0) => Err(Error::Conflict(
+                "The profile changed meanwhile; try again.".into(),
+            )),
+            Err(codes) => Err(Error::internal(format!(
+                "profile change refused: {codes:?}"
+            ))),
         }
     }
 

@@ -81,7 +81,7 @@ impl RoomStore for MemoryStore {
             .unwrap_or_default())
     }
 
-    async fn add_member(&self, member: &Member) -> Result<AddMember> {
+    async fn add_member(&self, member: &Member, limit: u32) -> Result<AddMember> {
         self.write(|| {
             let mut s = self.lock()?;
             let already = s
@@ -93,6 +93,9 @@ impl RoomStore for MemoryStore {
             };
             if already {
                 return Ok(AddMember::AlreadyMember);
+            }
+            if room.member_count >= limit {
+                return Ok(AddMember::Full);
             }
             room.member_count += 1;
             if member.role == Role::Admin {
