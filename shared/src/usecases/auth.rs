@@ -212,6 +212,17 @@ fn is_limited(decision: RateDecision) -> bool {
 /// credentials if a registration asked for them. The mail greets the
 /// username the code will give the account.
 async fn send_code(ctx: &Ctx, user: &User, pending: Option<PendingCredentials>) -> Result<()> {
+    mail_code(ctx, user, pending, otp_mail).await
+}
+
+/// Stores a new code for `user`'s address (replacing any earlier one, and
+/// carrying `pending` credentials) and mails it, worded by `mail`.
+async fn mail_code(
+    ctx: &Ctx,
+    user: &User,
+    pending: Option<PendingCredentials>,
+    mail: fn(&Email, &Username, &str, i64) -> Mail,
+) -> Result<()> {
     let code = OtpHasher::generate()?;
     let now = ctx.clock.now();
     let name = pending
@@ -228,7 +239,7 @@ async fn send_code(ctx: &Ctx, user: &User, pending: Option<PendingCredentials>) 
     };
     ctx.otps.put_otp(&record).await?;
     ctx.mailer
-        .send(&otp_mail(
+        .send(&mail(
             &user.email,
             &name,
             &code,
@@ -345,30 +356,7 @@ pub async fn request_password_reset(ctx: &Ctx, email: &Email, client: &str) -> R
             .await?
             .and_then(|r| r.pending)
     };
-    let code = OtpHasher::generate()?;
-    let now = ctx.clock.now();
-    let name = pending
-        .as_ref()
-        .map_or(&user.username, |p| &p.username)
-        .clone();
-    ctx.otps
-        .put_otp(&OtpRecord {
-            email: user.email.clone(),
-            user_id: user.id.clone(),
-            code_hash: ctx.otp.hash(&user.email, &code)?,
-            expires_at: now.plus_secs(ctx.settings.otp_ttl_secs),
-            attempts: 0,
-            pending,
-        })
-        .await?;
-    ctx.mailer
-        .send(&reset_mail(
-            &user.email,
-            &name,
-            &code,
-            ctx.settings.otp_ttl_secs / 60,
-        ))
-        .await
+    mail_code(ctx, &user, pending, reset_mail).await
 }
 
 /// Sets a new password with a code mailed to the address: the account's
