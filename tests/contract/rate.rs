@@ -4,7 +4,7 @@ use chat_core::Ctx;
 use crate::contract;
 use crate::support::T0;
 
-contract!(fixed_windows_limit_hits_per_key);
+contract!(fixed_windows_limit_hits_per_key, peeking_counts_nothing);
 
 async fn fixed_windows_limit_hits_per_key(ctx: &Ctx) {
     for _ in 0..3 {
@@ -24,6 +24,34 @@ async fn fixed_windows_limit_hits_per_key(ctx: &Ctx) {
     );
     assert_eq!(
         ctx.limiter.hit("k", 60, 3, T0.plus_secs(60)).await.ok(),
+        Some(RateDecision::Allowed),
+        "next window"
+    );
+}
+
+/// `peek` says whether a key is at its limit without counting a hit.
+async fn peeking_counts_nothing(ctx: &Ctx) {
+    for _ in 0..5 {
+        assert_eq!(
+            ctx.limiter.peek("p", 60, 2, T0).await.ok(),
+            Some(RateDecision::Allowed),
+            "an unknown key, however often asked"
+        );
+    }
+    for _ in 0..2 {
+        ctx.limiter.hit("p", 60, 2, T0).await.expect("hit");
+    }
+    let at_limit = ctx.limiter.peek("p", 60, 2, T0).await.expect("peek");
+    assert!(
+        matches!(at_limit, RateDecision::Limited { retry_after_secs } if (1..=60).contains(&retry_after_secs))
+    );
+    assert_eq!(
+        ctx.limiter.peek("p", 60, 3, T0).await.ok(),
+        Some(RateDecision::Allowed),
+        "two hits are under a limit of three"
+    );
+    assert_eq!(
+        ctx.limiter.peek("p", 60, 2, T0.plus_secs(60)).await.ok(),
         Some(RateDecision::Allowed),
         "next window"
     );
