@@ -112,6 +112,15 @@ pub async fn verify_email(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     ok(&Detail::new("Email verified successfully."))
 }
 
+/// The one field of a body that names an address.
+fn required_email(email: Field<String>) -> Result<Email> {
+    let mut v = Validator::new();
+    email
+        .required(&mut v, "email")
+        .and_then(|e| v.check("email", Email::parse(&e)))
+        .ok_or_else(|| v.into_error())
+}
+
 /// `POST /api/users/resend-otp/`
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResendOtpRequest {
@@ -123,11 +132,7 @@ pub struct ResendOtpRequest {
 impl ResendOtpRequest {
     /// The address.
     pub fn validate(self) -> Result<Email> {
-        let mut v = Validator::new();
-        let email = self.email.required(&mut v, "email");
-        email
-            .and_then(|e| v.check("email", Email::parse(&e)))
-            .ok_or_else(|| v.into_error())
+        required_email(self.email)
     }
 }
 
@@ -211,11 +216,7 @@ pub struct PasswordResetRequest {
 impl PasswordResetRequest {
     /// The address.
     pub fn validate(self) -> Result<Email> {
-        let mut v = Validator::new();
-        let email = self.email.required(&mut v, "email");
-        email
-            .and_then(|e| v.check("email", Email::parse(&e)))
-            .ok_or_else(|| v.into_error())
+        required_email(self.email)
     }
 }
 
