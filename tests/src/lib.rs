@@ -1,7 +1,8 @@
 //! Helpers shared by the test suites for the AWS and Redis adapters: the
 //! emulator (moto server) and the `redis-server` that `.ci/test-all` starts
 //! on free loopback ports and names in `MOTO_ENDPOINT` and `REDIS_URL`, and
-//! fresh resources on them for each test.
+//! fresh resources on them for each test. With `DYNAMODB_ENDPOINT` set
+//! (Amazon's DynamoDB Local), DynamoDB goes there and S3 and SES stay on moto.
 
 use aws_config::SdkConfig;
 use chat_aws::setup::emulator_sdk_config;
@@ -25,6 +26,41 @@ pub fn moto_endpoint() -> String {
     std::env::var(MOTO_ENDPOINT).unwrap_or_else(|_| {
         panic!("{MOTO_ENDPOINT} is not set: run the AWS suites with `bash .ci/test-all`, which starts moto")
     })
+}
+
+/// The variable that names a DynamoDB endpoint of its own (Amazon's
+/// DynamoDB Local); unset, DynamoDB is moto's too.
+pub const DYNAMODB_ENDPOINT: &str = "DYNAMODB_ENDPOINT";
+
+/// The DynamoDB endpoint when it is not moto's.
+pub fn dynamodb_endpoint() -> Option<String> {
+    std::env::var(DYNAMODB_ENDPOINT)
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// Sends DynamoDB to its own endpoint, the way `AWS_ENDPOINT_URL_DYNAMODB`
+/// does for a configuration loaded from the environment.
+#[derive(Debug)]
+struct DynamoDbEndpoint(String);
+
+impl aws_types::service_config::LoadServiceConfig for DynamoDbEndpoint {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        (key.service_id() == "DynamoDB" && key.profile() == "endpoint_url").then(|| self.0.clone())
+    }
+}
+
+/// The SDK configuration of the test emulators: moto at `endpoint`, and
+/// DynamoDB at [`dynamodb_endpoint`] when that is set.
+pub fn emulator_sdk(endpoint: &str) -> SdkConfig {
+    let sdk = emulator_sdk_config(endpoint);
+    match dynamodb_endpoint() {
+        Some(dynamodb) => sdk
+            .to_builder()
+            .service_config(DynamoDbEndpoint(dynamodb))
+            .build(),
+        None => sdk,
+    }
 }
 
 /// The variable that names the Redis server the tests use.
@@ -65,7 +101,7 @@ pub struct AwsResources {
 /// Creates a table, a bucket and an SES identity for one test.
 pub async fn provision() -> AwsResources {
     let endpoint = moto_endpoint();
-    let sdk = emulator_sdk_config(&endpoint);
+    let sdk = emulator_sdk(&endpoint);
     let table = unique("chat");
     let bucket = unique("pictures");
     let mail_from = "no-reply@chat.test".to_owned();

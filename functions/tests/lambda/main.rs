@@ -101,7 +101,12 @@ impl Stack {
             ("RUST_LOG", "warn"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .to_vec();
+        .into_iter()
+        .chain(
+            chat_tests::dynamodb_endpoint()
+                .map(|endpoint| ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), endpoint)),
+        )
+        .collect();
         Self {
             aws,
             env,

@@ -173,7 +173,122 @@ fn lost_a_race(codes: &[String]) -> bool {
 
 #[cfg(test)]
 mod transaction_tests {
-    use super::lost_a_race;
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_dynamodb::config::{Credentials, Region};
+    use aws_smithy_runtime_api::client::http::{
+        http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+    use chat_core::Error;
+
+    use super::{lost_a_race, transact, TRANSACTION_ATTEMPTS};
+
+    /// Answers each request with the next scripted DynamoDB answer, and
+    /// counts the requests.
+    #[derive(Debug, Clone, Default)]
+    struct Scripted {
+        answers: Arc<Mutex<VecDeque<(u16, String)>>>,
+        requests: Arc<AtomicUsize>,
+    }
+
+    impl HttpConnector for Scripted {
+        fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            let (status, body) = self
+                .answers
+                .lock()
+                .expect("lock")
+                .pop_front()
+                .expect("a scripted answer for every request");
+            let mut response = Response::new(
+                StatusCode::try_from(status).expect("status"),
+                SdkBody::from(body),
+            );
+            response
+                .headers_mut()
+                .insert("content-type", "application/x-amz-json-1.0");
+            HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    /// DynamoDB's answer to a transaction cancelled with these reasons.
+    fn cancelled(codes: &[&str]) -> (u16, String) {
+        let reasons: Vec<String> = codes
+            .iter()
+            .map(|c| format!(r#"{{"Code":"{c}"}}"#))
+            .collect();
+        (
+            400,
+            format!(
+                r#"{{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled","CancellationReasons":[{}]}}"#,
+                reasons.join(",")
+            ),
+        )
+    }
+
+    fn committed() -> (u16, String) {
+        (200, "{}".to_owned())
+    }
+
+    /// Sends one two-action transaction through a client whose every
+    /// request gets the next of `answers`; returns its outcome and how many
+    /// requests were sent.
+    async fn send(answers: Vec<(u16, String)>) -> (Result<Result<(), Vec<String>>, Error>, usize) {
+        let scripted = Scripted {
+            answers: Arc::new(Mutex::new(answers.into())),
+            requests: Arc::default(),
+        };
+        let connector = SharedHttpConnector::new(scripted.clone());
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version_latest()
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("a", "b", None, None, "test"))
+            .endpoint_url("http://127.0.0.1:1")
+            .http_client(http_client_fn(move |_, _| connector.clone()))
+            .build();
+        let client = aws_sdk_dynamodb::Client::from_conf(config);
+        let outcome = transact(client.transact_write_items()).await;
+        (outcome, scripted.requests.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_transaction_that_lost_a_race_is_sent_again() {
+        let conflict = cancelled(&["None", "TransactionConflict"]);
+        let (outcome, requests) = send(vec![conflict.clone(), conflict, committed()]).await;
+        assert!(matches!(outcome, Ok(Ok(()))), "{outcome:?}");
+        assert_eq!(requests, 3);
+    }
+
+    #[tokio::test]
+    async fn conflicts_that_go_on_are_answered_unavailable_not_internal() {
+        let conflict = cancelled(&["TransactionConflict", "None"]);
+        let answers = vec![conflict; TRANSACTION_ATTEMPTS as usize];
+        let (outcome, requests) = send(answers).await;
+        assert!(
+            matches!(outcome, Err(Error::Unavailable { .. })),
+            "{outcome:?}"
+        );
+        assert_eq!(requests, TRANSACTION_ATTEMPTS as usize);
+    }
+
+    #[tokio::test]
+    async fn a_failed_condition_is_returned_at_once_with_its_reasons() {
+        let (outcome, requests) = send(vec![cancelled(&[
+            "ConditionalCheckFailed",
+            "TransactionConflict",
+        ])])
+        .await;
+        let codes = outcome
+            .expect("an answer, not an error")
+            .expect_err("cancelled");
+        assert_eq!(codes, ["ConditionalCheckFailed", "TransactionConflict"]);
+        assert_eq!(requests, 1);
+    }
 
     fn codes(list: &[&str]) -> Vec<String> {
         list.iter().map(|c| (*c).to_owned()).collect()
