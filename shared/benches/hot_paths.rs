@@ -92,7 +92,7 @@ fn room(
                 expires_at: NOW.plus_secs(7200),
             };
             ctx.connections
-                .add_connection(&c, NOW)
+                .add_connection(&c, NOW, usize::MAX)
                 .await
                 .expect("connection");
         }

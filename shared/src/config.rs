@@ -12,7 +12,7 @@
 //! | `LOGIN_MAX_FAILURES` | 10 | failed logins per address and client per 15 minutes |
 //! | `MAX_PICTURE_BYTES` | 2097152 | largest profile picture |
 //! | `MAX_GROUP_MEMBERS` | 256 | largest group room |
-//! | `MAX_SOCKETS_PER_USER` | 20 | WebSocket connections one user may hold open at once |
+//! | `MAX_SOCKETS_PER_USER` | 20 | WebSocket connections one user may hold open at once (at most 1,000) |
 //! | `MAIL_FROM` | `Chat <no-reply@example.com>` | sender of OTP mail |
 
 use std::str::FromStr;
@@ -153,9 +153,32 @@ pub fn settings_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Setting
         login_max_failures: number(lookup, "LOGIN_MAX_FAILURES", d.login_max_failures)?,
         max_picture_bytes: number(lookup, "MAX_PICTURE_BYTES", d.max_picture_bytes)?,
         max_group_members: number(lookup, "MAX_GROUP_MEMBERS", d.max_group_members)?,
-        max_sockets_per_user: number(lookup, "MAX_SOCKETS_PER_USER", d.max_sockets_per_user)?,
+        max_sockets_per_user: at_most(
+            "MAX_SOCKETS_PER_USER",
+            number(lookup, "MAX_SOCKETS_PER_USER", d.max_sockets_per_user)?,
+            MAX_SOCKETS_PER_USER_CEILING,
+        )?,
         mail_from: lookup("MAIL_FROM").unwrap_or(d.mail_from),
     })
+}
+
+/// The most `MAX_SOCKETS_PER_USER` may be: DynamoDB lists a user's sockets
+/// in one item (so that a room's members are found in one read), which
+/// stays far below the 400 KB item limit at this many.
+pub const MAX_SOCKETS_PER_USER_CEILING: usize = 1_000;
+
+fn at_most<T: PartialOrd + std::fmt::Display>(
+    name: &'static str,
+    value: T,
+    ceiling: T,
+) -> Result<T, ConfigError> {
+    if value > ceiling {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: format!("must be at most {ceiling}"),
+        });
+    }
+    Ok(value)
 }
 
 fn number<T: FromStr + PartialOrd + Default>(
@@ -218,6 +241,13 @@ mod tests {
             .err()
             .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("OTP_TTL_SECS")));
+        let err = Config::from_lookup(lookup(&[
+            ("JWT_SECRET", &secret),
+            ("MAX_SOCKETS_PER_USER", "1001"),
+        ]))
+        .err()
+        .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("MAX_SOCKETS_PER_USER") && e.contains("1000")));
     }
 
     #[test]

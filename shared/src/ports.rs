@@ -375,11 +375,30 @@ pub trait IdGenerator: Send + Sync {
     fn new_id_at(&self, at: Timestamp) -> String;
 }
 
+/// Result of [`ConnectionStore::add_connection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddConnection {
+    /// Recorded; the user now has `live` live connections, this one included.
+    Added {
+        /// The user's live connections now.
+        live: usize,
+    },
+    /// The user already has `limit` live connections; nothing was stored.
+    Full,
+}
+
 /// Open WebSocket connections, indexed by id and by user.
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {
-    /// Records a connection; returns how many live connections its user has now.
-    async fn add_connection(&self, connection: &Connection, now: Timestamp) -> Result<usize>;
+    /// Records a connection unless its user already has `limit` live ones
+    /// (a condition of the write itself, so that sockets opening at once
+    /// cannot slip past it together).
+    async fn add_connection(
+        &self,
+        connection: &Connection,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<AddConnection>;
     /// Forgets a connection; returns it and how many live connections its user
     /// still has, or `None` if it was unknown.
     async fn remove_connection(

@@ -1,10 +1,22 @@
-use chat_core::domain::{Connection, RoomId, UserId};
+use chat_core::domain::{Connection, RoomId, Timestamp, UserId};
+use chat_core::ports::AddConnection;
 use chat_core::Ctx;
 
 use crate::contract;
 use crate::support::T0;
 
-contract!(connections_count_per_user_and_expire);
+contract!(
+    connections_count_per_user_and_expire,
+    the_socket_cap_is_a_condition_of_the_add,
+    expired_connections_stop_counting_at_the_cap,
+);
+
+/// Plenty: the cap is not what the first case is about.
+const NO_CAP: usize = 1_000;
+
+fn added(live: usize) -> Option<AddConnection> {
+    Some(AddConnection::Added { live })
+}
 
 fn connection(id: &str, user: &str, room: Option<&str>) -> Connection {
     Connection {
@@ -19,22 +31,22 @@ fn connection(id: &str, user: &str, room: Option<&str>) -> Connection {
 async fn connections_count_per_user_and_expire(ctx: &Ctx) {
     let c = &ctx.connections;
     assert_eq!(
-        c.add_connection(&connection("c1=", "u1", None), T0)
+        c.add_connection(&connection("c1=", "u1", None), T0, NO_CAP)
             .await
             .ok(),
-        Some(1)
+        added(1)
     );
     assert_eq!(
-        c.add_connection(&connection("c2=", "u1", Some("r1")), T0)
+        c.add_connection(&connection("c2=", "u1", Some("r1")), T0, NO_CAP)
             .await
             .ok(),
-        Some(2)
+        added(2)
     );
     assert_eq!(
-        c.add_connection(&connection("c3=", "u2", None), T0)
+        c.add_connection(&connection("c3=", "u2", None), T0, NO_CAP)
             .await
             .ok(),
-        Some(1)
+        added(1)
     );
     let found = c.connection("c2=", T0).await.expect("read").expect("found");
     assert_eq!(found.room_id.as_ref().map(RoomId::as_str), Some("r1"));
@@ -93,4 +105,88 @@ async fn connections_count_per_user_and_expire(ctx: &Ctx) {
         .await
         .expect("read")
         .is_empty());
+}
+
+/// At the cap one more socket is refused and stores nothing; ten opening
+/// at once for the last free place make one.
+async fn the_socket_cap_is_a_condition_of_the_add(ctx: &Ctx) {
+    let c = &ctx.connections;
+    for (i, id) in ["k1=", "k2="].iter().enumerate() {
+        assert_eq!(
+            c.add_connection(&connection(id, "capped", None), T0, 3)
+                .await
+                .ok(),
+            added(i + 1)
+        );
+    }
+    let racing = (0..10).map(|i| async move {
+        c.add_connection(&connection(&format!("race{i}="), "capped", None), T0, 3)
+            .await
+    });
+    let outcomes = futures_util::future::join_all(racing).await;
+    let won = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(AddConnection::Added { live: 3 })))
+        .count();
+    let full = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(AddConnection::Full)))
+        .count();
+    assert_eq!((won, full), (1, 9), "{outcomes:?}");
+    let user = UserId::from_trusted("capped".into());
+    let held = c
+        .connections_of(std::slice::from_ref(&user), T0)
+        .await
+        .expect("read");
+    assert_eq!(held.len(), 3, "{held:?}");
+    let refused: Vec<_> = (0..10)
+        .map(|i| format!("race{i}="))
+        .filter(|id| !held.iter().any(|h| &h.id == id))
+        .collect();
+    for id in &refused {
+        assert!(
+            c.connection(id, T0).await.expect("read").is_none(),
+            "a refused socket is not stored: {id}"
+        );
+    }
+    // Closing one makes room for the next.
+    let (_, left) = c
+        .remove_connection("k1=", T0)
+        .await
+        .expect("remove")
+        .expect("known");
+    assert_eq!(left, 2);
+    assert_eq!(
+        c.add_connection(&connection("k4=", "capped", None), T0, 3)
+            .await
+            .ok(),
+        added(3)
+    );
+}
+
+/// Connections whose close never came stop counting once expired: a user
+/// at the cap with only expired sockets may open a new one.
+async fn expired_connections_stop_counting_at_the_cap(ctx: &Ctx) {
+    let c = &ctx.connections;
+    for id in ["lost1=", "lost2="] {
+        assert!(matches!(
+            c.add_connection(&connection(id, "lossy", None), T0, 2)
+                .await,
+            Ok(AddConnection::Added { .. })
+        ));
+    }
+    let later: Timestamp = T0.plus_secs(7200 + 1);
+    let mut fresh = connection("fresh=", "lossy", None);
+    fresh.connected_at = later;
+    fresh.expires_at = later.plus_secs(7200);
+    assert_eq!(c.add_connection(&fresh, later, 2).await.ok(), added(1));
+    let held = c
+        .connections_of(&[UserId::from_trusted("lossy".into())], later)
+        .await
+        .expect("read");
+    assert_eq!(held, vec![fresh]);
+    // The late close of a lost one changes nothing.
+    if let Some((_, left)) = c.remove_connection("lost1=", later).await.expect("remove") {
+        assert_eq!(left, 1);
+    }
 }

@@ -69,7 +69,7 @@ async fn cost_of_sending(size: usize) -> BTreeMap<String, usize> {
             expires_at: now.plus_secs(7200),
         };
         ctx.connections
-            .add_connection(&connection, now)
+            .add_connection(&connection, now, usize::MAX)
             .await
             .expect("connect");
     }

@@ -17,7 +17,7 @@
 //! | client id | `ROOM#<id>` | `CLIENT#<user>#<client id>` | idempotent sends |
 //! | receipts | `ROOM#<id>` | `RECEIPTS` | `d#<user>`, `r#<user>` watermarks |
 //! | connection | `CONN#<id>` | `CONN` | TTL |
-//! | user's connections | `USER#<id>` | `CONNS` | map `c`: id → expiry and room; TTL |
+//! | user's connections | `USER#<id>` | `CONNS` | `c_<id>` per connection (expiry, room), count `n`; TTL |
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use chat_core::domain::{Connection, RoomId, Timestamp, UserId};
-use chat_core::ports::ConnectionStore;
+use chat_core::ports::{AddConnection, ConnectionStore};
 use chat_core::Result;
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +47,12 @@ impl From<Stored> for Connection {
 
 #[async_trait]
 impl ConnectionStore for RedisStore {
-    async fn add_connection(&self, connection: &Connection, now: Timestamp) -> Result<usize> {
+    async fn add_connection(
+        &self,
+        connection: &Connection,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<AddConnection> {
         let live: i64 = self
             .script(
                 "add connection",
@@ -57,10 +62,14 @@ impl ConnectionStore for RedisStore {
                     .arg(&connection.id)
                     .arg(to_json(&Stored::from(connection))?)
                     .arg(connection.expires_at.millis().max(1))
-                    .arg(now.millis()),
+                    .arg(now.millis())
+                    .arg(limit),
             )
             .await?;
-        Ok(usize::try_from(live).unwrap_or(0))
+        Ok(match usize::try_from(live) {
+            Ok(live) => AddConnection::Added { live },
+            Err(_) => AddConnection::Full,
+        })
     }
 
     async fn remove_connection(

@@ -202,27 +202,30 @@ pub static RAISE: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// A connection: `KEYS` connection, the user's connections; `ARGV` id,
-/// connection (JSON), expiry (ms), now (ms). Forgets the user's expired
-/// connections and returns how many live ones they have.
+/// connection (JSON), expiry (ms), now (ms), the most the user may have.
+/// Forgets the user's expired connections; stores the connection and
+/// returns how many live ones the user has, or -1 (storing nothing) when
+/// they already have the most.
 pub static ADD_CONNECTION: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
         local now = tonumber(ARGV[4])
-        redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
-        redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
         local live, latest = 0, tonumber(ARGV[3])
         local all = redis.call('HGETALL', KEYS[2])
         for i = 1, #all, 2 do
             local expires = tonumber(all[i + 1])
             if expires > now then
-                live = live + 1
+                if all[i] ~= ARGV[1] then live = live + 1 end
                 if expires > latest then latest = expires end
             else
                 redis.call('HDEL', KEYS[2], all[i])
             end
         end
+        if live >= tonumber(ARGV[5]) then return -1 end
+        redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
         redis.call('PEXPIREAT', KEYS[2], latest)
-        return live",
+        return live + 1",
     )
 });
 

@@ -12,7 +12,7 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::domain::{Connection, Message, MessageId, RoomId, Timestamp, User, UserId};
 use crate::events::{ReceiptStatus, ServerEvent};
-use crate::ports::Delivery;
+use crate::ports::{AddConnection, Delivery};
 use crate::usecases::{auth, profile, rooms};
 use crate::{Ctx, Error, Result};
 
@@ -59,17 +59,15 @@ pub async fn connect(
         connected_at: now,
         expires_at: now.plus_secs(CONNECTION_TTL_SECS),
     };
-    let live = ctx.connections.add_connection(&connection, now).await?;
-    if live > ctx.settings.max_sockets_per_user {
-        // Counted after adding, so that two sockets opening at once cannot
-        // both slip under the cap.
-        ctx.connections
-            .remove_connection(connection_id, now)
-            .await?;
-        return Err(Error::TooManyConnections {
-            limit: ctx.settings.max_sockets_per_user,
-        });
-    }
+    let limit = ctx.settings.max_sockets_per_user;
+    let live = match ctx
+        .connections
+        .add_connection(&connection, now, limit)
+        .await?
+    {
+        AddConnection::Added { live } => live,
+        AddConnection::Full => return Err(Error::TooManyConnections { limit }),
+    };
     if live == 1 {
         broadcast_presence(ctx, &user, true, None).await;
     }

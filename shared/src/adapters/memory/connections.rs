@@ -5,22 +5,48 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 
 use crate::domain::{Connection, Timestamp, UserId};
-use crate::ports::ConnectionStore;
+use crate::ports::{AddConnection, ConnectionStore};
 use crate::Result;
 
 use super::MemoryStore;
 
 #[async_trait]
 impl ConnectionStore for MemoryStore {
-    async fn add_connection(&self, connection: &Connection, now: Timestamp) -> Result<usize> {
+    async fn add_connection(
+        &self,
+        connection: &Connection,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<AddConnection> {
         let mut s = self.lock()?;
+        // A connection whose close never came (a lost `$disconnect`) stops
+        // counting when it expires; forget it here.
+        let expired: Vec<String> = s
+            .connections_by_user
+            .get(&connection.user_id)
+            .into_iter()
+            .flatten()
+            .filter(|id| s.connections.get(*id).is_none_or(|c| !c.is_live(now)))
+            .cloned()
+            .collect();
+        for id in expired {
+            s.connections.remove(&id);
+            if let Some(ids) = s.connections_by_user.get_mut(&connection.user_id) {
+                ids.remove(&id);
+            }
+        }
+        if s.live_connections_of(&connection.user_id, now) >= limit {
+            return Ok(AddConnection::Full);
+        }
         s.connections
             .insert(connection.id.clone(), connection.clone());
         s.connections_by_user
             .entry(connection.user_id.clone())
             .or_default()
             .insert(connection.id.clone());
-        Ok(s.live_connections_of(&connection.user_id, now))
+        Ok(AddConnection::Added {
+            live: s.live_connections_of(&connection.user_id, now),
+        })
     }
 
     async fn remove_connection(
