@@ -19,7 +19,12 @@ pub const fn route_needs(route: Route) -> Needs {
             route,
             ProfileGet | ProfileUpdate | RoomGet | MembersList | MembersAdd | MemberUpdate
         ),
-        notifier: matches!(route, MessagesSend | PasswordResetConfirm),
+        // Ending sessions closes their sockets: a password reset, a logout,
+        // a replayed refresh token.
+        notifier: matches!(
+            route,
+            MessagesSend | PasswordResetConfirm | Logout | TokenRefresh
+        ),
     }
 }
 

@@ -13,7 +13,10 @@
 //! they cause show up on a laptop first: a socket idle for 10 minutes (no
 //! frame either way) or open for 2 hours is closed (1001), a frame over
 //! 32 KB or a message over 128 KB closes it with 1009, and `$disconnect`
-//! follows every close, whoever closed.
+//! follows every close, whoever closed. The product's own rule comes on
+//! top: a socket lives as long as the access token it opened with and is
+//! closed with 1008 "Token expired" then (on AWS, where nothing runs at that
+//! moment, it receives nothing from then on and its next frame closes it).
 //!
 //! What waits to be sent to a socket is bounded
 //! ([`QueueLimits`](chat_core::adapters::QueueLimits)): a client that stops
@@ -179,10 +182,20 @@ async fn open(
         )
             .into_response();
     }
+    let token_expiry = token_expiry(&rt, &id).await;
     upgrade
         .max_frame_size(MAX_FRAME_BYTES)
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| run(rt, id, socket, outgoing))
+        .on_upgrade(move |socket| run(rt, id, socket, outgoing, token_expiry))
+}
+
+/// When the token the connection opened with expires (its recorded
+/// expiry), as an instant of the runtime's clock: the socket is closed then.
+async fn token_expiry(rt: &Realtime, id: &str) -> Option<Instant> {
+    let now = rt.ctx.clock.now();
+    let connection = rt.ctx.connections.connection(id, now).await.ok()??;
+    let left = connection.expires_at.millis().saturating_sub(now.millis());
+    Some(Instant::now() + Duration::from_millis(u64::try_from(left).unwrap_or(0)))
 }
 
 /// Milliseconds since `start`, for the activity clock the two halves share.
@@ -218,7 +231,13 @@ fn close_for(error: axum::Error) -> Option<CloseFrame> {
 
 /// Pumps frames both ways until either side closes or a limit is reached,
 /// then sends `$disconnect`.
-async fn run(rt: Realtime, id: String, socket: WebSocket, mut outgoing: SocketQueue) {
+async fn run(
+    rt: Realtime,
+    id: String,
+    socket: WebSocket,
+    mut outgoing: SocketQueue,
+    token_expiry: Option<Instant>,
+) {
     let opened = Instant::now();
     let mut fell_behind = outgoing.fell_behind();
     let last_activity = Arc::new(AtomicU64::new(0));
@@ -254,9 +273,12 @@ async fn run(rt: Realtime, id: String, socket: WebSocket, mut outgoing: SocketQu
     });
     let limits = rt.limits;
     let end_of_life = opened + limits.max_duration;
+    let token_end = token_expiry.unwrap_or(end_of_life);
     let closing = loop {
         let idle_since = opened + Duration::from_millis(last_activity.load(Ordering::Relaxed));
-        let wake = end_of_life.min(idle_since + limits.idle_timeout);
+        let wake = end_of_life
+            .min(token_end)
+            .min(idle_since + limits.idle_timeout);
         let frame = tokio::select! {
             frame = stream.next() => frame,
             _ = &mut writer_ended => break None,
@@ -267,6 +289,9 @@ async fn run(rt: Realtime, id: String, socket: WebSocket, mut outgoing: SocketQu
                 let now = Instant::now();
                 if now >= end_of_life {
                     break Some(close_frame(close_code::AWAY, "Connection duration limit reached"));
+                }
+                if now >= token_end {
+                    break Some(close_frame(close_code::POLICY, "Token expired"));
                 }
                 let idle_since =
                     opened + Duration::from_millis(last_activity.load(Ordering::Relaxed));

@@ -90,6 +90,7 @@ fn room(
                 room_id: None,
                 connected_at: NOW,
                 expires_at: NOW.plus_secs(7200),
+                family: None,
             };
             ctx.connections
                 .add_connection(&c, NOW, usize::MAX)

@@ -150,6 +150,8 @@ pub trait TokenStore: Send + Sync {
     /// Revokes every token of a family, until `until` (when its tokens have
     /// expired anyway).
     async fn revoke_family(&self, family: &str, until: Timestamp) -> Result<()>;
+    /// Whether a family is revoked at `now`.
+    async fn family_revoked(&self, family: &str, now: Timestamp) -> Result<bool>;
 }
 
 /// Result of [`RateLimiter::hit`].

@@ -25,6 +25,7 @@ fn connection(id: &str, user: &str, room: Option<&str>) -> Connection {
         room_id: room.map(|r| RoomId::from_trusted(r.to_owned())),
         connected_at: T0,
         expires_at: T0.plus_secs(7200),
+        family: Some(format!("session-of-{id}")),
     }
 }
 

@@ -67,6 +67,7 @@ async fn cost_of_sending(size: usize) -> BTreeMap<String, usize> {
             room_id: None,
             connected_at: now,
             expires_at: now.plus_secs(7200),
+            family: None,
         };
         ctx.connections
             .add_connection(&connection, now, usize::MAX)

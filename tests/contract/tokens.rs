@@ -86,6 +86,15 @@ async fn revoked_or_expired_families_do_not_rotate(ctx: &Ctx) {
         .revoke_family("fa", T0.plus_secs(3600))
         .await
         .expect("revoke");
+    assert!(ctx.tokens.family_revoked("fa", T0).await.expect("read"));
+    assert!(!ctx.tokens.family_revoked("fb", T0).await.expect("read"));
+    assert!(
+        !ctx.tokens
+            .family_revoked("fa", T0.plus_secs(3600))
+            .await
+            .expect("read"),
+        "a revocation lasts until its tokens have expired"
+    );
     let r = ctx
         .tokens
         .rotate_refresh("a1", &token("a2", "fa"), T0)

@@ -10,4 +10,5 @@ mod direct;
 mod journey;
 mod profile;
 mod realtime;
+mod sessions;
 mod socket_limits;

@@ -532,6 +532,22 @@ impl WsClient {
         }
     }
 
+    /// Whether the server ends the socket (a close frame, or the connection
+    /// dropped) within `wait`, skipping events before that; false if it
+    /// stays open.
+    pub async fn ends_within(&mut self, wait: std::time::Duration) -> bool {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_))) => return true,
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
     /// Closes the socket with a close frame.
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;

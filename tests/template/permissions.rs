@@ -102,6 +102,7 @@ struct World {
     counter: RequestCounter,
     access: String,
     refresh: String,
+    alice: String,
     bob: String,
     carol: String,
     room: String,
@@ -181,6 +182,7 @@ async fn world() -> World {
         counter,
         access: tokens.access,
         refresh: tokens.refresh,
+        alice: ids[0].clone(),
         bob: ids[1].clone(),
         carol: ids[2].clone(),
         room: created.room.id.to_string(),
@@ -453,7 +455,19 @@ async fn every_function_policy_covers_the_dynamodb_actions_its_code_calls() {
             ..Default::default()
         };
         if route_key == "$connect" {
-            event.query_string_parameters = Some([("token".to_owned(), w.access.clone())].into());
+            // The scenario logged the first session out and reset the
+            // password: a socket opens with a token of a session still going.
+            let now = w.ctx.clock.now().secs();
+            let claims = chat_core::security::jwt::Claims {
+                sub: w.alice.clone(),
+                token_type: chat_core::security::jwt::TokenType::Access,
+                exp: now + 600,
+                iat: now,
+                jti: "j2".into(),
+                fam: Some("a-session-still-going".into()),
+            };
+            let token = w.ctx.jwt.sign(&claims).expect("sign");
+            event.query_string_parameters = Some([("token".to_owned(), token)].into());
         }
         w.counter.reset();
         let answer = ws::handle(&w.ctx, event).await;

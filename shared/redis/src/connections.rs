@@ -19,6 +19,8 @@ struct Stored {
     room_id: Option<RoomId>,
     connected_at: i64,
     expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    family: Option<String>,
 }
 
 impl From<&Connection> for Stored {
@@ -29,6 +31,7 @@ impl From<&Connection> for Stored {
             room_id: c.room_id.clone(),
             connected_at: c.connected_at.millis(),
             expires_at: c.expires_at.millis(),
+            family: c.family.clone(),
         }
     }
 }
@@ -41,6 +44,7 @@ impl From<Stored> for Connection {
             room_id: s.room_id,
             connected_at: Timestamp::from_millis(s.connected_at),
             expires_at: Timestamp::from_millis(s.expires_at),
+            family: s.family,
         }
     }
 }

@@ -68,4 +68,11 @@ impl TokenStore for RedisStore {
         )
         .await
     }
+
+    async fn family_revoked(&self, family: &str, now: Timestamp) -> Result<bool> {
+        let until: Option<i64> = self
+            .query("GET", redis::cmd("GET").arg(self.keys.family(family)))
+            .await?;
+        Ok(until.is_some_and(|until| until > now.millis()))
+    }
 }

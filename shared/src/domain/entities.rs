@@ -268,9 +268,14 @@ pub struct Connection {
     pub room_id: Option<RoomId>,
     /// When it was opened.
     pub connected_at: Timestamp,
-    /// When it is considered closed even without a `$disconnect`
-    /// (API Gateway closes sockets after two hours).
+    /// When it is considered closed even without a `$disconnect`: when the
+    /// token it opened with expires, at most two hours after it opened (API
+    /// Gateway closes sockets then).
     pub expires_at: Timestamp,
+    /// The login session (refresh-token family) of the token it opened
+    /// with: ending that session closes it. `None` for tokens issued before
+    /// access tokens named their session.
+    pub family: Option<String>,
 }
 
 impl Connection {

@@ -33,7 +33,9 @@ pub struct Claims {
     pub iat: i64,
     /// Unique token id.
     pub jti: String,
-    /// Refresh tokens: the login session they belong to.
+    /// The login session (refresh-token family) the token belongs to. Access
+    /// tokens carry it too, so that ending the session closes the sockets
+    /// opened with them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fam: Option<String>,
 }

@@ -407,7 +407,7 @@ pub async fn reset_password(
     ctx.users.update_profile(&user.id, &change).await?;
     ctx.users.mark_verified(&user.id).await?;
     ctx.otps.delete_otp(email).await?;
-    realtime::close_sockets_of(ctx, &user.id).await;
+    realtime::close_sockets_of(ctx, &user.id, None).await;
     Ok(())
 }
 
@@ -491,7 +491,7 @@ fn sign_pair(ctx: &Ctx, refresh: &RefreshRecord, now: Timestamp) -> Result<Token
         exp: now.secs() + ctx.settings.access_ttl_secs,
         iat: now.secs(),
         jti: random::token_id()?,
-        fam: None,
+        fam: Some(refresh.family.clone()),
     })?;
     let refresh = ctx.jwt.sign(&Claims {
         sub: refresh.user_id.to_string(),
@@ -523,6 +523,7 @@ pub async fn refresh(ctx: &Ctx, token: &str) -> Result<TokenPair> {
             let until = now.plus_secs(ctx.settings.refresh_ttl_secs);
             ctx.tokens.revoke_family(&family, until).await?;
             tracing::warn!(user = %user, "refresh token reused; token family revoked");
+            realtime::close_sockets_of(ctx, &user, Some(&family)).await;
             Err(Error::Unauthorized {
                 detail: "Token is blacklisted".into(),
                 code: "token_not_valid",
@@ -533,14 +534,19 @@ pub async fn refresh(ctx: &Ctx, token: &str) -> Result<TokenPair> {
 }
 
 /// Logs out: the refresh token's family is revoked, so neither it nor any
-/// token rotated from it works again. Access tokens live out their hour.
+/// token rotated from it works again, and the sockets opened with that
+/// session's access tokens are closed (no new one opens with them). Access
+/// tokens live out their hour for REST.
 pub async fn logout(ctx: &Ctx, token: &str) -> Result<()> {
     let now = ctx.clock.now();
     let claims = ctx.jwt.verify(token, TokenType::Refresh, now)?;
+    let user = claims.user_id()?;
     let family = claims.fam.ok_or_else(token_not_valid)?;
     ctx.tokens
         .revoke_family(&family, now.plus_secs(ctx.settings.refresh_ttl_secs))
-        .await
+        .await?;
+    realtime::close_sockets_of(ctx, &user, Some(&family)).await;
+    Ok(())
 }
 
 /// Whether a token issued at `iat` (seconds) predates `user`'s last password

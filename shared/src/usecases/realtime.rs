@@ -13,6 +13,7 @@ use futures_util::stream::{self, StreamExt};
 use crate::domain::{Connection, Message, MessageId, RoomId, Timestamp, User, UserId};
 use crate::events::{ReceiptStatus, ServerEvent};
 use crate::ports::{AddConnection, Delivery};
+use crate::security::jwt::{token_not_valid, Claims};
 use crate::usecases::{auth, profile, rooms};
 use crate::{Ctx, Error, Result};
 
@@ -27,21 +28,27 @@ pub const SYNC_BATCH: usize = 100;
 /// Most messages one `sync` frame sends (then `has_more`).
 pub const MAX_SYNC: usize = 200;
 
-/// Opens a connection for `user_id`, whose token was issued at
-/// `token_issued_at` (seconds): for one room (which the user must be a
-/// member of) or, without a room, for all their rooms. A token from before
-/// the user's last password change is refused. Nothing is stored when the
-/// connection is refused.
+/// Opens a connection with a verified access `token`: for one room (which
+/// the user must be a member of) or, without a room, for all their rooms.
+/// A token from before the user's last password change or of a session
+/// that ended (logout, a replayed refresh token) is refused. The connection
+/// lasts until the token expires (at most two hours). Nothing is stored
+/// when the connection is refused.
 pub async fn connect(
     ctx: &Ctx,
     connection_id: &str,
-    user_id: UserId,
     room_id: Option<RoomId>,
-    token_issued_at: i64,
+    token: &Claims,
 ) -> Result<Connection> {
+    let user_id = token.user_id()?;
     let user = profile::me(ctx, &user_id).await?;
-    if auth::issued_before_password_change(&user, token_issued_at) {
-        return Err(crate::security::jwt::token_not_valid());
+    if auth::issued_before_password_change(&user, token.iat) {
+        return Err(token_not_valid());
+    }
+    if let Some(family) = &token.fam {
+        if ctx.tokens.family_revoked(family, ctx.clock.now()).await? {
+            return Err(token_not_valid());
+        }
     }
     if let Some(room) = &room_id {
         rooms::room_for_member(ctx, &user_id, room)
@@ -57,7 +64,10 @@ pub async fn connect(
         user_id,
         room_id,
         connected_at: now,
-        expires_at: now.plus_secs(CONNECTION_TTL_SECS),
+        expires_at: now
+            .plus_secs(CONNECTION_TTL_SECS)
+            .min(Timestamp::from_millis(token.exp.saturating_mul(1000))),
+        family: token.fam.clone(),
     };
     let limit = ctx.settings.max_sockets_per_user;
     let live = match ctx
@@ -301,15 +311,19 @@ pub async fn sync(ctx: &Ctx, connection: &Connection, room: &RoomId, after_seq: 
     Ok(())
 }
 
-/// Closes every socket of `user` (a password reset ends their sessions).
+/// Closes the sockets of `user` opened in login session `family`, or every
+/// socket of theirs without one (a password reset ends all their sessions).
 /// Each close is followed by its `$disconnect`.
-pub async fn close_sockets_of(ctx: &Ctx, user: &UserId) {
+pub async fn close_sockets_of(ctx: &Ctx, user: &UserId, family: Option<&str>) {
     let result: Result<()> = async {
         let connections = ctx
             .connections
             .connections_of(std::slice::from_ref(user), ctx.clock.now())
             .await?;
-        for connection in connections {
+        let ended = connections
+            .iter()
+            .filter(|c| family.is_none_or(|f| c.family.as_deref() == Some(f)));
+        for connection in ended {
             ctx.notifier.close(&connection.id).await?;
         }
         Ok(())

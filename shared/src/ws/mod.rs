@@ -126,19 +126,11 @@ async fn on_connect(ctx: &Ctx, event: &WsEvent) -> Result<Connection> {
         .or(header_token)
         .ok_or_else(Error::not_authenticated)?;
     let claims = auth::access_claims(ctx, &token)?;
-    let user = claims.user_id()?;
     let room = query
         .and_then(|q| q.get("room_id"))
         .map(|raw| RoomId::parse(raw).ok_or_else(realtime::not_member))
         .transpose()?;
-    realtime::connect(
-        ctx,
-        &event.request_context.connection_id,
-        user,
-        room,
-        claims.iat,
-    )
-    .await
+    realtime::connect(ctx, &event.request_context.connection_id, room, &claims).await
 }
 
 async fn on_frame(ctx: &Ctx, connection_id: &str, event: &WsEvent) {
@@ -192,9 +184,15 @@ async fn on_frame(ctx: &Ctx, connection_id: &str, event: &WsEvent) {
     let connection = match ctx.connections.connection(connection_id, now).await {
         Ok(Some(c)) => c,
         Ok(None) => {
-            let detail = "This connection is not registered; reconnect.";
+            // Its token expired (or it was never recorded): say so, then
+            // close it, so that the client reconnects with a fresh token.
+            let detail = "This connection is closed: its token expired, or it is not registered. Reconnect with a fresh access token.";
             let error = ServerEvent::frame_error("not_connected", detail);
-            return realtime::reply(ctx, connection_id, &error).await;
+            realtime::reply(ctx, connection_id, &error).await;
+            if let Err(e) = ctx.notifier.close(connection_id).await {
+                tracing::warn!(error = %e, "closing an expired connection failed");
+            }
+            return;
         }
         Err(e) => {
             return realtime::reply(ctx, connection_id, &ServerEvent::from_error(e, client_id))

@@ -2,7 +2,8 @@
 //!
 //! Each connection is an item of its own (`CONN#<id>`), read by id. A user's
 //! `CONNS` item lists their connections, one attribute per connection
-//! (`c_<id>`: when it opened and expires, its room), and counts them (`n`):
+//! (`c_<id>`: when it opened and expires, its room, its login session), and
+//! counts them (`n`):
 //! opening or closing a socket writes one entry and one number, whatever
 //! how many sockets the user holds, and the members of a room are still
 //! found with one BatchGetItem per 100 users when a message goes out.
@@ -46,6 +47,9 @@ fn connection_item(c: &Connection) -> Item {
     }
     out.insert("connected_at".into(), ts(c.connected_at));
     out.insert("expires_at".into(), ts(c.expires_at));
+    if let Some(family) = &c.family {
+        out.insert("family".into(), s(family));
+    }
     out.insert(TTL.into(), item::ttl(c.expires_at));
     out
 }
@@ -57,6 +61,7 @@ fn connection_from(i: &Item) -> Result<Connection> {
         room_id: item::opt_s(i, "room_id").map(RoomId::from_trusted),
         connected_at: item::get_ts(i, "connected_at")?,
         expires_at: item::get_ts(i, "expires_at")?,
+        family: item::opt_s(i, "family"),
     })
 }
 
@@ -68,6 +73,9 @@ fn entry(c: &Connection) -> AttributeValue {
     ]);
     if let Some(room) = &c.room_id {
         entry.insert("r".to_owned(), s(room.as_str()));
+    }
+    if let Some(family) = &c.family {
+        entry.insert("f".to_owned(), s(family));
     }
     AttributeValue::M(entry)
 }
@@ -82,6 +90,7 @@ fn from_entry(user: &UserId, id: &str, entry: &AttributeValue) -> Option<Connect
         room_id: item::opt_s(entry, "r").map(RoomId::from_trusted),
         connected_at: item::opt_ts(entry, "a")?,
         expires_at: item::opt_ts(entry, "e")?,
+        family: item::opt_s(entry, "f"),
     })
 }
 

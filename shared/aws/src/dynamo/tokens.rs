@@ -95,4 +95,12 @@ impl TokenStore for DynamoStore {
         record.insert(TTL.into(), item::ttl(until));
         self.put(record).await
     }
+
+    async fn family_revoked(&self, family: &str, now: Timestamp) -> Result<bool> {
+        Ok(self
+            .get(&family_pk(family), FAMILY)
+            .await?
+            .and_then(|i| item::opt_ts(&i, "revoked_until"))
+            .is_some_and(|until| until > now))
+    }
 }

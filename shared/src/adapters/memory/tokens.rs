@@ -57,4 +57,12 @@ impl TokenStore for MemoryStore {
         })
         .await
     }
+
+    async fn family_revoked(&self, family: &str, now: Timestamp) -> Result<bool> {
+        Ok(self
+            .lock()?
+            .revoked_families
+            .get(family)
+            .is_some_and(|until| *until > now))
+    }
 }
