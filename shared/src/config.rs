@@ -5,6 +5,7 @@
 //! | `JWT_SECRET` | required (32+ bytes) | signs tokens, keys OTP hashes |
 //! | `ACCESS_TOKEN_TTL_SECS` | 3600 | access token lifetime |
 //! | `REFRESH_TOKEN_TTL_SECS` | 604800 | refresh token lifetime |
+//! | `REFRESH_GRACE_SECS` | 10 | how long the same client may present a just-rotated refresh token again (two tabs) |
 //! | `OTP_TTL_SECS` | 600 | e-mail code lifetime |
 //! | `OTP_MAX_ATTEMPTS` | 5 | wrong tries before a code is dead |
 //! | `OTP_RESEND_INTERVAL_SECS` | 60 | at most one code per address per interval |
@@ -43,6 +44,10 @@ pub struct Settings {
     pub access_ttl_secs: i64,
     /// Refresh token lifetime in seconds.
     pub refresh_ttl_secs: i64,
+    /// Seconds after a refresh during which the same client presenting the
+    /// same refresh token again (two tabs refreshing at once) gets the same
+    /// successor instead of ending the session.
+    pub refresh_grace_secs: i64,
     /// OTP lifetime in seconds.
     pub otp_ttl_secs: i64,
     /// Wrong OTP tries before the code is dead.
@@ -68,6 +73,7 @@ impl Default for Settings {
         Self {
             access_ttl_secs: 3600,
             refresh_ttl_secs: 7 * 24 * 3600,
+            refresh_grace_secs: 10,
             otp_ttl_secs: 600,
             otp_max_attempts: 5,
             otp_resend_interval_secs: 60,
@@ -142,6 +148,7 @@ pub fn settings_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Setting
     Ok(Settings {
         access_ttl_secs: number(lookup, "ACCESS_TOKEN_TTL_SECS", d.access_ttl_secs)?,
         refresh_ttl_secs: number(lookup, "REFRESH_TOKEN_TTL_SECS", d.refresh_ttl_secs)?,
+        refresh_grace_secs: number(lookup, "REFRESH_GRACE_SECS", d.refresh_grace_secs)?,
         otp_ttl_secs: number(lookup, "OTP_TTL_SECS", d.otp_ttl_secs)?,
         otp_max_attempts: number(lookup, "OTP_MAX_ATTEMPTS", d.otp_max_attempts)?,
         otp_resend_interval_secs: number(

@@ -123,13 +123,28 @@ pub struct RefreshRecord {
     pub expires_at: Timestamp,
 }
 
+/// How a consumed refresh token was replaced: by which token, when, for
+/// which client (see [`TokenStore::rotate_refresh`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Successor {
+    /// The token it was replaced by.
+    pub jti: String,
+    /// When that token expires.
+    pub expires_at: Timestamp,
+    /// When it was replaced.
+    pub rotated_at: Timestamp,
+    /// The client (address) that replaced it.
+    pub client: String,
+}
+
 /// Result of [`TokenStore::rotate_refresh`].
 #[derive(Debug, Clone)]
 pub enum Rotate {
     /// The old token was consumed and the new one stored.
     Rotated,
-    /// The old token had been used already: a sign that it was stolen.
-    Reused,
+    /// The old token had been used already: a sign that it was stolen, or
+    /// of two tabs refreshing at once. What replaced it, when known.
+    Reused(Option<Successor>),
     /// The token is unknown, expired, or its family was revoked.
     Invalid,
 }
@@ -140,12 +155,15 @@ pub trait TokenStore: Send + Sync {
     /// Records a newly issued refresh token.
     async fn put_refresh(&self, record: &RefreshRecord) -> Result<()>;
     /// Atomically consumes `old_jti` (which must be live, unused and of a
-    /// family that is not revoked) and records `new`, which belongs to the same family.
+    /// family that is not revoked) and records `new`, which belongs to the
+    /// same family; the consumed token remembers its [`Successor`] (`new`,
+    /// `now`, `client`).
     async fn rotate_refresh(
         &self,
         old_jti: &str,
         new: &RefreshRecord,
         now: Timestamp,
+        client: &str,
     ) -> Result<Rotate>;
     /// Revokes every token of a family, until `until` (when its tokens have
     /// expired anyway).

@@ -1,5 +1,5 @@
 use chat_core::domain::UserId;
-use chat_core::ports::{RefreshRecord, Rotate};
+use chat_core::ports::{RefreshRecord, Rotate, Successor};
 use chat_core::Ctx;
 
 use crate::contract;
@@ -26,19 +26,31 @@ async fn rotation_consumes_once_and_detects_reuse(ctx: &Ctx) {
         .expect("put");
     let r = ctx
         .tokens
-        .rotate_refresh("t1", &token("t2", "f1"), T0)
+        .rotate_refresh("t1", &token("t2", "f1"), T0, "c1")
         .await
         .expect("rotate");
     assert!(matches!(r, Rotate::Rotated));
     let r = ctx
         .tokens
-        .rotate_refresh("t1", &token("t3", "f1"), T0)
+        .rotate_refresh("t1", &token("t3", "f1"), T0, "c1")
         .await
         .expect("rotate");
-    assert!(matches!(r, Rotate::Reused), "{r:?}");
+    // The consumed token tells what replaced it, when and for whom.
+    let Rotate::Reused(Some(successor)) = r else {
+        panic!("reused, with its successor: {r:?}");
+    };
+    assert_eq!(
+        successor,
+        Successor {
+            jti: "t2".into(),
+            expires_at: T0.plus_secs(3600),
+            rotated_at: T0,
+            client: "c1".into(),
+        }
+    );
     let r = ctx
         .tokens
-        .rotate_refresh("t2", &token("t4", "f1"), T0)
+        .rotate_refresh("t2", &token("t4", "f1"), T0, "c1")
         .await
         .expect("rotate");
     assert!(
@@ -47,13 +59,13 @@ async fn rotation_consumes_once_and_detects_reuse(ctx: &Ctx) {
     );
     let r = ctx
         .tokens
-        .rotate_refresh("nope", &token("t5", "f1"), T0)
+        .rotate_refresh("nope", &token("t5", "f1"), T0, "c1")
         .await
         .expect("rotate");
     assert!(matches!(r, Rotate::Invalid));
     let r = ctx
         .tokens
-        .rotate_refresh("t4", &token("t6", "other-family"), T0)
+        .rotate_refresh("t4", &token("t6", "other-family"), T0, "c1")
         .await
         .expect("rotate");
     assert!(
@@ -67,8 +79,8 @@ async fn rotation_consumes_once_and_detects_reuse(ctx: &Ctx) {
         .expect("put");
     let (p2, p3) = (token("p2", "f9"), token("p3", "f9"));
     let (a, b) = tokio::join!(
-        ctx.tokens.rotate_refresh("p1", &p2, T0),
-        ctx.tokens.rotate_refresh("p1", &p3, T0)
+        ctx.tokens.rotate_refresh("p1", &p2, T0, "c1"),
+        ctx.tokens.rotate_refresh("p1", &p3, T0, "c1")
     );
     let rotated = [a, b]
         .into_iter()
@@ -97,7 +109,7 @@ async fn revoked_or_expired_families_do_not_rotate(ctx: &Ctx) {
     );
     let r = ctx
         .tokens
-        .rotate_refresh("a1", &token("a2", "fa"), T0)
+        .rotate_refresh("a1", &token("a2", "fa"), T0, "c1")
         .await
         .expect("rotate");
     assert!(matches!(r, Rotate::Invalid));
@@ -107,7 +119,7 @@ async fn revoked_or_expired_families_do_not_rotate(ctx: &Ctx) {
         .expect("put");
     let r = ctx
         .tokens
-        .rotate_refresh("b1", &token("b2", "fb"), T0.plus_secs(3600))
+        .rotate_refresh("b1", &token("b2", "fb"), T0.plus_secs(3600), "c1")
         .await
         .expect("rotate");
     assert!(matches!(r, Rotate::Invalid), "expired");
@@ -119,7 +131,7 @@ async fn revoked_or_expired_families_do_not_rotate(ctx: &Ctx) {
     ctx.tokens.revoke_family("fc", T0).await.expect("revoke");
     let r = ctx
         .tokens
-        .rotate_refresh("c1", &token("c2", "fc"), T0.plus_secs(1))
+        .rotate_refresh("c1", &token("c2", "fc"), T0.plus_secs(1), "c1")
         .await
         .expect("rotate");
     assert!(matches!(r, Rotate::Rotated));

@@ -122,3 +122,107 @@ async fn a_frame_after_the_token_expired_is_answered_and_the_socket_closed() -> 
     assert!(socket.ends_within(EVENT_WAIT).await);
     Ok(())
 }
+
+/// Presents `token` to the refresh route from `client`.
+async fn refresh_from(
+    app: &crate::support::TestApp,
+    client: &reqwest::Client,
+    token: &str,
+) -> TestResult<(StatusCode, serde_json::Value)> {
+    let response = client
+        .post(app.url("/api/users/token/refresh/"))
+        .json(&json!({ "refresh": token }))
+        .send()
+        .await?;
+    Ok((response.status(), response.json().await?))
+}
+
+#[tokio::test]
+async fn two_tabs_refreshing_with_one_token_both_stay_signed_in() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let browser = reqwest::Client::new();
+    let (first, second) = tokio::join!(
+        refresh_from(&app, &browser, &alice.refresh),
+        refresh_from(&app, &browser, &alice.refresh)
+    );
+    let (first, second) = (first?, second?);
+    assert_eq!(
+        (first.0, second.0),
+        (StatusCode::OK, StatusCode::OK),
+        "{first:?} {second:?}"
+    );
+    for tab in [&first.1, &second.1] {
+        let access = tab["access"].as_str().ok_or("access")?;
+        let (status, _) = app.get("/api/users/profile/", access).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // Each tab goes on refreshing with what it got.
+    let later = refresh_from(
+        &app,
+        &browser,
+        first.1["refresh"].as_str().ok_or("refresh")?,
+    )
+    .await?;
+    assert_eq!(later.0, StatusCode::OK, "{later:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn within_the_grace_window_a_replay_from_another_client_still_ends_the_session() -> TestResult
+{
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let (status, rotated) = app
+        .post(
+            "/api/users/token/refresh/",
+            None,
+            json!({ "refresh": alice.refresh }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let thief = crate::support::client_from("127.0.0.2");
+    let (status, _) = refresh_from(&app, &thief, &alice.refresh).await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .post(
+            "/api/users/token/refresh/",
+            None,
+            json!({ "refresh": rotated["refresh"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the session is over");
+    Ok(())
+}
+
+#[tokio::test]
+async fn after_the_grace_window_the_same_client_replaying_ends_the_session() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let (status, rotated) = app
+        .post(
+            "/api/users/token/refresh/",
+            None,
+            json!({ "refresh": alice.refresh }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.clock.advance_secs(11);
+    let (status, _) = app
+        .post(
+            "/api/users/token/refresh/",
+            None,
+            json!({ "refresh": alice.refresh }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .post(
+            "/api/users/token/refresh/",
+            None,
+            json!({ "refresh": rotated["refresh"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the session is over");
+    Ok(())
+}

@@ -52,22 +52,28 @@ pub static UPDATE_PROFILE: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// Token rotation: `KEYS` old token, new token, family; `ARGV` now (ms),
-/// family, new user id, new expiry (ms). 0 rotated, 1 reused, 2 invalid.
+/// family, new user id, new expiry (ms), new jti, client. Returns
+/// `{0}` rotated, `{1, next jti, next expiry, rotated at, client}` reused
+/// (the successor's fields empty when unknown), `{2}` invalid.
 pub static ROTATE_REFRESH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
         local now = tonumber(ARGV[1])
         local revoked = redis.call('GET', KEYS[3])
-        local old = redis.call('HMGET', KEYS[1], 'family', 'expires_at', 'used')
-        if not old[1] then return 2 end
-        if old[1] ~= ARGV[2] or tonumber(old[2]) <= now then return 2 end
-        if revoked and tonumber(revoked) > now then return 2 end
-        if old[3] == '1' then return 1 end
-        redis.call('HSET', KEYS[1], 'used', '1')
+        local old = redis.call('HMGET', KEYS[1], 'family', 'expires_at', 'used',
+                               'next_jti', 'next_expires_at', 'rotated_at', 'rotated_by')
+        if not old[1] then return {'2'} end
+        if old[1] ~= ARGV[2] or tonumber(old[2]) <= now then return {'2'} end
+        if revoked and tonumber(revoked) > now then return {'2'} end
+        if old[3] == '1' then
+            return {'1', old[4] or '', old[5] or '', old[6] or '', old[7] or ''}
+        end
+        redis.call('HSET', KEYS[1], 'used', '1', 'next_jti', ARGV[5],
+                   'next_expires_at', ARGV[4], 'rotated_at', ARGV[1], 'rotated_by', ARGV[6])
         redis.call('HSET', KEYS[2], 'family', ARGV[2], 'user_id', ARGV[3],
                    'expires_at', ARGV[4], 'used', '0')
         redis.call('PEXPIREAT', KEYS[2], ARGV[4])
-        return 0",
+        return {'0'}",
     )
 });
 

@@ -2,10 +2,28 @@
 
 use async_trait::async_trait;
 use chat_core::domain::Timestamp;
-use chat_core::ports::{RefreshRecord, Rotate, TokenStore};
+use chat_core::ports::{RefreshRecord, Rotate, Successor, TokenStore};
 use chat_core::Result;
 
 use crate::{scripts, RedisStore};
+
+/// A consumed token's successor, from the script's answer (`jti, expiry,
+/// rotated at, client`); `None` when the token was consumed before
+/// successors were recorded.
+fn successor(fields: &[String]) -> Option<Successor> {
+    let [jti, expires_at, rotated_at, client] = fields else {
+        return None;
+    };
+    if jti.is_empty() {
+        return None;
+    }
+    Some(Successor {
+        jti: jti.clone(),
+        expires_at: Timestamp::from_millis(expires_at.parse().ok()?),
+        rotated_at: Timestamp::from_millis(rotated_at.parse().ok()?),
+        client: client.clone(),
+    })
+}
 
 #[async_trait]
 impl TokenStore for RedisStore {
@@ -36,8 +54,9 @@ impl TokenStore for RedisStore {
         old_jti: &str,
         new: &RefreshRecord,
         now: Timestamp,
+        client: &str,
     ) -> Result<Rotate> {
-        let outcome: i64 = self
+        let outcome: Vec<String> = self
             .script(
                 "rotate refresh token",
                 scripts::ROTATE_REFRESH
@@ -47,12 +66,14 @@ impl TokenStore for RedisStore {
                     .arg(now.millis())
                     .arg(&new.family)
                     .arg(new.user_id.as_str())
-                    .arg(new.expires_at.millis().max(1)),
+                    .arg(new.expires_at.millis().max(1))
+                    .arg(&new.jti)
+                    .arg(client),
             )
             .await?;
-        Ok(match outcome {
-            0 => Rotate::Rotated,
-            1 => Rotate::Reused,
+        Ok(match outcome.first().map(String::as_str) {
+            Some("0") => Rotate::Rotated,
+            Some("1") => Rotate::Reused(successor(&outcome[1..])),
             _ => Rotate::Invalid,
         })
     }

@@ -506,8 +506,11 @@ fn sign_pair(ctx: &Ctx, refresh: &RefreshRecord, now: Timestamp) -> Result<Token
 
 /// Trades a refresh token for a new pair. The presented token is dead
 /// afterwards; presenting it again revokes its whole family, which logs out
-/// both the thief and the victim of a stolen token.
-pub async fn refresh(ctx: &Ctx, token: &str) -> Result<TokenPair> {
+/// both the thief and the victim of a stolen token, and closes that
+/// session's sockets. One exception: within `refresh_grace_secs` of the
+/// rotation, the client that rotated it (two tabs of one browser refreshing
+/// at once) gets the pair of the same successor instead.
+pub async fn refresh(ctx: &Ctx, token: &str, client: &str) -> Result<TokenPair> {
     let now = ctx.clock.now();
     let claims = ctx.jwt.verify(token, TokenType::Refresh, now)?;
     let user = claims.user_id()?;
@@ -517,9 +520,27 @@ pub async fn refresh(ctx: &Ctx, token: &str) -> Result<TokenPair> {
         return Err(token_not_valid());
     }
     let next = refresh_record(ctx, &user, family.clone(), random::token_id()?, now);
-    match ctx.tokens.rotate_refresh(&claims.jti, &next, now).await? {
+    match ctx
+        .tokens
+        .rotate_refresh(&claims.jti, &next, now, client)
+        .await?
+    {
         Rotate::Rotated => sign_pair(ctx, &next, now),
-        Rotate::Reused => {
+        Rotate::Reused(Some(successor))
+            if successor.client == client
+                && now.millis() - successor.rotated_at.millis()
+                    <= ctx.settings.refresh_grace_secs.saturating_mul(1000)
+                && successor.expires_at > now =>
+        {
+            let same = RefreshRecord {
+                jti: successor.jti,
+                family,
+                user_id: user,
+                expires_at: successor.expires_at,
+            };
+            sign_pair(ctx, &same, now)
+        }
+        Rotate::Reused(_) => {
             let until = now.plus_secs(ctx.settings.refresh_ttl_secs);
             ctx.tokens.revoke_family(&family, until).await?;
             tracing::warn!(user = %user, "refresh token reused; token family revoked");

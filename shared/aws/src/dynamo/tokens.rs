@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
 use chat_core::domain::Timestamp;
-use chat_core::ports::{RefreshRecord, Rotate, TokenStore};
+use chat_core::ports::{RefreshRecord, Rotate, Successor, TokenStore};
 use chat_core::Result;
 
 use super::item::{self, b, failed_at, s, ts, Item};
@@ -20,6 +20,16 @@ fn refresh_item(record: &RefreshRecord) -> Item {
     out
 }
 
+/// What replaced a consumed token, as its item records it.
+fn successor(old: &Item) -> Option<Successor> {
+    Some(Successor {
+        jti: item::opt_s(old, "next_jti")?,
+        expires_at: item::opt_ts(old, "next_expires_at")?,
+        rotated_at: item::opt_ts(old, "rotated_at")?,
+        client: item::opt_s(old, "rotated_by")?,
+    })
+}
+
 #[async_trait]
 impl TokenStore for DynamoStore {
     async fn put_refresh(&self, record: &RefreshRecord) -> Result<()> {
@@ -31,11 +41,14 @@ impl TokenStore for DynamoStore {
         old_jti: &str,
         new: &RefreshRecord,
         now: Timestamp,
+        client: &str,
     ) -> Result<Rotate> {
         let consume = Update::builder()
             .table_name(&self.table)
             .set_key(Some(item::key(&refresh_pk(old_jti), REFRESH)))
-            .update_expression("SET used = :t")
+            .update_expression(
+                "SET used = :t, next_jti = :next, next_expires_at = :next_exp, rotated_at = :now, rotated_by = :client",
+            )
             .condition_expression(
                 "attribute_exists(pk) AND used = :f AND #family = :fam AND expires_at > :now",
             )
@@ -44,6 +57,9 @@ impl TokenStore for DynamoStore {
             .expression_attribute_values(":f", b(false))
             .expression_attribute_values(":fam", s(&new.family))
             .expression_attribute_values(":now", ts(now))
+            .expression_attribute_values(":next", s(&new.jti))
+            .expression_attribute_values(":next_exp", ts(new.expires_at))
+            .expression_attribute_values(":client", s(client))
             .build()
             .map_err(build_error)?;
         let family_alive = ConditionCheck::builder()
@@ -83,7 +99,7 @@ impl TokenStore for DynamoStore {
         let same_family = item::opt_s(&old, "family").as_deref() == Some(new.family.as_str());
         let live = item::opt_ts(&old, "expires_at").is_some_and(|at| at > now);
         Ok(if item::get_bool(&old, "used") && same_family && live {
-            Rotate::Reused
+            Rotate::Reused(successor(&old))
         } else {
             Rotate::Invalid
         })

@@ -4,7 +4,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::domain::{
     Connection, Member, Message, MessageId, Room, RoomId, Timestamp, User, UserId,
 };
-use crate::ports::{OtpRecord, Receipts, RefreshRecord};
+use crate::ports::{OtpRecord, Receipts, RefreshRecord, Successor};
 use crate::{Error, Result};
 
 mod connections;
@@ -28,7 +28,7 @@ struct State {
     user_by_email: HashMap<String, UserId>,
     user_by_username: HashMap<String, UserId>,
     otps: HashMap<String, OtpRecord>,
-    refresh: HashMap<String, (RefreshRecord, bool)>,
+    refresh: HashMap<String, StoredRefresh>,
     revoked_families: HashMap<String, Timestamp>,
     /// (key, window start in seconds) → (hits, window end).
     rate: HashMap<(String, i64), (u32, Timestamp)>,
@@ -45,6 +45,24 @@ struct State {
     connections: HashMap<String, Connection>,
     connections_by_user: HashMap<UserId, BTreeSet<String>>,
     receipts: HashMap<RoomId, Receipts>,
+}
+
+/// An issued refresh token: consumed or not, and what replaced it.
+#[derive(Debug, Clone)]
+struct StoredRefresh {
+    record: RefreshRecord,
+    used: bool,
+    successor: Option<Successor>,
+}
+
+impl StoredRefresh {
+    fn new(record: &RefreshRecord) -> Self {
+        Self {
+            record: record.clone(),
+            used: false,
+            successor: None,
+        }
+    }
 }
 
 impl State {

@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::{MemoryStore, State};
+use super::{MemoryStore, State, StoredRefresh};
 use crate::domain::{Member, Message, MessageId, Room, RoomId, RoomKind, Timestamp, User, UserId};
-use crate::ports::{OtpRecord, Receipts, RefreshRecord};
+use crate::ports::{OtpRecord, Receipts, RefreshRecord, Successor};
 use crate::Result;
 
 /// The format written by this version. Format 1 (before messages had a
@@ -37,6 +37,8 @@ pub struct Snapshot {
 struct SavedRefresh {
     token: RefreshRecord,
     used: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    successor: Option<Successor>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -79,9 +81,10 @@ impl MemoryStore {
         let mut refresh_tokens: Vec<SavedRefresh> = s
             .refresh
             .values()
-            .map(|(token, used)| SavedRefresh {
-                token: token.clone(),
-                used: *used,
+            .map(|stored| SavedRefresh {
+                token: stored.record.clone(),
+                used: stored.used,
+                successor: stored.successor.clone(),
             })
             .collect();
         refresh_tokens.sort_by(|a, b| a.token.jti.cmp(&b.token.jti));
@@ -146,8 +149,14 @@ impl MemoryStore {
             s.otps.insert(otp.email.as_str().to_owned(), otp);
         }
         for saved in snapshot.refresh_tokens {
-            s.refresh
-                .insert(saved.token.jti.clone(), (saved.token, saved.used));
+            s.refresh.insert(
+                saved.token.jti.clone(),
+                StoredRefresh {
+                    record: saved.token,
+                    used: saved.used,
+                    successor: saved.successor,
+                },
+            );
         }
         s.revoked_families = snapshot.revoked_families.into_iter().collect();
         for room in snapshot.rooms {
@@ -402,7 +411,7 @@ mod tests {
         };
         assert!(matches!(
             restored
-                .rotate_refresh("J1", &next, Timestamp::from_millis(5_000))
+                .rotate_refresh("J1", &next, Timestamp::from_millis(5_000), "127.0.0.1")
                 .await?,
             crate::ports::Rotate::Rotated
         ));

@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 
 use crate::domain::Timestamp;
-use crate::ports::{RefreshRecord, Rotate, TokenStore};
+use crate::ports::{RefreshRecord, Rotate, Successor, TokenStore};
 use crate::Result;
 
-use super::MemoryStore;
+use super::{MemoryStore, StoredRefresh};
 
 #[async_trait]
 impl TokenStore for MemoryStore {
@@ -14,7 +14,7 @@ impl TokenStore for MemoryStore {
         self.write(|| {
             self.lock()?
                 .refresh
-                .insert(record.jti.clone(), (record.clone(), false));
+                .insert(record.jti.clone(), StoredRefresh::new(record));
             Ok(())
         })
         .await
@@ -25,6 +25,7 @@ impl TokenStore for MemoryStore {
         old_jti: &str,
         new: &RefreshRecord,
         now: Timestamp,
+        client: &str,
     ) -> Result<Rotate> {
         self.write(|| {
             let mut s = self.lock()?;
@@ -32,17 +33,23 @@ impl TokenStore for MemoryStore {
                 .revoked_families
                 .get(&new.family)
                 .is_some_and(|until| *until > now);
-            let Some((old, used)) = s.refresh.get_mut(old_jti) else {
+            let Some(old) = s.refresh.get_mut(old_jti) else {
                 return Ok(Rotate::Invalid);
             };
-            if old.family != new.family || old.expires_at <= now || revoked {
+            if old.record.family != new.family || old.record.expires_at <= now || revoked {
                 return Ok(Rotate::Invalid);
             }
-            if *used {
-                return Ok(Rotate::Reused);
+            if old.used {
+                return Ok(Rotate::Reused(old.successor.clone()));
             }
-            *used = true;
-            s.refresh.insert(new.jti.clone(), (new.clone(), false));
+            old.used = true;
+            old.successor = Some(Successor {
+                jti: new.jti.clone(),
+                expires_at: new.expires_at,
+                rotated_at: now,
+                client: client.to_owned(),
+            });
+            s.refresh.insert(new.jti.clone(), StoredRefresh::new(new));
             Ok(Rotate::Rotated)
         })
         .await

@@ -195,7 +195,7 @@ impl RefreshRequest {
 
 pub async fn token_refresh(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let refresh = json_body::<RefreshRequest>(req)?.validate()?;
-    let pair = auth::refresh(ctx, &refresh).await?;
+    let pair = auth::refresh(ctx, &refresh, &auth::client_tag(req.source_ip)).await?;
     ok(&Tokens::from(pair))
 }
 
