@@ -1,6 +1,8 @@
 //! Micro-benchmarks of the hot paths: verifying an access token, the
-//! send-message use-case on the embedded store, and fanning a message out to
-//! a room of 50 connected members. Run: `cargo bench -p chat-core`.
+//! send-message use-case on the embedded store, fanning a message out to
+//! a room of 50 connected members, and a read receipt in a room of 100 and
+//! of 100,000 messages (the same cost: the message is found by its index).
+//! Run: `cargo bench -p chat-core`.
 
 use std::sync::Arc;
 
@@ -145,6 +147,40 @@ fn benches(c: &mut Criterion) {
             })
         },
     );
+
+    for history in [100, 100_000] {
+        let store = new_ctx(Arc::new(ChannelNotifier::default()));
+        let (room, _none) = room(&rt, &store, &ChannelNotifier::default(), 2);
+        let middle = rt.block_on(async {
+            let mut middle = None;
+            for i in 0..history {
+                let sent = messages::send(
+                    &store,
+                    &sender,
+                    &room,
+                    MessageBody::from_trusted(format!("message {i}")),
+                    None,
+                )
+                .await
+                .expect("sent");
+                if i == history / 2 {
+                    middle = Some(sent.message.id);
+                }
+            }
+            middle.expect("a middle message")
+        });
+        let reader = UserId::from_trusted("user1".into());
+        c.bench_function(
+            &format!("read receipt in a room of {history} messages"),
+            |b| {
+                b.to_async(&rt).iter(|| async {
+                    realtime::read(&store, &reader, &room, &middle)
+                        .await
+                        .expect("read")
+                })
+            },
+        );
+    }
 
     let (room50, inboxes) = room(&rt, &ctx, &sockets, 50);
     let inboxes = std::sync::Mutex::new(inboxes);
