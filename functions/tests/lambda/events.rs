@@ -13,6 +13,7 @@ pub struct HttpRequest {
     query: Vec<(String, String)>,
     headers: Map<String, Value>,
     body: Option<(Vec<u8>, bool)>,
+    source_ip: &'static str,
 }
 
 impl HttpRequest {
@@ -24,7 +25,14 @@ impl HttpRequest {
             query: Vec::new(),
             headers: Map::new(),
             body: None,
+            source_ip: "192.0.2.1",
         }
+    }
+
+    /// The client's address, as API Gateway reports it (`192.0.2.1` unless set).
+    pub fn source_ip(mut self, ip: &'static str) -> Self {
+        self.source_ip = ip;
+        self
     }
 
     /// Adds `Authorization: Bearer <token>`.
@@ -97,7 +105,7 @@ impl HttpRequest {
                     "method": self.method,
                     "path": self.path,
                     "protocol": "HTTP/1.1",
-                    "sourceIp": "192.0.2.1",
+                    "sourceIp": self.source_ip,
                     "userAgent": "lambda-events-test"
                 },
                 "requestId": "JKJaXmPLvHcESHA=",

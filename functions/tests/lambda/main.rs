@@ -584,10 +584,13 @@ async fn group_rooms_and_sessions_through_their_functions() {
         .expect("refresh")
         .to_owned();
     assert_ne!(newer, alice.refresh);
+    // Replayed from another address (the same client may present it again
+    // for a few seconds: two tabs refreshing at once).
     let reused = stack
         .http(
             "token-refresh",
             HttpRequest::new("POST", "/api/users/token/refresh/")
+                .source_ip("198.51.100.7")
                 .json(&json!({ "refresh": alice.refresh })),
         )
         .await;
