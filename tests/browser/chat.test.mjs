@@ -228,10 +228,19 @@ test('a web app on an allowed origin signs up, chats over WebSocket and REST, an
   });
   assert.equal(refreshed.status, 200, JSON.stringify(refreshed));
   assert.notEqual(refreshed.body.refresh, alice.refresh, 'the refresh token rotates');
+  // A second tab presenting the same token at once stays signed in too.
+  const secondTab = await call(alicePage, 'POST', '/api/users/token/refresh/', {
+    body: { refresh: alice.refresh },
+  });
+  assert.equal(secondTab.status, 200, JSON.stringify(secondTab));
+  const out = await call(alicePage, 'POST', '/api/users/logout/', {
+    body: { refresh: refreshed.body.refresh },
+  });
+  assert.equal(out.status, 200, JSON.stringify(out));
   const replayed = await call(alicePage, 'POST', '/api/users/token/refresh/', {
     body: { refresh: alice.refresh },
   });
-  assert.equal(replayed.status, 401, 'a used refresh token is refused, and the browser can read why');
+  assert.equal(replayed.status, 401, 'a token of a logged-out session is refused, and the browser can read why');
   assert.ok(replayed.body.detail);
 });
 
