@@ -23,7 +23,12 @@ pub const fn route_needs(route: Route) -> Needs {
         // a replayed refresh token.
         notifier: matches!(
             route,
-            MessagesSend | PasswordResetConfirm | Logout | TokenRefresh
+            MessagesSend
+                | MessageEdit
+                | MessageDelete
+                | PasswordResetConfirm
+                | Logout
+                | TokenRefresh
         ),
     }
 }

@@ -193,6 +193,9 @@ fn benches(c: &mut Criterion) {
         created_at: NOW,
         client_id: None,
         seq: 1,
+        edited_at: None,
+        deleted_at: None,
+        change: 0,
     };
     c.bench_function("fan out to a room of 50 connected members", |b| {
         b.to_async(&rt).iter(|| async {

@@ -152,6 +152,11 @@ impl Error {
         Error::NotFound("Room not found.".into())
     }
 
+    /// A message that is not in the room (or was deleted).
+    pub fn message_not_found() -> Self {
+        Error::NotFound("Message not found.".into())
+    }
+
     /// A user id that names no account.
     pub fn user_not_found() -> Self {
         Error::NotFound("User not found.".into())

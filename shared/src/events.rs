@@ -12,6 +12,21 @@ use crate::error::{Error, FieldErrors};
 pub enum ServerEvent {
     /// A new message, to every connection of every member of its room.
     Message(MessageEvent),
+    /// A message was edited: it as it is now, to every member's connections.
+    #[serde(rename = "message_updated")]
+    MessageUpdated(MessageEvent),
+    /// A message was deleted: it keeps its place (`seq`) without its text.
+    #[serde(rename = "message_deleted")]
+    MessageDeleted {
+        /// Where.
+        room_id: RoomId,
+        /// The deleted message.
+        message_id: MessageId,
+        /// Its place in the room.
+        seq: u64,
+        /// The room's change number of the deletion.
+        change: u64,
+    },
     /// A user came online (first connection) or went offline (last one closed).
     Presence {
         /// Who.
@@ -57,6 +72,10 @@ pub enum ServerEvent {
         last_seq: u64,
         /// Whether more messages follow `last_seq` already.
         has_more: bool,
+        /// The newest change number the connection now has, when it asked
+        /// for changes (`after_change`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        last_change: Option<u64>,
     },
     /// The answer to a `ping` frame.
     Pong,
@@ -85,6 +104,34 @@ pub struct MessageEvent {
     /// Its place in the room (1, 2, 3, …): a client that sees a gap missed
     /// messages and syncs.
     pub seq: u64,
+    /// When its sender last edited it (absent if never).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    /// The room's change number of its latest edit (absent if never).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub change: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl MessageEvent {
+    /// The event's form of a stored message.
+    pub fn of(m: &Message) -> Self {
+        Self {
+            id: m.id.clone(),
+            room_id: m.room_id.clone(),
+            message: m.body.clone(),
+            sender: m.sender_username.clone(),
+            sender_id: m.sender_id.clone(),
+            timestamp: m.created_at,
+            client_id: m.client_id.clone(),
+            seq: m.seq,
+            edited_at: m.edited_at,
+            change: m.change,
+        }
+    }
 }
 
 /// Whether a user is online.
@@ -129,16 +176,22 @@ pub struct ErrorEvent {
 impl ServerEvent {
     /// The event for a stored message.
     pub fn message(m: &Message) -> Self {
-        ServerEvent::Message(MessageEvent {
-            id: m.id.clone(),
-            room_id: m.room_id.clone(),
-            message: m.body.clone(),
-            sender: m.sender_username.clone(),
-            sender_id: m.sender_id.clone(),
-            timestamp: m.created_at,
-            client_id: m.client_id.clone(),
-            seq: m.seq,
-        })
+        ServerEvent::Message(MessageEvent::of(m))
+    }
+
+    /// The event for a changed message: `message_deleted` for a deleted
+    /// one, else `message_updated` with it as it is now.
+    pub fn changed(m: &Message) -> Self {
+        if m.is_deleted() {
+            ServerEvent::MessageDeleted {
+                room_id: m.room_id.clone(),
+                message_id: m.id.clone(),
+                seq: m.seq,
+                change: m.change,
+            }
+        } else {
+            ServerEvent::MessageUpdated(MessageEvent::of(m))
+        }
     }
 
     /// The event for `user` coming online or going offline.
@@ -222,6 +275,7 @@ mod tests {
             room_id: RoomId::from_trusted("R".into()),
             last_seq: 9,
             has_more: false,
+            last_change: None,
         };
         assert_eq!(
             serde_json::to_value(synced)?,

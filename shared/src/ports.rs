@@ -8,8 +8,8 @@
 use async_trait::async_trait;
 
 use crate::domain::{
-    Connection, Email, Member, Message, MessageId, ProfileUpdate, Role, Room, RoomId, Timestamp,
-    User, UserId, Username,
+    Connection, Email, Member, Message, MessageBody, MessageId, ProfileUpdate, Role, Room, RoomId,
+    Timestamp, User, UserId, Username,
 };
 use crate::Result;
 
@@ -340,6 +340,87 @@ pub trait MessageStore: Send + Sync {
     /// what is committed (strongly consistent), so nothing acknowledged is
     /// skipped.
     async fn after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<Message>>;
+    /// Applies `change` to a message in one atomic step: the message takes
+    /// the room's next change number (its `change`; only its latest change
+    /// is kept), and if it is the room's last message the preview follows.
+    async fn change_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        change: &MessageChange,
+    ) -> Result<ChangeMessage>;
+    /// Up to `limit` messages of the room whose latest change is numbered
+    /// above `after`, in change order: the edits and deletions a client that
+    /// saw every change up to `after` missed (strongly consistent).
+    async fn changes_after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<Message>>;
+}
+
+/// An edit or a deletion of a stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageChange {
+    /// New text, by the message's sender.
+    Edit {
+        /// The new text.
+        body: MessageBody,
+        /// Who edits: only the sender may.
+        by: UserId,
+        /// When.
+        at: Timestamp,
+    },
+    /// Deletion: the text goes, the message keeps its place.
+    Delete {
+        /// The sender deleting their own message, or `None` for a room
+        /// admin, who may delete anyone's.
+        by: Option<UserId>,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+impl MessageChange {
+    /// `message` with this change applied as change number `number`, or why
+    /// it cannot be.
+    pub fn apply(
+        &self,
+        message: &Message,
+        number: u64,
+    ) -> std::result::Result<Message, ChangeMessage> {
+        if message.is_deleted() {
+            return Err(ChangeMessage::AlreadyDeleted);
+        }
+        let mut changed = message.clone();
+        changed.change = number;
+        match self {
+            MessageChange::Edit { body, by, at } => {
+                if *by != message.sender_id {
+                    return Err(ChangeMessage::NotSender);
+                }
+                changed.body = body.clone();
+                changed.edited_at = Some(*at);
+            }
+            MessageChange::Delete { by, at } => {
+                if by.as_ref().is_some_and(|by| *by != message.sender_id) {
+                    return Err(ChangeMessage::NotSender);
+                }
+                changed.body = MessageBody::from_trusted(String::new());
+                changed.deleted_at = Some(*at);
+            }
+        }
+        Ok(changed)
+    }
+}
+
+/// Result of [`MessageStore::change_message`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeMessage {
+    /// Changed; the message as it is now.
+    Changed(Box<Message>),
+    /// No such message in the room.
+    NotFound,
+    /// The change needs the sender, and this is someone else.
+    NotSender,
+    /// The message was deleted already.
+    AlreadyDeleted,
 }
 
 /// An e-mail to send.

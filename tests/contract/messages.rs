@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
 use chat_core::domain::{Message, MessageBody, MessageId, Role, Timestamp, UserId, Username};
-use chat_core::ports::Append;
+use chat_core::ports::{Append, ChangeMessage, MessageChange};
 use chat_core::{Ctx, Error};
 
 use crate::contract;
@@ -12,7 +12,9 @@ contract!(
     seqs_are_contiguous_in_commit_order_under_concurrency,
     after_pages_oldest_first_from_a_seq,
     client_ids_make_sends_idempotent,
-    last_message_follows_commit_order
+    last_message_follows_commit_order,
+    edits_and_deletions_are_numbered_and_caught_up,
+    concurrent_changes_take_distinct_numbers,
 );
 
 fn message(
@@ -31,6 +33,9 @@ fn message(
         created_at: at,
         client_id: client_id.map(str::to_owned),
         seq: 0,
+        edited_at: None,
+        deleted_at: None,
+        change: 0,
     }
 }
 
@@ -327,4 +332,152 @@ async fn on_redis_the_append_publishes_each_stored_message_once() {
             (Some(2), Some(second.id.as_str().to_owned())),
         ]
     );
+}
+
+fn edit(text: &str, by: &str) -> MessageChange {
+    MessageChange::Edit {
+        body: MessageBody::from_trusted(text.into()),
+        by: UserId::from_trusted(by.into()),
+        at: T0.plus_secs(60),
+    }
+}
+
+fn changed(outcome: ChangeMessage) -> Message {
+    match outcome {
+        ChangeMessage::Changed(m) => *m,
+        other => panic!("not changed: {other:?}"),
+    }
+}
+
+/// Edits and deletions take the room's next change number, keep the
+/// message's place, and a client that saw changes up to N gets each
+/// message changed since, once, as it is now.
+async fn edits_and_deletions_are_numbered_and_caught_up(ctx: &Ctx) {
+    let room = room(ctx).await;
+    let mut ids = Vec::new();
+    for (i, text) in ["one", "two", "three"].iter().enumerate() {
+        let m = message(ctx, &room, T0.plus_secs(i as i64), text, None);
+        ctx.messages.append(&m).await.expect("append");
+        ids.push(m.id);
+    }
+    let m = &ctx.messages;
+    let two = changed(
+        m.change_message(&room.id, &ids[1], &edit("two, edited", "a"))
+            .await
+            .expect("edit"),
+    );
+    assert_eq!(
+        (two.body.as_str(), two.seq, two.change, two.edited_at),
+        ("two, edited", 2, 1, Some(T0.plus_secs(60)))
+    );
+    assert_eq!(
+        m.change_message(&room.id, &ids[0], &edit("not mine", "b"))
+            .await
+            .expect("edit"),
+        ChangeMessage::NotSender
+    );
+    let deleted = changed(
+        m.change_message(
+            &room.id,
+            &ids[1],
+            &MessageChange::Delete {
+                by: None,
+                at: T0.plus_secs(61),
+            },
+        )
+        .await
+        .expect("delete"),
+    );
+    assert_eq!(
+        (deleted.body.as_str(), deleted.seq, deleted.change),
+        ("", 2, 2)
+    );
+    assert!(deleted.is_deleted());
+    assert_eq!(
+        m.change_message(&room.id, &ids[1], &edit("back", "a"))
+            .await
+            .expect("edit"),
+        ChangeMessage::AlreadyDeleted
+    );
+    let unknown = MessageId::from_trusted(ctx.ids.new_id_at(T0));
+    assert_eq!(
+        m.change_message(&room.id, &unknown, &edit("x", "a"))
+            .await
+            .expect("edit"),
+        ChangeMessage::NotFound
+    );
+    let three = changed(
+        m.change_message(&room.id, &ids[2], &edit("three, edited", "a"))
+            .await
+            .expect("edit"),
+    );
+    assert_eq!(three.change, 3);
+
+    let room_id = &room.id;
+    let since = |after: u64| async move {
+        m.changes_after(room_id, after, 10)
+            .await
+            .expect("changes")
+            .iter()
+            .map(|c| (c.seq, c.change))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        since(0).await,
+        vec![(2, 2), (3, 3)],
+        "each message once, as it is now"
+    );
+    assert_eq!(since(2).await, vec![(3, 3)]);
+    assert!(since(3).await.is_empty());
+
+    // The history keeps the deleted message's place; the preview follows the last message.
+    let history = m.history(&room.id, None, 10).await.expect("history");
+    let seqs: Vec<u64> = history.iter().map(|h| h.seq).collect();
+    assert_eq!(seqs, vec![3, 2, 1]);
+    assert!(history[1].is_deleted() && history[1].body.as_str().is_empty());
+    let stored = ctx
+        .rooms
+        .room(&room.id)
+        .await
+        .expect("room")
+        .expect("found");
+    assert_eq!(
+        stored.last_message.map(|p| p.body.as_str().to_owned()),
+        Some("three, edited".to_owned())
+    );
+    assert_eq!(
+        m.message(&room.id, &ids[1]).await.expect("read"),
+        Some(deleted)
+    );
+}
+
+/// Changes to ten messages at once all land, with ten distinct numbers.
+async fn concurrent_changes_take_distinct_numbers(ctx: &Ctx) {
+    let room = room(ctx).await;
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let m = message(ctx, &room, T0.plus_secs(i), &format!("m{i}"), None);
+        ctx.messages.append(&m).await.expect("append");
+        ids.push(m.id);
+    }
+    let room_id = &room.id;
+    let edits = ids.iter().map(|id| async move {
+        ctx.messages
+            .change_message(room_id, id, &edit("edited", "a"))
+            .await
+    });
+    let outcomes = futures_util::future::join_all(edits).await;
+    let mut numbers: Vec<u64> = outcomes
+        .into_iter()
+        .map(|o| changed(o.expect("change")).change)
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=10).collect::<Vec<u64>>());
+    let caught_up = ctx
+        .messages
+        .changes_after(&room.id, 0, 100)
+        .await
+        .expect("changes");
+    let order: Vec<u64> = caught_up.iter().map(|m| m.change).collect();
+    assert_eq!(order, (1..=10).collect::<Vec<u64>>());
 }

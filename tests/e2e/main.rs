@@ -7,6 +7,7 @@ mod authorization;
 mod bad_input;
 mod catch_up;
 mod direct;
+mod edits;
 mod journey;
 mod profile;
 mod realtime;

@@ -106,6 +106,7 @@ struct World {
     bob: String,
     carol: String,
     room: String,
+    message: String,
     direct_with: String,
 }
 
@@ -177,6 +178,15 @@ async fn world() -> World {
     )
     .await
     .expect("room");
+    let sent = chat_core::usecases::messages::send(
+        &ctx,
+        &alice,
+        &created.room.id,
+        chat_core::domain::MessageBody::parse("to be edited").expect("body"),
+        None,
+    )
+    .await
+    .expect("send");
     World {
         ctx,
         counter,
@@ -186,6 +196,7 @@ async fn world() -> World {
         bob: ids[1].clone(),
         carol: ids[2].clone(),
         room: created.room.id.to_string(),
+        message: sent.message.id.to_string(),
         direct_with: ids[3].clone(),
     }
 }
@@ -332,6 +343,26 @@ fn scenario(w: &World) -> Vec<(Route, ApiRequest)> {
                 w,
                 "DELETE",
                 &[("id", room), ("user_id", &w.carol)],
+                json!({}),
+                true,
+            ),
+        ),
+        (
+            Route::MessageEdit,
+            request(
+                w,
+                "PATCH",
+                &[("id", room), ("message_id", &w.message)],
+                json!({"message": "edited"}),
+                true,
+            ),
+        ),
+        (
+            Route::MessageDelete,
+            request(
+                w,
+                "DELETE",
+                &[("id", room), ("message_id", &w.message)],
                 json!({}),
                 true,
             ),

@@ -184,6 +184,8 @@ pub fn binaries(dir: Option<PathBuf>) -> Vec<(String, PathBuf)> {
         "room-get",
         "messages-list",
         "messages-send",
+        "message-edit",
+        "message-delete",
         "members-list",
         "members-add",
         "member-update",

@@ -36,6 +36,8 @@ fn binary(name: &str) -> &'static str {
         "direct-chat" => env!("CARGO_BIN_EXE_direct-chat"),
         "messages-send" => env!("CARGO_BIN_EXE_messages-send"),
         "messages-list" => env!("CARGO_BIN_EXE_messages-list"),
+        "message-edit" => env!("CARGO_BIN_EXE_message-edit"),
+        "message-delete" => env!("CARGO_BIN_EXE_message-delete"),
         "rooms-list" => env!("CARGO_BIN_EXE_rooms-list"),
         "rooms-create" => env!("CARGO_BIN_EXE_rooms-create"),
         "room-get" => env!("CARGO_BIN_EXE_room-get"),
@@ -279,13 +281,13 @@ async fn rest_and_websocket_functions_serve_api_gateway_events() {
         )
         .await;
     assert_eq!(sent.status, 201, "{:?}", sent.body);
+    let sent_id = sent.body["id"].as_str().expect("id").to_owned();
     let event = pushed(&mut bob_socket).await;
     assert_eq!(
         (event["type"].as_str(), event["message"].as_str()),
         (Some("message"), Some("hello from a Lambda")),
         "{event}"
     );
-
     // Bob answers with the seed's frame through `$default`.
     let mut frame = ws_event("$default", "Bob0Conn=");
     frame["body"] = json!({ "message": "hi back" }).to_string().into();
@@ -329,6 +331,32 @@ async fn rest_and_websocket_functions_serve_api_gateway_events() {
         "{:?}",
         older.body
     );
+    // Edited and deleted through their own functions, pushed the same way.
+    let message_path = format!("/api/chat/rooms/{room}/messages/{}/", sent_id);
+    let edited = stack
+        .http(
+            "message-edit",
+            HttpRequest::new("PATCH", message_path.clone())
+                .bearer(&alice)
+                .json(&json!({ "message": "hello, edited" })),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{:?}", edited.body);
+    let event = pushed(&mut bob_socket).await;
+    assert_eq!(
+        (event["type"].as_str(), event["message"].as_str()),
+        (Some("message_updated"), Some("hello, edited")),
+        "{event}"
+    );
+    let deleted = stack
+        .http(
+            "message-delete",
+            HttpRequest::new("DELETE", message_path).bearer(&alice),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+    let event = pushed(&mut bob_socket).await;
+    assert_eq!(event["type"], "message_deleted", "{event}");
 
     let disconnected = stack
         .invoke("ws-disconnect", ws_event("$disconnect", "Bob0Conn="))
@@ -717,7 +745,7 @@ fn the_suite_covers_every_function_binary() {
             name.strip_suffix(".rs").map(str::to_owned)
         })
         .collect();
-    assert_eq!(names.len(), 24, "{names:?}");
+    assert_eq!(names.len(), 26, "{names:?}");
     for name in names {
         assert!(!binary(&name).is_empty(), "{name}");
     }

@@ -4,9 +4,12 @@
 //! and in commit order, and no message is stored without being published.
 
 use async_trait::async_trait;
-use chat_core::domain::{Message, MessageId, RoomId};
-use chat_core::ports::{Append, MessageStore};
+use chat_core::domain::{Message, MessageId, MessagePreview, RoomId};
+use chat_core::ports::{Append, ChangeMessage, MessageChange, MessageStore};
 use chat_core::{Error, Result};
+
+/// Tries at a change before answering "busy" (each lost a race).
+const CHANGE_ATTEMPTS: u32 = 20;
 
 use crate::{from_json, scripts, to_json, RedisStore};
 
@@ -131,6 +134,102 @@ impl MessageStore for RedisStore {
         }
         let count = u64::try_from(limit).unwrap_or(u64::MAX).min(last - after);
         let seqs: Vec<u64> = (1..=count).map(|i| after + i).collect();
+        self.messages_at(room, &seqs).await
+    }
+
+    async fn change_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        change: &MessageChange,
+    ) -> Result<ChangeMessage> {
+        for _ in 0..CHANGE_ATTEMPTS {
+            let seq: Option<u64> = self
+                .query(
+                    "HGET",
+                    redis::cmd("HGET")
+                        .arg(self.keys.room(room, "ids"))
+                        .arg(id.as_str()),
+                )
+                .await?;
+            let Some(seq) = seq else {
+                return Ok(ChangeMessage::NotFound);
+            };
+            let mut read = redis::pipe();
+            read.cmd("HGET")
+                .arg(self.keys.room(room, "msgs"))
+                .arg(seq)
+                .cmd("HGET")
+                .arg(self.keys.room(room, "counters"))
+                .arg("last_change")
+                .cmd("GET")
+                .arg(self.keys.room(room, "last"));
+            let (raw, last_change, preview): (Option<String>, Option<u64>, Option<String>) =
+                self.pipe("read a message to change", &read).await?;
+            let Some(raw) = raw else {
+                return Ok(ChangeMessage::NotFound);
+            };
+            let current = Message {
+                seq,
+                ..from_json::<Message>(&raw)?
+            };
+            let last_change = last_change.unwrap_or(0);
+            let changed = match change.apply(&current, last_change + 1) {
+                Ok(changed) => changed,
+                Err(refused) => return Ok(refused),
+            };
+            let stored = Message {
+                seq: 0,
+                ..changed.clone()
+            };
+            let is_last = preview
+                .as_deref()
+                .and_then(|p| from_json::<MessagePreview>(p).ok())
+                .is_some_and(|p| p.id == changed.id);
+            let new_preview = if is_last {
+                to_json(&stored.preview())?
+            } else {
+                String::new()
+            };
+            let done: i64 = self
+                .script(
+                    "change message",
+                    scripts::CHANGE_MESSAGE
+                        .key(self.keys.room(room, "counters"))
+                        .key(self.keys.room(room, "msgs"))
+                        .key(self.keys.room(room, "changes"))
+                        .key(self.keys.room(room, "last"))
+                        .arg(seq)
+                        .arg(&raw)
+                        .arg(to_json(&stored)?)
+                        .arg(last_change)
+                        .arg(last_change + 1)
+                        .arg(&new_preview)
+                        .arg(preview.unwrap_or_default()),
+                )
+                .await?;
+            if done == 1 {
+                return Ok(ChangeMessage::Changed(Box::new(changed)));
+            }
+        }
+        Err(Error::unavailable(
+            "the room's messages kept changing; try again",
+        ))
+    }
+
+    async fn changes_after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<Message>> {
+        let seqs: Vec<u64> = self
+            .query(
+                "ZRANGEBYSCORE",
+                redis::cmd("ZRANGEBYSCORE")
+                    .arg(self.keys.room(room, "changes"))
+                    .arg(format!("({after}"))
+                    .arg("+inf")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(limit),
+            )
+            .await?;
         self.messages_at(room, &seqs).await
     }
 }

@@ -189,6 +189,29 @@ pub static APPEND: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
+/// A message's edit or deletion, compare-and-set: `KEYS` counters, msgs,
+/// changes (sorted set: seq scored by its latest change), last (preview);
+/// `ARGV` seq, the message as read, the message changed, the room's last
+/// change as read, the new change number, the new preview ('' when the
+/// message is not the last), the preview as read. 1 changed; 0 something
+/// moved since the read (read again and retry).
+pub static CHANGE_MESSAGE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
+        local last = redis.call('HGET', KEYS[1], 'last_change') or '0'
+        if last ~= ARGV[4] then return 0 end
+        if ARGV[6] ~= '' then
+            if redis.call('GET', KEYS[4]) ~= ARGV[7] then return 0 end
+            redis.call('SET', KEYS[4], ARGV[6])
+        end
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+        redis.call('HSET', KEYS[1], 'last_change', ARGV[5])
+        redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+        return 1",
+    )
+});
+
 /// Raises watermarks: `KEYS` receipts; `ARGV` seq, then fields. Returns how
 /// many moved.
 pub static RAISE: LazyLock<Script> = LazyLock::new(|| {

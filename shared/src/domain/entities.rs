@@ -219,7 +219,7 @@ pub struct Member {
 }
 
 /// A stored message.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Opaque id.
     pub id: MessageId,
@@ -240,9 +240,26 @@ pub struct Message {
     /// when it stores the message (0 before).
     #[serde(default)]
     pub seq: u64,
+    /// When its sender last edited it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    /// When it was deleted: a deleted message keeps its place and `seq`,
+    /// without its text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    /// The room's change number of its latest edit or deletion (0: never
+    /// changed). Changes are numbered per room like messages, on a counter
+    /// of their own, so that a client catches up on both.
+    #[serde(default)]
+    pub change: u64,
 }
 
 impl Message {
+    /// Whether it was deleted.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+
     /// The preview kept on the room.
     pub fn preview(&self) -> MessagePreview {
         MessagePreview {

@@ -197,6 +197,14 @@ pub struct Message {
     pub status: Status,
     /// Its place in the room: 1, 2, 3, … in the order messages were stored.
     pub seq: u64,
+    /// When its sender last edited it.
+    #[schema(required = true)]
+    pub edited_at: Option<Timestamp>,
+    /// Deleted: it keeps its place, without its text.
+    pub deleted: bool,
+    /// The room's change number of its latest edit or deletion (0: never
+    /// changed); `sync` with `after_change` catches up on changes.
+    pub change: u64,
 }
 
 impl Message {
@@ -219,6 +227,9 @@ impl Message {
             client_id: m.client_id.clone(),
             status,
             seq: m.seq,
+            edited_at: m.edited_at,
+            deleted: m.is_deleted(),
+            change: m.change,
         }
     }
 }

@@ -3,8 +3,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::domain::{Message, MessageBody, MessageId, RoomId, UserId};
-use crate::ports::{Append, Receipts};
+use crate::domain::{Message, MessageBody, MessageId, Role, RoomId, UserId};
+use crate::ports::{Append, ChangeMessage, MessageChange, Receipts};
 use crate::usecases::{profile, realtime, rooms};
 use crate::{Ctx, Error, Result};
 
@@ -185,6 +185,9 @@ pub async fn send(
         created_at: now,
         client_id,
         seq: 0,
+        edited_at: None,
+        deleted_at: None,
+        change: 0,
     };
     Ok(match ctx.messages.append(&message).await? {
         Append::Stored { seq } => {
@@ -241,6 +244,61 @@ pub fn decode_cursor(room: &RoomId, raw: &str) -> Option<Cursor> {
             MessageId::parse(id).map(Cursor::Id)
         }
         _ => None,
+    }
+}
+
+/// The sender edits their message: it keeps its place, shows `edited_at`,
+/// and every member's connections get `message_updated`. Only the sender
+/// may; a deleted message cannot be edited.
+pub async fn edit(
+    ctx: &Ctx,
+    caller: &UserId,
+    room: &RoomId,
+    message: &MessageId,
+    body: MessageBody,
+) -> Result<Message> {
+    rooms::room_for_member(ctx, caller, room).await?;
+    let change = MessageChange::Edit {
+        body,
+        by: caller.clone(),
+        at: ctx.clock.now(),
+    };
+    let edited = changed(
+        ctx.messages.change_message(room, message, &change).await?,
+        || Error::forbidden("You can only edit your own messages."),
+    )?;
+    realtime::fan_out_change(ctx, &edited).await;
+    Ok(edited)
+}
+
+/// Deletes a message: its sender, or an admin of the room, may. The message
+/// keeps its place and `seq` without its text, and every member's
+/// connections get `message_deleted`. Deleting it again changes nothing.
+pub async fn delete(ctx: &Ctx, caller: &UserId, room: &RoomId, message: &MessageId) -> Result<()> {
+    let (_, member) = rooms::room_for_member(ctx, caller, room).await?;
+    let by = (member.role != Role::Admin).then(|| caller.clone());
+    let change = MessageChange::Delete {
+        by,
+        at: ctx.clock.now(),
+    };
+    match ctx.messages.change_message(room, message, &change).await? {
+        ChangeMessage::AlreadyDeleted => Ok(()),
+        outcome => {
+            let deleted = changed(outcome, || {
+                Error::forbidden("Only the sender or an admin of the room can delete a message.")
+            })?;
+            realtime::fan_out_change(ctx, &deleted).await;
+            Ok(())
+        }
+    }
+}
+
+/// The changed message, or the error its refusal is.
+fn changed(outcome: ChangeMessage, not_sender: impl FnOnce() -> Error) -> Result<Message> {
+    match outcome {
+        ChangeMessage::Changed(message) => Ok(*message),
+        ChangeMessage::NotSender => Err(not_sender()),
+        ChangeMessage::NotFound | ChangeMessage::AlreadyDeleted => Err(Error::message_not_found()),
     }
 }
 

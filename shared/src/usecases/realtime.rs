@@ -270,7 +270,18 @@ pub async fn read(ctx: &Ctx, user: &UserId, room: &RoomId, message: &MessageId) 
 /// messages per call; `synced.has_more` says to ask again. The connection
 /// is registered before it can ask, so a message stored after the last read
 /// here is pushed to it live: nothing falls between the two.
-pub async fn sync(ctx: &Ctx, connection: &Connection, room: &RoomId, after_seq: u64) -> Result<()> {
+///
+/// With `after_change`, the messages edited or deleted after that change
+/// number follow, as `message_updated` / `message_deleted` events in change
+/// order (within the same [`MAX_SYNC`]), and `synced.last_change` says how
+/// far the connection got.
+pub async fn sync(
+    ctx: &Ctx,
+    connection: &Connection,
+    room: &RoomId,
+    after_seq: u64,
+    after_change: Option<u64>,
+) -> Result<()> {
     let (found, _) = rooms::room_for_member(ctx, &connection.user_id, room).await?;
     rooms::check_after_seq(&found, after_seq)?;
     let mut upto = after_seq;
@@ -302,13 +313,56 @@ pub async fn sync(ctx: &Ctx, connection: &Connection, room: &RoomId, after_seq: 
             .mark_delivered(room, std::slice::from_ref(&connection.user_id), upto)
             .await?;
     }
+    let mut has_more = has_more;
+    let mut last_change = after_change;
+    if let (Some(mut upto_change), false) = (after_change, has_more) {
+        loop {
+            let batch = ctx
+                .messages
+                .changes_after(room, upto_change, SYNC_BATCH + 1)
+                .await?;
+            let more = batch.len() > SYNC_BATCH;
+            for message in batch.iter().take(SYNC_BATCH) {
+                let payload = ServerEvent::changed(message).to_json();
+                match ctx
+                    .notifier
+                    .post(&connection.id, payload.as_bytes())
+                    .await?
+                {
+                    Delivery::Delivered => upto_change = message.change,
+                    Delivery::Gone => {
+                        forget(ctx, &connection.id).await;
+                        return Ok(());
+                    }
+                }
+                sent += 1;
+            }
+            if !more || sent >= MAX_SYNC {
+                has_more = more;
+                break;
+            }
+        }
+        last_change = Some(upto_change);
+    }
     let synced = ServerEvent::Synced {
         room_id: room.clone(),
         last_seq: upto,
         has_more,
+        last_change,
     };
     reply(ctx, &connection.id, &synced).await;
     Ok(())
+}
+
+/// Pushes a message's edit or deletion to every connection of its room's
+/// members (the sender's other devices included).
+pub async fn fan_out_change(ctx: &Ctx, message: &Message) {
+    match room_connections(ctx, &message.room_id).await {
+        Ok(connections) => {
+            push(ctx, &connections, &ServerEvent::changed(message)).await;
+        }
+        Err(e) => tracing::warn!(error = %e, "fan-out of a change failed"),
+    }
 }
 
 /// Closes the sockets of `user` opened in login session `family`, or every

@@ -7,7 +7,7 @@
 //! | `{"action": "send", "message": "hi", "room_id"?, "client_id"?}` | send; `room_id` is required on a per-user socket; a repeated `client_id` stores and sends nothing again |
 //! | `{"action": "typing", "room_id"?, "is_typing"?: true}` | typing indicator to the room's other members |
 //! | `{"action": "read", "room_id"?, "message_id"}` | read receipt up to that message |
-//! | `{"action": "sync", "room_id"?, "after_seq"}` | the room's messages after `after_seq` as `message` events, oldest first, then a `synced` event |
+//! | `{"action": "sync", "room_id"?, "after_seq", "after_change"?}` | the room's messages after `after_seq` as `message` events, oldest first; with `after_change`, then the messages edited or deleted since as `message_updated` / `message_deleted`; then a `synced` event |
 //! | `{"action": "ping"}` | answered with `{"type": "pong"}` |
 //!
 //! A frame without `action` is a send (the seed's frames have none); `type`
@@ -90,6 +90,10 @@ pub struct SyncFrame {
     /// The last `seq` the client has.
     #[serde(default)]
     pub after_seq: Field<Value>,
+    /// The last change number the client has (edits and deletions); absent,
+    /// no changes are sent.
+    #[serde(default)]
+    pub after_change: Field<Value>,
 }
 
 /// A parsed send: its validated content.
@@ -218,6 +222,22 @@ impl SyncFrame {
             Error::field(
                 "after_seq",
                 "A non-negative integer is required (the last seq you have; 0 for none).",
+            )
+        })
+    }
+
+    /// The last change number the client has, when it asks for changes.
+    pub fn after_change(&self) -> Result<Option<u64>> {
+        let value = match &self.after_change {
+            Field::Missing | Field::Given(Value::Null) => return Ok(None),
+            Field::Given(Value::Number(n)) => n.as_u64(),
+            Field::Given(Value::String(s)) => messages::parse_seq(s),
+            _ => None,
+        };
+        value.map(Some).ok_or_else(|| {
+            Error::field(
+                "after_change",
+                "A non-negative integer is required (the last change you have; 0 for none).",
             )
         })
     }

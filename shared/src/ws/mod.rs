@@ -229,7 +229,10 @@ async fn dispatch(ctx: &Ctx, connection: &Connection, frame: ClientFrame) -> Res
             rooms::room_for_member(ctx, &connection.user_id, &room).await?;
             realtime::read(ctx, &connection.user_id, &room, &read.message_id()?).await
         }
-        ClientFrame::Sync(sync) => realtime::sync(ctx, connection, &room, sync.after_seq()?).await,
+        ClientFrame::Sync(sync) => {
+            let (after_seq, after_change) = (sync.after_seq()?, sync.after_change()?);
+            realtime::sync(ctx, connection, &room, after_seq, after_change).await
+        }
         ClientFrame::Ping => Ok(()),
     }
 }

@@ -13,6 +13,7 @@
 //! | member (`gsi1`: `USER#<user>` / `ROOM#<id>`) | `ROOM#<id>` | `MEMBER#<user>` |
 //! | message | `ROOM#<id>` | `SEQ#<seq, 20 digits>` |
 //! | message id → seq | `ROOM#<id>` | `MSG#<id>` |
+//! | a message's latest change → its seq | `ROOM#<id>` | `CHG#<change, 20 digits>` |
 //! | client-id claim | `ROOM#<id>` | `CLIENT#<user>#<client id>` |
 //! | watermarks | `ROOM#<id>` | `RECEIPTS` |
 //! | connection | `CONN#<id>` | `CONN` |
@@ -49,6 +50,10 @@ pub const CONNS: &str = "CONNS";
 pub const SEQ_PREFIX: &str = "SEQ#";
 /// Sort key above every message's.
 pub const SEQ_END: &str = "SEQ#~";
+/// Prefix of the sort keys of a room's change pointers.
+pub const CHANGE_PREFIX: &str = "CHG#";
+/// Sort key above every change pointer's.
+pub const CHANGE_END: &str = "CHG#~";
 /// Prefix of the sort keys of a room's members.
 pub const MEMBER_PREFIX: &str = "MEMBER#";
 
@@ -106,6 +111,11 @@ pub fn member_sk(user: &UserId) -> String {
 /// A message in a room, at its `seq` (zero-padded, so that keys sort as numbers).
 pub fn seq_sk(seq: u64) -> String {
     format!("{SEQ_PREFIX}{seq:020}")
+}
+
+/// The pointer from a room's change number to the message it changed.
+pub fn change_sk(change: u64) -> String {
+    format!("{CHANGE_PREFIX}{change:020}")
 }
 
 /// The pointer from a message's id to its `seq`.

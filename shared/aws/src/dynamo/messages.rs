@@ -17,14 +17,14 @@ use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use chat_core::domain::{Message, MessageBody, MessageId, RoomId, UserId, Username};
-use chat_core::ports::{Append, MessageStore};
+use chat_core::ports::{Append, ChangeMessage, MessageChange, MessageStore};
 use chat_core::{Error, Result};
 
 use super::item::preview_value;
 use super::item::{self, failed_at, n, s, ts, Item};
-use super::keys::{client_sk, message_sk, room_pk, seq_sk, META, SEQ_END};
+use super::keys::{change_sk, client_sk, message_sk, room_pk, seq_sk, CHANGE_END, META, SEQ_END};
 use super::DynamoStore;
 use crate::sdk_error::{build_error, translate};
 
@@ -71,6 +71,15 @@ fn message_item(m: &Message, seq: u64) -> Item {
     if let Some(c) = &m.client_id {
         out.insert("client_id".into(), s(c));
     }
+    if let Some(at) = m.edited_at {
+        out.insert("edited_at".into(), ts(at));
+    }
+    if let Some(at) = m.deleted_at {
+        out.insert("deleted_at".into(), ts(at));
+    }
+    if m.change > 0 {
+        out.insert("change".into(), n(m.change));
+    }
     out
 }
 
@@ -84,8 +93,14 @@ fn message_from(i: &Item) -> Result<Message> {
         created_at: item::get_ts(i, "created_at")?,
         client_id: item::opt_s(i, "client_id"),
         seq: item::get_n(i, "seq")?,
+        edited_at: item::opt_ts(i, "edited_at"),
+        deleted_at: item::opt_ts(i, "deleted_at"),
+        change: item::opt_n(i, "change").unwrap_or(0),
     })
 }
+
+/// Tries at a change before answering "busy" (each lost a race).
+const CHANGE_ATTEMPTS: u32 = 20;
 
 /// What became of one try at appending.
 enum Attempt {
@@ -176,6 +191,109 @@ impl DynamoStore {
             return Ok(Attempt::Raced);
         }
         Err(Error::internal(format!("append refused: {codes:?}")))
+    }
+
+    /// One transaction applying `change` to the message at `seq`, read as
+    /// `current`, with the room read as `meta`: `Ok(None)` when something
+    /// moved since the reads (read again and retry).
+    async fn try_change(
+        &self,
+        room: &RoomId,
+        meta: &Item,
+        current: &Message,
+        change: &MessageChange,
+    ) -> Result<Option<ChangeMessage>> {
+        let last_change: u64 = item::opt_n(meta, "last_change").unwrap_or(0);
+        let changed = match change.apply(current, last_change + 1) {
+            Ok(changed) => changed,
+            Err(refused) => return Ok(Some(refused)),
+        };
+        let is_last = matches!(meta.get("last_message"),
+            Some(aws_sdk_dynamodb::types::AttributeValue::M(m))
+                if item::opt_s(m, "id").as_deref() == Some(current.id.as_str()));
+        let previous = if last_change == 0 {
+            "attribute_not_exists(last_change)"
+        } else {
+            "last_change = :prev"
+        };
+        let mut counter = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item::key(&room_pk(room), META)))
+            .condition_expression(format!("attribute_exists(pk) AND {previous}"))
+            .expression_attribute_values(":change", n(changed.change));
+        if last_change > 0 {
+            counter = counter.expression_attribute_values(":prev", n(last_change));
+        }
+        counter = if is_last {
+            counter
+                .update_expression("SET last_change = :change, last_message = :m")
+                .condition_expression(format!(
+                    "attribute_exists(pk) AND {previous} AND last_message.id = :id"
+                ))
+                .expression_attribute_values(":m", preview_value(&changed.preview()))
+                .expression_attribute_values(":id", s(current.id.as_str()))
+        } else {
+            counter.update_expression("SET last_change = :change")
+        };
+        let unchanged = if current.change == 0 {
+            "attribute_not_exists(#change)"
+        } else {
+            "#change = :old"
+        };
+        let mut message = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(message_item(&changed, changed.seq)))
+            .condition_expression(format!(
+                "attribute_exists(pk) AND attribute_not_exists(deleted_at) AND {unchanged}"
+            ))
+            .expression_attribute_names("#change", "change");
+        if current.change > 0 {
+            message = message.expression_attribute_values(":old", n(current.change));
+        }
+        let mut pointer = item::key(&room_pk(room), &change_sk(changed.change));
+        pointer.insert("seq".into(), n(changed.seq));
+        let mut request = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(counter.build().map_err(build_error)?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(message.build().map_err(build_error)?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(pointer))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build(),
+            );
+        if current.change > 0 {
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(item::key(&room_pk(room), &change_sk(current.change))))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build(),
+            );
+        }
+        match item::transact(request).await? {
+            Ok(()) => Ok(Some(ChangeMessage::Changed(Box::new(changed)))),
+            Err(codes) if failed_at(&codes, 0) || failed_at(&codes, 1) => Ok(None),
+            Err(codes) => Err(Error::internal(format!("change refused: {codes:?}"))),
+        }
     }
 
     /// The room's `last_seq`, or not found.
@@ -294,5 +412,64 @@ impl MessageStore for DynamoStore {
         let from = seq_sk(after.saturating_add(1));
         self.query_seqs(room, from, SEQ_END.to_owned(), false, limit)
             .await
+    }
+
+    async fn change_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        change: &MessageChange,
+    ) -> Result<ChangeMessage> {
+        for attempt in 0..CHANGE_ATTEMPTS {
+            let Some(current) = self.message(room, id).await? else {
+                return Ok(ChangeMessage::NotFound);
+            };
+            let meta = self
+                .get(&room_pk(room), META)
+                .await?
+                .ok_or_else(Error::room_not_found)?;
+            if let Some(outcome) = self.try_change(room, &meta, &current, change).await? {
+                return Ok(outcome);
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        Err(Error::unavailable(
+            "the room's messages kept changing; try again",
+        ))
+    }
+
+    async fn changes_after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<Message>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(room_pk(room)))
+            .expression_attribute_values(":from", s(change_sk(after.saturating_add(1))))
+            .expression_attribute_values(":to", s(CHANGE_END))
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| translate("Query", e))?;
+        let seqs = page
+            .items()
+            .iter()
+            .map(|i| item::get_n::<u64>(i, "seq"))
+            .collect::<Result<Vec<u64>>>()?;
+        let keys = seqs
+            .iter()
+            .map(|seq| (room_pk(room), seq_sk(*seq)))
+            .collect();
+        let mut by_seq: HashMap<u64, Message> = self
+            .batch_get(keys)
+            .await?
+            .iter()
+            .map(|i| message_from(i).map(|m| (m.seq, m)))
+            .collect::<Result<_>>()?;
+        Ok(seqs.iter().filter_map(|seq| by_seq.remove(seq)).collect())
     }
 }

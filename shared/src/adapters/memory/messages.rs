@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::domain::{Message, MessageId, RoomId};
-use crate::ports::{Append, MessageStore};
+use crate::ports::{Append, ChangeMessage, MessageChange, MessageStore};
 use crate::{Error, Result};
 
 use super::MemoryStore;
@@ -85,6 +85,58 @@ impl MessageStore for MemoryStore {
             .range(after.saturating_add(1)..)
             .take(limit)
             .map(|(_, m)| m.clone())
+            .collect())
+    }
+
+    async fn change_message(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+        change: &MessageChange,
+    ) -> Result<ChangeMessage> {
+        self.write(|| {
+            let mut s = self.lock()?;
+            let Some(seq) = s.message_seqs.get(&(room.clone(), id.clone())).copied() else {
+                return Ok(ChangeMessage::NotFound);
+            };
+            let Some(current) = s.messages.get(room).and_then(|m| m.get(&seq)).cloned() else {
+                return Ok(ChangeMessage::NotFound);
+            };
+            let changes = s.changes.entry(room.clone()).or_default();
+            // A message's older change is dropped only for a newer one, so
+            // the highest kept number is the room's counter.
+            let number = changes.keys().next_back().copied().unwrap_or(0) + 1;
+            let changed = match change.apply(&current, number) {
+                Ok(changed) => changed,
+                Err(refused) => return Ok(refused),
+            };
+            if current.change > 0 {
+                changes.remove(&current.change);
+            }
+            changes.insert(number, seq);
+            if let Some(r) = s.rooms.get_mut(room) {
+                if r.last_message.as_ref().is_some_and(|m| m.id == changed.id) {
+                    r.last_message = Some(changed.preview());
+                }
+            }
+            s.messages
+                .entry(room.clone())
+                .or_default()
+                .insert(seq, changed.clone());
+            Ok(ChangeMessage::Changed(Box::new(changed)))
+        })
+        .await
+    }
+
+    async fn changes_after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<Message>> {
+        let s = self.lock()?;
+        let (Some(changes), Some(messages)) = (s.changes.get(room), s.messages.get(room)) else {
+            return Ok(Vec::new());
+        };
+        Ok(changes
+            .range(after.saturating_add(1)..)
+            .take(limit)
+            .filter_map(|(_, seq)| messages.get(seq).cloned())
             .collect())
     }
 }

@@ -42,6 +42,8 @@ struct State {
     message_seqs: HashMap<(RoomId, MessageId), u64>,
     /// The `seq` of the message each (room, sender, client id) stored.
     client_ids: HashMap<(RoomId, UserId, String), u64>,
+    /// Per room: the latest change number of each changed message → its seq.
+    changes: HashMap<RoomId, BTreeMap<u64, u64>>,
     connections: HashMap<String, Connection>,
     connections_by_user: HashMap<UserId, BTreeSet<String>>,
     receipts: HashMap<RoomId, Receipts>,

@@ -199,6 +199,12 @@ impl MemoryStore {
                 );
             }
             s.message_seqs.insert(key, message.seq);
+            if message.change > 0 {
+                s.changes
+                    .entry(message.room_id.clone())
+                    .or_default()
+                    .insert(message.change, message.seq);
+            }
             if let Some(room) = s.rooms.get_mut(&message.room_id) {
                 room.last_seq = room.last_seq.max(message.seq);
                 if let Some(last) = room.last_message.as_mut().filter(|l| l.id == message.id) {
@@ -344,6 +350,9 @@ mod tests {
             created_at: Timestamp::from_millis(3_000),
             client_id: Some("c-1".into()),
             seq: 0,
+            edited_at: None,
+            deleted_at: None,
+            change: 0,
         };
         store.append(&message).await?;
         store

@@ -1,9 +1,10 @@
 //! A room's messages: history and sending.
 
+use http::StatusCode;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{caller, created_or_ok, ok, room_param, ApiRequest, ApiResponse};
+use super::{caller, created_or_ok, message_param, ok, room_param, ApiRequest, ApiResponse};
 use crate::domain::MessageBody;
 use crate::error::Validator;
 use crate::fields::Field;
@@ -128,4 +129,45 @@ pub async fn messages_send(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let (text, client_id) = json_body::<SendMessageRequest>(req)?.validate()?;
     let sent = messages::send(ctx, &me, &room, text, client_id).await?;
     created_or_ok(sent.created, &Message::sent(&sent.message))
+}
+
+/// `PATCH /api/chat/rooms/{id}/messages/{message_id}/`
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EditMessageRequest {
+    /// The new text.
+    #[serde(default)]
+    #[schema(value_type = MessageBody, required = true)]
+    message: Field<String>,
+}
+
+impl EditMessageRequest {
+    /// The new text.
+    pub fn validate(self) -> Result<MessageBody> {
+        let mut v = Validator::new();
+        let text = self
+            .message
+            .required(&mut v, "message")
+            .and_then(|t| v.check("message", MessageBody::parse(&t)));
+        match text {
+            Some(text) => v.finish().map(|()| text),
+            None => Err(v.into_error()),
+        }
+    }
+}
+
+pub async fn message_edit(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
+    let me = caller(ctx, req)?;
+    let room = room_param(req)?;
+    let message = message_param(req)?;
+    let text = json_body::<EditMessageRequest>(req)?.validate()?;
+    let edited = messages::edit(ctx, &me, &room, &message, text).await?;
+    ok(&Message::sent(&edited))
+}
+
+pub async fn message_delete(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
+    let me = caller(ctx, req)?;
+    let room = room_param(req)?;
+    let message = message_param(req)?;
+    messages::delete(ctx, &me, &room, &message).await?;
+    Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
 }

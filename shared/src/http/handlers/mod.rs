@@ -12,7 +12,7 @@ use http::StatusCode;
 use serde::Serialize;
 
 use super::{ApiRequest, ApiResponse};
-use crate::domain::{RoomId, UserId};
+use crate::domain::{MessageId, RoomId, UserId};
 use crate::usecases::auth as auth_usecase;
 use crate::{Ctx, Error, Result};
 
@@ -54,6 +54,13 @@ fn room_param(req: &ApiRequest) -> Result<RoomId> {
     req.param("id")
         .and_then(RoomId::parse)
         .ok_or_else(Error::room_not_found)
+}
+
+/// The `{message_id}` of the path.
+fn message_param(req: &ApiRequest) -> Result<MessageId> {
+    req.param("message_id")
+        .and_then(MessageId::parse)
+        .ok_or_else(Error::message_not_found)
 }
 
 /// The `{user_id}` of the path.

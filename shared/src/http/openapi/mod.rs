@@ -19,7 +19,7 @@ use utoipa::{PartialSchema, ToSchema};
 pub use schemas::{FieldErrors, NewPassword};
 
 use super::ROUTES;
-use crate::domain::{RoomId, UserId};
+use crate::domain::{MessageId, RoomId, UserId};
 use operations::Components;
 
 const DESCRIPTION: &str = "\
@@ -102,6 +102,7 @@ fn path_parameters(path: &str) -> Vec<Parameter> {
         .map(|name| {
             let (schema, description): (RefOr<Schema>, _) = match name {
                 "user_id" => (UserId::schema(), "A user's id"),
+                "message_id" => (MessageId::schema(), "A message's id"),
                 _ => (RoomId::schema(), "A room's id"),
             };
             ParameterBuilder::new()

@@ -21,7 +21,7 @@ use crate::http::handlers::auth::{
     ResendOtpRequest, TokenRequest, VerifyEmailRequest,
 };
 use crate::http::handlers::members::{AddMemberRequest, UpdateMemberRequest};
-use crate::http::handlers::messages::{HistoryQuery, SendMessageRequest};
+use crate::http::handlers::messages::{EditMessageRequest, HistoryQuery, SendMessageRequest};
 use crate::http::handlers::profile::ProfileUpdateRequest;
 use crate::http::handlers::rooms::CreateRoomRequest;
 use crate::http::views::{
@@ -337,6 +337,17 @@ fn doc(route: Route, c: &mut Components) -> Doc {
         )
         .json::<SendMessageRequest>(c)
         .failing(&[NotFound]),
+        Route::MessageEdit => Doc::new(
+            "Edit your message (it keeps its place; members get `message_updated`)",
+            vec![(200, "The message as it is now", Some(c.schema::<Message>()))],
+        )
+        .json::<EditMessageRequest>(c)
+        .failing(&[Forbidden, NotFound]),
+        Route::MessageDelete => Doc::new(
+            "Delete a message (its sender, or a room admin); it keeps its place without its text",
+            vec![(204, "Deleted (or deleted already)", None)],
+        )
+        .failing(&[Forbidden, NotFound]),
         Route::MembersList => Doc::new(
             "The room's members",
             vec![(200, "Members", Some(c.array::<Member>()))],
