@@ -24,7 +24,10 @@ const NOW: Timestamp = Timestamp::from_millis(1_800_000_000_000);
 fn new_ctx(notifier: Arc<ChannelNotifier>) -> Ctx {
     let config = Config {
         jwt_secret: Secret::new(vec![42; 32]).expect("secret"),
-        settings: Default::default(),
+        settings: chat_core::config::Settings {
+            send_max_per_minute: u32::MAX,
+            ..Default::default()
+        },
     };
     Ctx::with_store(
         &config,

@@ -14,6 +14,7 @@
 //! | `MAX_PICTURE_BYTES` | 2097152 | largest profile picture |
 //! | `MAX_GROUP_MEMBERS` | 256 | largest group room |
 //! | `MAX_SOCKETS_PER_USER` | 20 | WebSocket connections one user may hold open at once (at most 1,000) |
+//! | `SEND_MAX_PER_MINUTE` | 300 | messages one user may send to one room per minute (REST and WebSocket) |
 //! | `MAIL_FROM` | `Chat <no-reply@example.com>` | sender of OTP mail |
 
 use std::str::FromStr;
@@ -64,6 +65,8 @@ pub struct Settings {
     pub max_group_members: usize,
     /// WebSocket connections one user may hold at once.
     pub max_sockets_per_user: usize,
+    /// Messages one user may send to one room per minute.
+    pub send_max_per_minute: u32,
     /// Sender address of OTP mail.
     pub mail_from: String,
 }
@@ -82,6 +85,7 @@ impl Default for Settings {
             max_picture_bytes: 2 * 1024 * 1024,
             max_group_members: 256,
             max_sockets_per_user: 20,
+            send_max_per_minute: 300,
             mail_from: "Chat <no-reply@example.com>".into(),
         }
     }
@@ -165,6 +169,7 @@ pub fn settings_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Setting
             number(lookup, "MAX_SOCKETS_PER_USER", d.max_sockets_per_user)?,
             MAX_SOCKETS_PER_USER_CEILING,
         )?,
+        send_max_per_minute: number(lookup, "SEND_MAX_PER_MINUTE", d.send_max_per_minute)?,
         mail_from: lookup("MAIL_FROM").unwrap_or(d.mail_from),
     })
 }

@@ -11,5 +11,6 @@ mod edits;
 mod journey;
 mod profile;
 mod realtime;
+mod sending_limits;
 mod sessions;
 mod socket_limits;

@@ -86,7 +86,7 @@ async fn a_replayed_refresh_token_closes_that_sessions_sockets() -> TestResult {
 async fn a_socket_is_closed_when_its_token_expires() -> TestResult {
     let app = spawn_app_with(Settings {
         access_ttl_secs: 2,
-        ..Settings::default()
+        ..crate::support::settings()
     })
     .await;
     let alice = app.user("alice").await;

@@ -18,7 +18,7 @@ const TRY_AGAIN_LATER: u16 = 1013;
 
 async fn app_with(idle_secs: u64, max_secs: u64) -> TestApp {
     spawn_app_with_limits(
-        Settings::default(),
+        crate::support::settings(),
         SocketLimits {
             idle_timeout: Duration::from_secs(idle_secs),
             max_duration: Duration::from_secs(max_secs),
@@ -181,7 +181,7 @@ async fn a_socket_that_never_reads_is_given_up_and_the_room_carries_on() -> Test
         return Ok(());
     }
     let app = spawn_app_with_queue(
-        Settings::default(),
+        crate::support::settings(),
         SocketLimits::default(),
         chat_core::adapters::QueueLimits {
             frames: 8,
@@ -232,7 +232,7 @@ async fn a_socket_that_never_reads_is_given_up_and_the_room_carries_on() -> Test
 async fn a_user_holds_at_most_the_socket_cap() -> TestResult {
     let app = crate::support::spawn_app_with(Settings {
         max_sockets_per_user: 3,
-        ..Settings::default()
+        ..crate::support::settings()
     })
     .await;
     let alice = app.user("alice").await;

@@ -35,8 +35,17 @@ pub struct User {
     pub refresh: String,
 }
 
+/// The settings the suites run with: the defaults, except that a sender is
+/// not throttled (tests that are about it set their own limit).
+pub fn settings() -> Settings {
+    Settings {
+        send_max_per_minute: 1_000_000,
+        ..Settings::default()
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Settings::default()).await
+    spawn_app_with(settings()).await
 }
 
 /// Which adapters the gateway under test runs on: the embedded ones,
@@ -74,7 +83,7 @@ pub async fn spawn_app_with_queue(
 /// deployment.
 pub async fn spawn_app_on_redis(prefix: &str) -> TestApp {
     spawn(
-        Settings::default(),
+        settings(),
         local_gateway::websocket::SocketLimits::default(),
         QueueLimits::default(),
         Some(prefix),

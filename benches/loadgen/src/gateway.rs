@@ -135,6 +135,7 @@ impl Gateway {
             .env("LOGIN_MAX_FAILURES", "1000000")
             .env("OTP_MAX_PER_HOUR", "1000000")
             .env("MAX_GROUP_MEMBERS", "100000")
+            .env("SEND_MAX_PER_MINUTE", "1000000")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

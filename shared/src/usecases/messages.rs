@@ -4,7 +4,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::domain::{Message, MessageBody, MessageId, Role, RoomId, UserId};
-use crate::ports::{Append, ChangeMessage, MessageChange, Receipts};
+use crate::ports::{Append, ChangeMessage, MessageChange, RateDecision, Receipts};
 use crate::usecases::{profile, realtime, rooms};
 use crate::{Ctx, Error, Result};
 
@@ -174,8 +174,16 @@ pub async fn send(
     client_id: Option<String>,
 ) -> Result<Sent> {
     rooms::room_for_member(ctx, caller, room).await?;
-    let sender = profile::me(ctx, caller).await?;
     let now = ctx.clock.now();
+    let window = format!("send:{caller}:{room}");
+    if let RateDecision::Limited { retry_after_secs } = ctx
+        .limiter
+        .hit(&window, 60, ctx.settings.send_max_per_minute, now)
+        .await?
+    {
+        return Err(Error::RateLimited { retry_after_secs });
+    }
+    let sender = profile::me(ctx, caller).await?;
     let message = Message {
         id: MessageId::from_trusted(ctx.ids.new_id_at(now)),
         room_id: room.clone(),

@@ -118,7 +118,7 @@ impl Failure {
             Failure::UnsupportedMediaType => {
                 "A body that is neither JSON nor a form (nor, for the profile, multipart)"
             }
-            Failure::Throttled => "Too many codes or login attempts for one address",
+            Failure::Throttled => "Too many attempts (logins for one address, messages to one room); `Retry-After` says when to try again",
         }
     }
 
@@ -336,7 +336,7 @@ fn doc(route: Route, c: &mut Components) -> Doc {
             ],
         )
         .json::<SendMessageRequest>(c)
-        .failing(&[NotFound]),
+        .failing(&[NotFound, Throttled]),
         Route::MessageEdit => Doc::new(
             "Edit your message (it keeps its place; members get `message_updated`)",
             vec![(200, "The message as it is now", Some(c.schema::<Message>()))],
