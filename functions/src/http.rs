@@ -19,13 +19,15 @@ pub const fn route_needs(route: Route) -> Needs {
             route,
             ProfileGet | ProfileUpdate | RoomGet | MembersList | MembersAdd | MemberUpdate
         ),
-        // Ending sessions closes their sockets: a password reset, a logout,
-        // a replayed refresh token.
+        // Messages and their changes and read marks are pushed; ending
+        // sessions closes their sockets (a password reset, a logout, a
+        // replayed refresh token).
         notifier: matches!(
             route,
             MessagesSend
                 | MessageEdit
                 | MessageDelete
+                | RoomRead
                 | PasswordResetConfirm
                 | Logout
                 | TokenRefresh

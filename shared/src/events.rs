@@ -62,6 +62,14 @@ pub enum ServerEvent {
         /// Who.
         user_ids: Vec<UserId>,
     },
+    /// The caller's unread count of a room changed (they read on another
+    /// device): to their own connections.
+    Unread {
+        /// Where.
+        room_id: RoomId,
+        /// Messages after their read mark.
+        unread_count: u64,
+    },
     /// The end of a `sync`: the `message` events before it brought the
     /// connection up to `last_seq`. With `has_more`, the room has more
     /// (sync again from `last_seq`); without, later messages arrive live.

@@ -533,6 +533,13 @@ pub trait ReceiptStore: Send + Sync {
     async fn mark_read(&self, room: &RoomId, user: &UserId, upto: u64) -> Result<bool>;
     /// The watermarks of a room.
     async fn receipts(&self, room: &RoomId) -> Result<Receipts>;
+    /// How far `user` has read in each of `rooms` (0 where never), read in
+    /// batches: with each room's `last_seq`, the unread counts.
+    async fn read_marks(
+        &self,
+        user: &UserId,
+        rooms: &[RoomId],
+    ) -> Result<std::collections::HashMap<RoomId, u64>>;
 }
 
 /// Result of [`Notifier::post`].

@@ -1,9 +1,13 @@
-use chat_core::domain::{RoomId, UserId};
+use chat_core::domain::{Message, MessageBody, MessageId, Role, RoomId, UserId, Username};
 use chat_core::Ctx;
 
 use crate::contract;
+use crate::support::{group, member, T0};
 
-contract!(watermarks_only_rise);
+contract!(
+    watermarks_only_rise,
+    unread_counts_hold_under_concurrent_senders
+);
 
 async fn watermarks_only_rise(ctx: &Ctx) {
     let room = RoomId::from_trusted("r1".into());
@@ -42,4 +46,74 @@ async fn watermarks_only_rise(ctx: &Ctx) {
             .expect("read"),
         Default::default()
     );
+}
+
+fn message(ctx: &Ctx, room: &RoomId, sender: &UserId, i: i64) -> Message {
+    Message {
+        id: MessageId::from_trusted(ctx.ids.new_id_at(T0.plus_secs(i))),
+        room_id: room.clone(),
+        sender_id: sender.clone(),
+        sender_username: Username::from_trusted(sender.to_string()),
+        body: MessageBody::from_trusted(format!("m{i}")),
+        created_at: T0.plus_secs(i),
+        client_id: None,
+        seq: 0,
+        edited_at: None,
+        deleted_at: None,
+        change: 0,
+    }
+}
+
+/// Ten senders at once while the reader marks read in between: the count
+/// is the room's `last_seq` minus the reader's mark, in the room and not in
+/// another one.
+async fn unread_counts_hold_under_concurrent_senders(ctx: &Ctx) {
+    let reader = UserId::from_trusted("reader".into());
+    let room = group(ctx, &reader);
+    let quiet = group(ctx, &reader);
+    let senders: Vec<UserId> = (0..10)
+        .map(|i| UserId::from_trusted(format!("sender{i}")))
+        .collect();
+    let mut members = vec![member(&room, &reader, Role::Admin)];
+    members.extend(senders.iter().map(|s| member(&room, s, Role::Member)));
+    ctx.rooms.create_group(&room, &members).await.expect("room");
+    ctx.rooms
+        .create_group(&quiet, &[member(&quiet, &reader, Role::Admin)])
+        .await
+        .expect("room");
+    for i in 0..5 {
+        ctx.messages
+            .append(&message(ctx, &room.id, &senders[0], i))
+            .await
+            .expect("append");
+    }
+    let sends = senders.iter().enumerate().map(|(i, s)| {
+        let m = message(ctx, &room.id, s, 100 + i as i64);
+        async move { ctx.messages.append(&m).await.map(|_| ()) }
+    });
+    let read = async {
+        ctx.receipts
+            .mark_read(&room.id, &reader, 5)
+            .await
+            .map(|_| ())
+    };
+    let (sent, read) = tokio::join!(futures_util::future::join_all(sends), read);
+    assert!(sent.iter().all(Result::is_ok), "{sent:?}");
+    read.expect("mark read");
+    let last_seq = ctx
+        .rooms
+        .room(&room.id)
+        .await
+        .expect("room")
+        .expect("found")
+        .last_seq;
+    assert_eq!(last_seq, 15);
+    let marks = ctx
+        .receipts
+        .read_marks(&reader, &[room.id.clone(), quiet.id.clone()])
+        .await
+        .expect("marks");
+    assert_eq!(marks.get(&room.id), Some(&5));
+    assert_eq!(marks.get(&quiet.id), Some(&0));
+    assert_eq!(last_seq - marks[&room.id], 10, "ten unread");
 }

@@ -114,5 +114,5 @@ async fn sending_costs_the_same_in_a_room_of_2_and_of_50() {
         "the cost of a send must not grow with the room"
     );
     assert!(!small.contains_key("Scan"), "never a scan");
-    assert!(small.values().sum::<usize>() <= 10, "{small:?}");
+    assert!(small.values().sum::<usize>() <= 11, "{small:?}");
 }

@@ -14,3 +14,4 @@ mod realtime;
 mod sending_limits;
 mod sessions;
 mod socket_limits;
+mod unread;

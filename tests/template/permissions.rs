@@ -348,6 +348,16 @@ fn scenario(w: &World) -> Vec<(Route, ApiRequest)> {
             ),
         ),
         (
+            Route::RoomRead,
+            request(
+                w,
+                "POST",
+                &[("id", room)],
+                json!({"message_id": w.message}),
+                true,
+            ),
+        ),
+        (
             Route::MessageEdit,
             request(
                 w,

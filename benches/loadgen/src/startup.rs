@@ -191,6 +191,7 @@ pub fn binaries(dir: Option<PathBuf>) -> Vec<(String, PathBuf)> {
         "member-update",
         "member-remove",
         "room-leave",
+        "room-read",
         "direct-chat",
         "ws-connect",
         "ws-default",

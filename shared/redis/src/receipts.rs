@@ -59,4 +59,22 @@ impl ReceiptStore for RedisStore {
         }
         Ok(receipts)
     }
+
+    async fn read_marks(&self, user: &UserId, rooms: &[RoomId]) -> Result<HashMap<RoomId, u64>> {
+        if rooms.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut pipe = redis::pipe();
+        for room in rooms {
+            pipe.cmd("HGET")
+                .arg(self.keys.room(room, "receipts"))
+                .arg(format!("r#{user}"));
+        }
+        let marks: Vec<Option<u64>> = self.pipe("read marks", &pipe).await?;
+        Ok(rooms
+            .iter()
+            .cloned()
+            .zip(marks.into_iter().map(Option::unwrap_or_default))
+            .collect())
+    }
 }

@@ -73,6 +73,7 @@ routes! {
     MemberUpdate: ["PATCH"] "/api/chat/rooms/{id}/members/{user_id}/" => "member-update",
     MemberRemove: ["DELETE"] "/api/chat/rooms/{id}/members/{user_id}/" => "member-remove",
     RoomLeave: ["POST"] "/api/chat/rooms/{id}/leave/" => "room-leave",
+    RoomRead: ["POST"] "/api/chat/rooms/{id}/read/" => "room-read",
     DirectChat: ["POST"] "/api/chat/direct-chat/{user_id}/" => "direct-chat",
 }
 
@@ -105,6 +106,7 @@ pub async fn handle(ctx: &Ctx, route: Route, req: ApiRequest) -> ApiResponse {
         Route::MemberUpdate => handlers::members::member_update(ctx, &req).await,
         Route::MemberRemove => handlers::members::member_remove(ctx, &req).await,
         Route::RoomLeave => handlers::members::room_leave(ctx, &req).await,
+        Route::RoomRead => handlers::messages::room_read(ctx, &req).await,
         Route::DirectChat => handlers::rooms::direct_chat(ctx, &req).await,
     };
     result.unwrap_or_else(errors::to_response)

@@ -14,6 +14,15 @@ use crate::usecases::rooms::MemberView;
 use crate::usecases::{presence, profile};
 use crate::{Ctx, Result};
 
+/// A room's unread count for the caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnreadCount {
+    /// The room.
+    pub room_id: RoomId,
+    /// Messages after the caller's read mark.
+    pub unread_count: u64,
+}
+
 /// A plain confirmation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Detail {
@@ -277,10 +286,14 @@ pub struct Room {
     /// The `seq` of the newest message (0 for none): after a reconnect, the
     /// rooms whose `last_seq` moved are the ones to catch up on.
     pub last_seq: u64,
+    /// Messages after the caller's read mark (`last_seq` minus the `seq`
+    /// they read up to; sending a message marks the room read).
+    pub unread_count: u64,
 }
 
-impl From<&domain::Room> for Room {
-    fn from(room: &domain::Room) -> Self {
+impl Room {
+    /// The room as a member who has `unread_count` messages to read sees it.
+    pub fn seen_by(room: &domain::Room, unread_count: u64) -> Self {
         Self {
             id: room.id.clone(),
             name: room.name.clone(),
@@ -301,6 +314,7 @@ impl From<&domain::Room> for Room {
             }),
             last_activity: room.last_activity(),
             last_seq: room.last_seq,
+            unread_count,
         }
     }
 }
@@ -324,9 +338,10 @@ impl RoomDetail {
         room: &domain::Room,
         members: &[MemberView],
         my_role: Role,
+        unread_count: u64,
     ) -> Result<Self> {
         Ok(Self {
-            room: Room::from(room),
+            room: Room::seen_by(room, unread_count),
             members: Member::list(ctx, members).await?,
             my_role,
         })

@@ -200,6 +200,10 @@ pub async fn send(
     Ok(match ctx.messages.append(&message).await? {
         Append::Stored { seq } => {
             let message = Message { seq, ..message };
+            // Whoever speaks has read the room.
+            if let Err(e) = ctx.receipts.mark_read(room, caller, seq).await {
+                tracing::warn!(error = %e, "marking the sender's own message read failed");
+            }
             if !ctx.notifier.pushes_stored_messages() {
                 realtime::fan_out_message(ctx, &message).await;
             }

@@ -243,15 +243,25 @@ pub async fn typing(ctx: &Ctx, user: &User, room: &RoomId, is_typing: bool) -> R
     Ok(())
 }
 
-/// Records that `user` read `room` up to `message` and tells the room.
-pub async fn read(ctx: &Ctx, user: &UserId, room: &RoomId, message: &MessageId) -> Result<()> {
+/// Records that `user` (a member) read `room` up to `message`, tells the
+/// room (`receipt`) and the user's own connections (`unread`, so that their
+/// other devices update the count); returns the room's unread count for
+/// them. A mark below the one they have changes nothing.
+pub async fn read(ctx: &Ctx, user: &UserId, room: &RoomId, message: &MessageId) -> Result<u64> {
     let Some(read) = ctx.messages.message(room, message).await? else {
         return Err(Error::field(
             "message_id",
             "Message not found in this room.",
         ));
     };
-    if ctx.receipts.mark_read(room, user, read.seq).await? {
+    let moved = ctx.receipts.mark_read(room, user, read.seq).await?;
+    let found = ctx
+        .rooms
+        .room(room)
+        .await?
+        .ok_or_else(Error::room_not_found)?;
+    let unread = rooms::unread_count(ctx, user, &found).await?;
+    if moved {
         let connections = room_connections(ctx, room).await?;
         let event = ServerEvent::Receipt {
             room_id: room.clone(),
@@ -261,8 +271,17 @@ pub async fn read(ctx: &Ctx, user: &UserId, room: &RoomId, message: &MessageId) 
             user_ids: vec![user.clone()],
         };
         push(ctx, &connections, &event).await;
+        let own: Vec<Connection> = connections
+            .into_iter()
+            .filter(|c| c.user_id == *user)
+            .collect();
+        let event = ServerEvent::Unread {
+            room_id: room.clone(),
+            unread_count: unread,
+        };
+        push(ctx, &own, &event).await;
     }
-    Ok(())
+    Ok(unread)
 }
 
 /// Sends `connection` the messages of `room` after `after_seq` as `message`

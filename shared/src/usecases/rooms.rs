@@ -354,3 +354,27 @@ fn room_full(ctx: &Ctx) -> Error {
         ctx.settings.max_group_members
     ))
 }
+
+/// One room's unread count for `user` (see [`unread_counts`]).
+pub async fn unread_count(ctx: &Ctx, user: &UserId, room: &Room) -> Result<u64> {
+    let counts = unread_counts(ctx, user, std::slice::from_ref(room)).await?;
+    Ok(counts.get(&room.id).copied().unwrap_or(0))
+}
+
+/// Each room's unread count for `user`: its `last_seq` minus the `seq` they
+/// read up to. No row is counted: the read marks come in one batch.
+pub async fn unread_counts(
+    ctx: &Ctx,
+    user: &UserId,
+    rooms: &[Room],
+) -> Result<std::collections::HashMap<RoomId, u64>> {
+    let ids: Vec<RoomId> = rooms.iter().map(|r| r.id.clone()).collect();
+    let marks = ctx.receipts.read_marks(user, &ids).await?;
+    Ok(rooms
+        .iter()
+        .map(|r| {
+            let read = marks.get(&r.id).copied().unwrap_or(0);
+            (r.id.clone(), r.last_seq.saturating_sub(read))
+        })
+        .collect())
+}

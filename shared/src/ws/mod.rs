@@ -227,7 +227,9 @@ async fn dispatch(ctx: &Ctx, connection: &Connection, frame: ClientFrame) -> Res
         }
         ClientFrame::Read(read) => {
             rooms::room_for_member(ctx, &connection.user_id, &room).await?;
-            realtime::read(ctx, &connection.user_id, &room, &read.message_id()?).await
+            realtime::read(ctx, &connection.user_id, &room, &read.message_id()?)
+                .await
+                .map(|_| ())
         }
         ClientFrame::Sync(sync) => {
             let (after_seq, after_change) = (sync.after_seq()?, sync.after_change()?);

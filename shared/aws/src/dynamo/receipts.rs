@@ -106,4 +106,26 @@ impl ReceiptStore for DynamoStore {
             read: watermarks(&i, "r#"),
         })
     }
+
+    async fn read_marks(
+        &self,
+        user: &UserId,
+        rooms: &[RoomId],
+    ) -> Result<std::collections::HashMap<RoomId, u64>> {
+        let keys = rooms
+            .iter()
+            .map(|room| (room_pk(room), RECEIPTS.to_owned()))
+            .collect();
+        let attr = read_attr(user);
+        let mut marks: std::collections::HashMap<RoomId, u64> =
+            rooms.iter().map(|room| (room.clone(), 0)).collect();
+        for i in self.batch_get(keys).await? {
+            let room = item::get_s(&i, PK)?;
+            let room = RoomId::from_trusted(room.trim_start_matches("ROOM#").to_owned());
+            if let Some(read) = item::opt_n::<u64>(&i, &attr) {
+                marks.insert(room, read);
+            }
+        }
+        Ok(marks)
+    }
 }

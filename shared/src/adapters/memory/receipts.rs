@@ -48,4 +48,20 @@ impl ReceiptStore for MemoryStore {
     async fn receipts(&self, room: &RoomId) -> Result<Receipts> {
         Ok(self.lock()?.receipts.get(room).cloned().unwrap_or_default())
     }
+
+    async fn read_marks(&self, user: &UserId, rooms: &[RoomId]) -> Result<HashMap<RoomId, u64>> {
+        let s = self.lock()?;
+        Ok(rooms
+            .iter()
+            .map(|room| {
+                let read = s
+                    .receipts
+                    .get(room)
+                    .and_then(|r| r.read.get(user))
+                    .copied()
+                    .unwrap_or(0);
+                (room.clone(), read)
+            })
+            .collect())
+    }
 }

@@ -5,12 +5,13 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{caller, created_or_ok, message_param, ok, room_param, ApiRequest, ApiResponse};
-use crate::domain::MessageBody;
+use crate::domain::{MessageBody, MessageId};
 use crate::error::Validator;
 use crate::fields::Field;
 use crate::http::body::{json_body, query_params};
-use crate::http::views::{Message, Page};
+use crate::http::views::{Message, Page, UnreadCount};
 use crate::usecases::messages::{self, Window, DEFAULT_PAGE, MAX_PAGE};
+use crate::usecases::{realtime, rooms};
 use crate::{Ctx, Result};
 
 /// The query of `GET /api/chat/rooms/{id}/messages/`.
@@ -170,4 +171,45 @@ pub async fn message_delete(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> 
     let message = message_param(req)?;
     messages::delete(ctx, &me, &room, &message).await?;
     Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
+}
+
+/// `POST /api/chat/rooms/{id}/read/`
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReadRequest {
+    /// The newest message read: everything up to it counts as read.
+    #[serde(default)]
+    #[schema(value_type = MessageId, required = true)]
+    message_id: Field<String>,
+}
+
+impl ReadRequest {
+    /// The message read up to.
+    pub fn validate(self) -> Result<MessageId> {
+        let mut v = Validator::new();
+        let id = self
+            .message_id
+            .required(&mut v, "message_id")
+            .and_then(|raw| {
+                v.check(
+                    "message_id",
+                    MessageId::parse(&raw).ok_or_else(|| "Not a message id.".to_owned()),
+                )
+            });
+        match id {
+            Some(id) => v.finish().map(|()| id),
+            None => Err(v.into_error()),
+        }
+    }
+}
+
+pub async fn room_read(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
+    let me = caller(ctx, req)?;
+    let room = room_param(req)?;
+    let message = json_body::<ReadRequest>(req)?.validate()?;
+    rooms::room_for_member(ctx, &me, &room).await?;
+    let unread_count = realtime::read(ctx, &me, &room, &message).await?;
+    ok(&UnreadCount {
+        room_id: room,
+        unread_count,
+    })
 }

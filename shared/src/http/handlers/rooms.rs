@@ -15,7 +15,11 @@ use crate::{Ctx, Error, Result};
 pub async fn rooms_list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let me = caller(ctx, req)?;
     let rooms = rooms::list(ctx, &me).await?;
-    ok(&rooms.iter().map(Room::from).collect::<Vec<_>>())
+    let unread = rooms::unread_counts(ctx, &me, &rooms).await?;
+    ok(&rooms
+        .iter()
+        .map(|r| Room::seen_by(r, unread.get(&r.id).copied().unwrap_or(0)))
+        .collect::<Vec<_>>())
 }
 
 /// `POST /api/chat/rooms/`
@@ -103,7 +107,8 @@ pub async fn rooms_create(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
         })?,
         group => rooms::create(ctx, &me, group).await?,
     };
-    created_or_ok(created.created, &Room::from(&created.room))
+    let unread = rooms::unread_count(ctx, &me, &created.room).await?;
+    created_or_ok(created.created, &Room::seen_by(&created.room, unread))
 }
 
 pub async fn room_get(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
@@ -111,12 +116,14 @@ pub async fn room_get(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let room_id = room_param(req)?;
     let (room, member) = rooms::room_for_member(ctx, &me, &room_id).await?;
     let members = rooms::with_users(ctx, ctx.rooms.members(&room_id).await?).await?;
-    ok(&RoomDetail::new(ctx, &room, &members, member.role).await?)
+    let unread = rooms::unread_count(ctx, &me, &room).await?;
+    ok(&RoomDetail::new(ctx, &room, &members, member.role, unread).await?)
 }
 
 pub async fn direct_chat(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let me = caller(ctx, req)?;
     let other = user_param(req)?;
     let created = rooms::direct(ctx, &me, &other).await?;
-    created_or_ok(created.created, &Room::from(&created.room))
+    let unread = rooms::unread_count(ctx, &me, &created.room).await?;
+    created_or_ok(created.created, &Room::seen_by(&created.room, unread))
 }

@@ -21,11 +21,13 @@ use crate::http::handlers::auth::{
     ResendOtpRequest, TokenRequest, VerifyEmailRequest,
 };
 use crate::http::handlers::members::{AddMemberRequest, UpdateMemberRequest};
-use crate::http::handlers::messages::{EditMessageRequest, HistoryQuery, SendMessageRequest};
+use crate::http::handlers::messages::{
+    EditMessageRequest, HistoryQuery, ReadRequest, SendMessageRequest,
+};
 use crate::http::handlers::profile::ProfileUpdateRequest;
 use crate::http::handlers::rooms::CreateRoomRequest;
 use crate::http::views::{
-    Detail, Member, Message, OwnProfile, Page, Registered, Room, RoomDetail, Tokens,
+    Detail, Member, Message, OwnProfile, Page, Registered, Room, RoomDetail, Tokens, UnreadCount,
 };
 use crate::http::Route;
 
@@ -370,6 +372,12 @@ fn doc(route: Route, c: &mut Components) -> Doc {
             vec![(204, "Removed", None)],
         )
         .failing(&[Forbidden, NotFound, Conflict]),
+        Route::RoomRead => Doc::new(
+            "Mark the room read up to a message (members' sockets get `receipt`, yours `unread`)",
+            vec![(200, "Your unread count now", Some(c.schema::<UnreadCount>()))],
+        )
+        .json::<ReadRequest>(c)
+        .failing(&[NotFound]),
         Route::RoomLeave => Doc::new(
             "Leave the room",
             vec![(200, "Left", Some(c.schema::<Detail>()))],
