@@ -1,6 +1,6 @@
-//! What sending a message costs in DynamoDB requests, counted by an SDK
-//! interceptor: it must not grow with the room beyond the batched reads of
-//! the members' connections.
+//! What sending, editing, deleting and reading a message cost in DynamoDB
+//! requests, counted by an SDK interceptor: none may grow with the room
+//! beyond the batched reads of the members' connections.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,14 +10,18 @@ use chat_aws::metrics::RequestCounter;
 use chat_aws::setup::{AwsSettings, Needs};
 use chat_core::adapters::ChannelNotifier;
 use chat_core::domain::{Connection, MessageBody, Role};
-use chat_core::usecases::messages;
+use chat_core::usecases::{messages, realtime};
 use chat_core::Ctx;
 
 use crate::support::{config, group, member, user};
 
-/// Sends one message in a fresh room of `size` members, each with an open
-/// connection, and returns the DynamoDB requests it took, per operation.
-async fn cost_of_sending(size: usize) -> BTreeMap<String, usize> {
+/// Requests per DynamoDB operation.
+type Cost = BTreeMap<String, usize>;
+
+/// In a fresh room of `size` members, each with an open connection: the
+/// requests of sending one message, then of its sender editing it, of
+/// another member reading it, and of the admin deleting it.
+async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 4] {
     let resources = chat_tests::provision().await;
     let counter = RequestCounter::default();
     let aws = AwsSettings {
@@ -76,43 +80,67 @@ async fn cost_of_sending(size: usize) -> BTreeMap<String, usize> {
     }
     counter.reset();
     let body = MessageBody::parse("hello everyone").expect("body");
-    messages::send(&ctx, &users[0].id, &room.id, body, None)
+    let sent = messages::send(&ctx, &users[0].id, &room.id, body, None)
         .await
         .expect("send");
-    let counts = counter.snapshot();
+    let send = counter.snapshot();
     // Every member's connection got the message.
     for inbox in &mut inboxes {
         assert!(inbox.try_recv().is_some(), "a member missed the message");
     }
-    counts
+    let id = sent.message.id;
+    counter.reset();
+    let body = MessageBody::parse("hello, everyone").expect("body");
+    messages::edit(&ctx, &users[0].id, &room.id, &id, body)
+        .await
+        .expect("edit");
+    let edit = counter.snapshot();
+    counter.reset();
+    realtime::read(&ctx, &users[1].id, &room.id, &id)
+        .await
+        .expect("read");
+    let read = counter.snapshot();
+    counter.reset();
+    messages::delete(&ctx, &users[0].id, &room.id, &id)
+        .await
+        .expect("delete");
+    let delete = counter.snapshot();
+    [
+        ("send", send),
+        ("edit", edit),
+        ("read", read),
+        ("delete", delete),
+    ]
 }
 
 #[tokio::test]
-async fn sending_costs_the_same_in_a_room_of_2_and_of_50() {
-    let small = cost_of_sending(2).await;
-    let large = cost_of_sending(50).await;
-    println!("DynamoDB requests to send one message (room of 2 | room of 50):");
-    let operations: std::collections::BTreeSet<&String> =
-        small.keys().chain(large.keys()).collect();
-    for op in &operations {
+async fn messages_cost_the_same_in_a_room_of_2_and_of_50() {
+    let small = costs_in_a_room_of(2).await;
+    let large = costs_in_a_room_of(50).await;
+    for ((what, small), (_, large)) in small.iter().zip(large.iter()) {
+        println!("DynamoDB requests to {what} a message (room of 2 | room of 50):");
+        let operations: std::collections::BTreeSet<&String> =
+            small.keys().chain(large.keys()).collect();
+        for op in &operations {
+            println!(
+                "  {op:<20} {:>3} | {:>3}",
+                small.get(*op).copied().unwrap_or(0),
+                large.get(*op).copied().unwrap_or(0)
+            );
+        }
         println!(
-            "  {op:<20} {:>3} | {:>3}",
-            small.get(*op).copied().unwrap_or(0),
-            large.get(*op).copied().unwrap_or(0)
+            "  {:<20} {:>3} | {:>3}",
+            "total",
+            small.values().sum::<usize>(),
+            large.values().sum::<usize>()
         );
+        // Connection reads are batched (100 users per BatchGetItem), member
+        // reads paged (1 MB per Query page): 50 members fit in one of each.
+        assert_eq!(
+            small, large,
+            "the cost to {what} must not grow with the room"
+        );
+        assert!(!small.contains_key("Scan"), "never a scan");
+        assert!(small.values().sum::<usize>() <= 11, "{what}: {small:?}");
     }
-    println!(
-        "  {:<20} {:>3} | {:>3}",
-        "total",
-        small.values().sum::<usize>(),
-        large.values().sum::<usize>()
-    );
-    // Connection reads are batched (100 users per BatchGetItem), member reads
-    // paged (1 MB per Query page): 50 members fit in one of each.
-    assert_eq!(
-        small, large,
-        "the cost of a send must not grow with the room"
-    );
-    assert!(!small.contains_key("Scan"), "never a scan");
-    assert!(small.values().sum::<usize>() <= 11, "{small:?}");
 }

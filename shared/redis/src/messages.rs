@@ -40,6 +40,17 @@ impl RedisStore {
             .collect()
     }
 
+    /// The seq of a message of the room, by its id.
+    async fn seq_of(&self, room: &RoomId, id: &MessageId) -> Result<Option<u64>> {
+        self.query(
+            "HGET",
+            redis::cmd("HGET")
+                .arg(self.keys.room(room, "ids"))
+                .arg(id.as_str()),
+        )
+        .await
+    }
+
     async fn last_seq(&self, room: &RoomId) -> Result<u64> {
         let last: Option<u64> = self
             .query(
@@ -97,15 +108,7 @@ impl MessageStore for RedisStore {
     }
 
     async fn message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>> {
-        let seq: Option<u64> = self
-            .query(
-                "HGET",
-                redis::cmd("HGET")
-                    .arg(self.keys.room(room, "ids"))
-                    .arg(id.as_str()),
-            )
-            .await?;
-        match seq {
+        match self.seq_of(room, id).await? {
             Some(seq) => Ok(self.messages_at(room, &[seq]).await?.pop()),
             None => Ok(None),
         }
@@ -144,15 +147,7 @@ impl MessageStore for RedisStore {
         change: &MessageChange,
     ) -> Result<ChangeMessage> {
         for _ in 0..CHANGE_ATTEMPTS {
-            let seq: Option<u64> = self
-                .query(
-                    "HGET",
-                    redis::cmd("HGET")
-                        .arg(self.keys.room(room, "ids"))
-                        .arg(id.as_str()),
-                )
-                .await?;
-            let Some(seq) = seq else {
+            let Some(seq) = self.seq_of(room, id).await? else {
                 return Ok(ChangeMessage::NotFound);
             };
             let mut read = redis::pipe();

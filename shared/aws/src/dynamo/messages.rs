@@ -319,14 +319,15 @@ impl DynamoStore {
             .ok_or_else(|| Error::internal("client id claim without its message"))
     }
 
-    async fn query_seqs(
+    /// Up to `limit` items of the room with a sort key from `from` to `to`,
+    /// in key order (or reversed), read strongly consistent.
+    async fn query_range(
         &self,
         room: &RoomId,
-        from: String,
-        to: String,
+        (from, to): (String, String),
         newest_first: bool,
         limit: usize,
-    ) -> Result<Vec<Message>> {
+    ) -> Result<Vec<Item>> {
         if from > to || limit == 0 {
             return Ok(Vec::new());
         }
@@ -344,7 +345,22 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| translate("Query", e))?;
-        page.items().iter().map(message_from).collect()
+        Ok(page.items.unwrap_or_default())
+    }
+
+    async fn query_seqs(
+        &self,
+        room: &RoomId,
+        from: String,
+        to: String,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        self.query_range(room, (from, to), newest_first, limit)
+            .await?
+            .iter()
+            .map(message_from)
+            .collect()
     }
 }
 
@@ -439,24 +455,10 @@ impl MessageStore for DynamoStore {
     }
 
     async fn changes_after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<Message>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let page = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(room_pk(room)))
-            .expression_attribute_values(":from", s(change_sk(after.saturating_add(1))))
-            .expression_attribute_values(":to", s(CHANGE_END))
-            .consistent_read(true)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(|e| translate("Query", e))?;
-        let seqs = page
-            .items()
+        let range = (change_sk(after.saturating_add(1)), CHANGE_END.to_owned());
+        let seqs = self
+            .query_range(room, range, false, limit)
+            .await?
             .iter()
             .map(|i| item::get_n::<u64>(i, "seq"))
             .collect::<Result<Vec<u64>>>()?;
