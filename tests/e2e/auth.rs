@@ -13,14 +13,7 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_family() -> TestResult {
     let alice = app.user("alice").await;
     let refresh = |token: String| {
         let app = &app;
-        async move {
-            app.post(
-                "/api/users/token/refresh/",
-                None,
-                json!({ "refresh": token }),
-            )
-            .await
-        }
+        async move { app.refresh(token).await }
     };
     let (status, second) = refresh(alice.refresh.clone()).await;
     assert_eq!(status, StatusCode::OK);
@@ -61,13 +54,7 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_family() -> TestResult {
 async fn an_access_token_is_not_a_refresh_token_and_vice_versa() -> TestResult {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
-    let (status, _) = app
-        .post(
-            "/api/users/token/refresh/",
-            None,
-            json!({ "refresh": alice.access }),
-        )
-        .await;
+    let (status, _) = app.refresh(alice.access.clone()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = app.get("/api/users/profile/", &alice.refresh).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -86,13 +73,7 @@ async fn logout_kills_the_refresh_token() -> TestResult {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = app
-        .post(
-            "/api/users/token/refresh/",
-            None,
-            json!({ "refresh": alice.refresh }),
-        )
-        .await;
+    let (status, _) = app.refresh(alice.refresh.clone()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     Ok(())
 }
@@ -109,13 +90,7 @@ async fn access_tokens_expire_after_an_hour() -> TestResult {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "token_not_valid");
     // The refresh token still gives a working pair.
-    let (status, pair) = app
-        .post(
-            "/api/users/token/refresh/",
-            None,
-            json!({ "refresh": alice.refresh }),
-        )
-        .await;
+    let (status, pair) = app.refresh(alice.refresh.clone()).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app
         .get(
@@ -612,13 +587,7 @@ async fn a_password_reset_ends_every_session() -> TestResult {
         socket.next_within(Duration::from_secs(5)).await.is_none(),
         "the open socket is closed"
     );
-    let (status, _) = app
-        .post(
-            "/api/users/token/refresh/",
-            None,
-            json!({ "refresh": alice.refresh }),
-        )
-        .await;
+    let (status, _) = app.refresh(alice.refresh.clone()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the old session is over");
     assert_eq!(
         app.ws(&format!("/ws/?token={}", alice.access)).await.err(),

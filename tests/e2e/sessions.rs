@@ -61,13 +61,7 @@ async fn a_replayed_refresh_token_closes_that_sessions_sockets() -> TestResult {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
     let mut socket = app.ws_user(&alice).await;
-    let (status, _) = app
-        .post(
-            "/api/users/token/refresh/",
-            None,
-            json!({ "refresh": alice.refresh }),
-        )
-        .await;
+    let (status, _) = app.refresh(alice.refresh.clone()).await;
     assert_eq!(status, StatusCode::OK);
     // Replayed by someone else, later: the whole session ends.
     app.clock.advance_secs(120);
@@ -173,24 +167,12 @@ async fn within_the_grace_window_a_replay_from_another_client_still_ends_the_ses
 {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
-    let (status, rotated) = app
-        .post(
-            "/api/users/token/refresh/",
-            None,
-            json!({ "refresh": alice.refresh }),
-        )
-        .await;
+    let (status, rotated) = app.refresh(alice.refresh.clone()).await;
     assert_eq!(status, StatusCode::OK);
     let thief = crate::support::client_from("127.0.0.2");
     let (status, _) = refresh_from(&app, &thief, &alice.refresh).await?;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = app
-        .post(
-            "/api/users/token/refresh/",
-            None,
-            json!({ "refresh": rotated["refresh"] }),
-        )
-        .await;
+    let (status, _) = app.refresh(rotated["refresh"].clone()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the session is over");
     Ok(())
 }
@@ -199,30 +181,12 @@ async fn within_the_grace_window_a_replay_from_another_client_still_ends_the_ses
 async fn after_the_grace_window_the_same_client_replaying_ends_the_session() -> TestResult {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
-    let (status, rotated) = app
-        .post(
-            "/api/users/token/refresh/",
-            None,
-            json!({ "refresh": alice.refresh }),
-        )
-        .await;
+    let (status, rotated) = app.refresh(alice.refresh.clone()).await;
     assert_eq!(status, StatusCode::OK);
     app.clock.advance_secs(11);
-    let (status, _) = app
-        .post(
-            "/api/users/token/refresh/",
-            None,
-            json!({ "refresh": alice.refresh }),
-        )
-        .await;
+    let (status, _) = app.refresh(alice.refresh.clone()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = app
-        .post(
-            "/api/users/token/refresh/",
-            None,
-            json!({ "refresh": rotated["refresh"] }),
-        )
-        .await;
+    let (status, _) = app.refresh(rotated["refresh"].clone()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the session is over");
     Ok(())
 }

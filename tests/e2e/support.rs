@@ -309,6 +309,17 @@ impl TestApp {
         (status, body(response).await)
     }
 
+    /// Presents a refresh token (any JSON value, to try malformed ones too).
+    pub async fn refresh(&self, token: impl Into<Value>) -> (StatusCode, Value) {
+        let token: Value = token.into();
+        self.post(
+            "/api/users/token/refresh/",
+            None,
+            json!({ "refresh": token }),
+        )
+        .await
+    }
+
     pub async fn post(&self, path: &str, token: Option<&str>, value: Value) -> (StatusCode, Value) {
         self.call(Method::POST, path, token, Some(value)).await
     }
