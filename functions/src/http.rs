@@ -27,6 +27,8 @@ pub const fn route_needs(route: Route) -> Needs {
             MessagesSend
                 | MessageEdit
                 | MessageDelete
+                | ReactionAdd
+                | ReactionRemove
                 | RoomRead
                 | PasswordResetConfirm
                 | Logout

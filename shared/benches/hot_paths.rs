@@ -199,6 +199,7 @@ fn benches(c: &mut Criterion) {
         edited_at: None,
         deleted_at: None,
         change: 0,
+        reactions: Vec::new(),
     };
     c.bench_function("fan out to a room of 50 connected members", |b| {
         b.to_async(&rt).iter(|| async {

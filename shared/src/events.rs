@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::domain::{Message, MessageBody, MessageId, RoomId, Timestamp, User, UserId, Username};
+use crate::domain::{
+    Emoji, Message, MessageBody, MessageId, RoomId, Timestamp, User, UserId, Username,
+};
 use crate::error::{Error, FieldErrors};
 
 /// An event pushed to a connection.
@@ -12,7 +14,8 @@ use crate::error::{Error, FieldErrors};
 pub enum ServerEvent {
     /// A new message, to every connection of every member of its room.
     Message(MessageEvent),
-    /// A message was edited: it as it is now, to every member's connections.
+    /// A message was edited or reacted to: it as it is now, to every
+    /// member's connections.
     #[serde(rename = "message_updated")]
     MessageUpdated(MessageEvent),
     /// A message was deleted: it keeps its place (`seq`) without its text.
@@ -115,9 +118,39 @@ pub struct MessageEvent {
     /// When its sender last edited it (absent if never).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<Timestamp>,
-    /// The room's change number of its latest edit (absent if never).
+    /// The room's change number of its latest edit or reaction (absent if
+    /// never).
     #[serde(skip_serializing_if = "is_zero")]
     pub change: u64,
+    /// Its reactions as the recipient sees them (absent if none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<ReactionCount>,
+}
+
+/// One emoji on a message: how many reacted with it and whether the one
+/// who reads did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReactionCount {
+    /// The emoji.
+    pub emoji: Emoji,
+    /// How many members reacted with it (at least 1).
+    pub count: usize,
+    /// Whether the caller did.
+    pub me: bool,
+}
+
+impl ReactionCount {
+    /// The reactions of `m` as `viewer` sees them.
+    pub fn of(m: &Message, viewer: Option<&UserId>) -> Vec<Self> {
+        m.reactions
+            .iter()
+            .map(|r| Self {
+                emoji: r.emoji.clone(),
+                count: r.user_ids.len(),
+                me: viewer.is_some_and(|v| r.user_ids.contains(v)),
+            })
+            .collect()
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -125,8 +158,9 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl MessageEvent {
-    /// The event's form of a stored message.
-    pub fn of(m: &Message) -> Self {
+    /// The event's form of a stored message, for `viewer`'s connections
+    /// (`None`: the message has no reactions yet).
+    pub fn seen_by(m: &Message, viewer: Option<&UserId>) -> Self {
         Self {
             id: m.id.clone(),
             room_id: m.room_id.clone(),
@@ -138,6 +172,7 @@ impl MessageEvent {
             seq: m.seq,
             edited_at: m.edited_at,
             change: m.change,
+            reactions: ReactionCount::of(m, viewer),
         }
     }
 }
@@ -182,14 +217,15 @@ pub struct ErrorEvent {
 }
 
 impl ServerEvent {
-    /// The event for a stored message.
-    pub fn message(m: &Message) -> Self {
-        ServerEvent::Message(MessageEvent::of(m))
+    /// The event for a stored message, for `viewer`'s connections.
+    pub fn message(m: &Message, viewer: Option<&UserId>) -> Self {
+        ServerEvent::Message(MessageEvent::seen_by(m, viewer))
     }
 
-    /// The event for a changed message: `message_deleted` for a deleted
-    /// one, else `message_updated` with it as it is now.
-    pub fn changed(m: &Message) -> Self {
+    /// The event for a changed message, for `viewer`'s connections:
+    /// `message_deleted` for a deleted one, else `message_updated` with it
+    /// as it is now.
+    pub fn changed(m: &Message, viewer: Option<&UserId>) -> Self {
         if m.is_deleted() {
             ServerEvent::MessageDeleted {
                 room_id: m.room_id.clone(),
@@ -198,7 +234,7 @@ impl ServerEvent {
                 change: m.change,
             }
         } else {
-            ServerEvent::MessageUpdated(MessageEvent::of(m))
+            ServerEvent::MessageUpdated(MessageEvent::seen_by(m, viewer))
         }
     }
 

@@ -8,8 +8,8 @@
 use async_trait::async_trait;
 
 use crate::domain::{
-    Connection, Email, Member, Message, MessageBody, MessageId, ProfileUpdate, Role, Room, RoomId,
-    Timestamp, User, UserId, Username,
+    Connection, Email, Emoji, Member, Message, MessageBody, MessageId, ProfileUpdate, Reaction,
+    Role, Room, RoomId, Timestamp, User, UserId, Username, MAX_REACTIONS_PER_MESSAGE,
 };
 use crate::Result;
 
@@ -375,6 +375,16 @@ pub enum MessageChange {
         /// When.
         at: Timestamp,
     },
+    /// A member adds (`add`) or takes back a reaction: one per member per
+    /// emoji, at most [`MAX_REACTIONS_PER_MESSAGE`] emojis per message.
+    React {
+        /// The emoji.
+        emoji: Emoji,
+        /// Who reacts.
+        by: UserId,
+        /// Add it, or take it back.
+        add: bool,
+    },
 }
 
 impl MessageChange {
@@ -404,9 +414,49 @@ impl MessageChange {
                 }
                 changed.body = MessageBody::from_trusted(String::new());
                 changed.deleted_at = Some(*at);
+                changed.reactions.clear();
+            }
+            MessageChange::React { emoji, by, add } => {
+                react(&mut changed.reactions, emoji, by, *add)?;
             }
         }
         Ok(changed)
+    }
+}
+
+/// Adds or takes back `by`'s reaction with `emoji` in `reactions`; refuses
+/// what would change nothing, and a new emoji beyond the limit.
+fn react(
+    reactions: &mut Vec<Reaction>,
+    emoji: &Emoji,
+    by: &UserId,
+    add: bool,
+) -> std::result::Result<(), ChangeMessage> {
+    let found = reactions.iter().position(|r| r.emoji == *emoji);
+    match (found, add) {
+        (Some(i), true) if reactions[i].user_ids.contains(by) => Err(ChangeMessage::Unchanged),
+        (Some(i), true) => {
+            reactions[i].user_ids.push(by.clone());
+            Ok(())
+        }
+        (None, true) if reactions.len() >= MAX_REACTIONS_PER_MESSAGE => {
+            Err(ChangeMessage::TooManyReactions)
+        }
+        (None, true) => {
+            reactions.push(Reaction {
+                emoji: emoji.clone(),
+                user_ids: vec![by.clone()],
+            });
+            Ok(())
+        }
+        (Some(i), false) if reactions[i].user_ids.contains(by) => {
+            reactions[i].user_ids.retain(|u| u != by);
+            if reactions[i].user_ids.is_empty() {
+                reactions.remove(i);
+            }
+            Ok(())
+        }
+        (_, false) => Err(ChangeMessage::Unchanged),
     }
 }
 
@@ -421,6 +471,11 @@ pub enum ChangeMessage {
     NotSender,
     /// The message was deleted already.
     AlreadyDeleted,
+    /// The change would change nothing (a reaction already there, or not
+    /// there to take back); nothing was numbered.
+    Unchanged,
+    /// A new emoji would exceed [`MAX_REACTIONS_PER_MESSAGE`].
+    TooManyReactions,
 }
 
 /// An e-mail to send.

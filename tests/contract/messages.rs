@@ -1,6 +1,9 @@
 use std::collections::HashSet;
 
-use chat_core::domain::{Message, MessageBody, MessageId, Role, Timestamp, UserId, Username};
+use chat_core::domain::{
+    Emoji, Message, MessageBody, MessageId, Role, Timestamp, UserId, Username,
+    MAX_REACTIONS_PER_MESSAGE,
+};
 use chat_core::ports::{Append, ChangeMessage, MessageChange};
 use chat_core::{Ctx, Error};
 
@@ -15,6 +18,7 @@ contract!(
     last_message_follows_commit_order,
     edits_and_deletions_are_numbered_and_caught_up,
     concurrent_changes_take_distinct_numbers,
+    reactions_count_each_member_once_under_concurrency,
 );
 
 fn message(
@@ -36,6 +40,7 @@ fn message(
         edited_at: None,
         deleted_at: None,
         change: 0,
+        reactions: Vec::new(),
     }
 }
 
@@ -480,4 +485,150 @@ async fn concurrent_changes_take_distinct_numbers(ctx: &Ctx) {
         .expect("changes");
     let order: Vec<u64> = caught_up.iter().map(|m| m.change).collect();
     assert_eq!(order, (1..=10).collect::<Vec<u64>>());
+}
+
+fn react(emoji: &str, by: &str, add: bool) -> MessageChange {
+    MessageChange::React {
+        emoji: Emoji::parse(emoji).expect("emoji"),
+        by: UserId::from_trusted(by.into()),
+        add,
+    }
+}
+
+/// Reactions are changes: each one that changes something takes the next
+/// change number; ten members reacting at once with one emoji all count;
+/// reacting twice or taking back what is not there changes nothing; a
+/// message takes at most [`MAX_REACTIONS_PER_MESSAGE`] emojis; deleting it
+/// drops them.
+async fn reactions_count_each_member_once_under_concurrency(ctx: &Ctx) {
+    let room = room(ctx).await;
+    let m = message(ctx, &room, T0, "react to me", None);
+    ctx.messages.append(&m).await.expect("append");
+    let (room_id, id) = (&room.id, &m.id);
+    let reactors: Vec<String> = (0..10).map(|i| format!("u{i}")).collect();
+    let reactions = reactors.iter().map(|u| async move {
+        ctx.messages
+            .change_message(room_id, id, &react("👍", u, true))
+            .await
+    });
+    let mut numbers: Vec<u64> = futures_util::future::join_all(reactions)
+        .await
+        .into_iter()
+        .map(|o| changed(o.expect("react")).change)
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=10).collect::<Vec<u64>>());
+
+    let stored = ctx
+        .messages
+        .message(room_id, id)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(stored.change, 10);
+    assert_eq!(stored.reactions.len(), 1);
+    let mut who: Vec<&str> = stored.reactions[0]
+        .user_ids
+        .iter()
+        .map(UserId::as_str)
+        .collect();
+    who.sort_unstable();
+    assert_eq!(who, reactors.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // "❤" and "❤️" are one emoji; the second time changes nothing.
+    let heart = changed(
+        ctx.messages
+            .change_message(room_id, id, &react("\u{2764}", "u0", true))
+            .await
+            .expect("heart"),
+    );
+    assert_eq!(
+        (heart.change, heart.reactions[1].emoji.as_str()),
+        (11, "\u{2764}\u{FE0F}")
+    );
+    for again in [
+        react("\u{2764}\u{FE0F}", "u0", true),
+        react("🎉", "u0", false),
+    ] {
+        let outcome = ctx
+            .messages
+            .change_message(room_id, id, &again)
+            .await
+            .expect("again");
+        assert_eq!(outcome, ChangeMessage::Unchanged);
+    }
+    let taken_back = changed(
+        ctx.messages
+            .change_message(room_id, id, &react("👍", "u3", false))
+            .await
+            .expect("take back"),
+    );
+    assert_eq!(taken_back.change, 12);
+    assert_eq!(taken_back.reactions[0].user_ids.len(), 9);
+    assert!(!taken_back.reactions[0]
+        .user_ids
+        .contains(&UserId::from_trusted("u3".into())));
+
+    // History and the catch-up show the reactions as they are now.
+    let page = ctx
+        .messages
+        .history(room_id, None, 10)
+        .await
+        .expect("history");
+    assert_eq!(page[0].reactions, taken_back.reactions);
+    let caught_up = ctx
+        .messages
+        .changes_after(room_id, 10, 100)
+        .await
+        .expect("changes");
+    assert_eq!(caught_up.len(), 1, "one entry per changed message");
+    assert_eq!(caught_up[0].reactions, taken_back.reactions);
+
+    // Two emojis are on it; fill it up to the limit, then one more is refused.
+    let more = [
+        "😀", "😂", "😍", "😎", "😢", "😡", "🙏", "🔥", "🎉", "💯", "✅", "👀", "🚀", "🤔", "👏",
+        "😅", "🙌", "💪", "🤝", "🍕",
+    ];
+    for emoji in more.iter().take(MAX_REACTIONS_PER_MESSAGE - 2) {
+        changed(
+            ctx.messages
+                .change_message(room_id, id, &react(emoji, "u1", true))
+                .await
+                .expect("react"),
+        );
+    }
+    let full = ctx
+        .messages
+        .change_message(room_id, id, &react("🍕", "u1", true))
+        .await
+        .expect("full");
+    assert_eq!(full, ChangeMessage::TooManyReactions);
+    // An emoji already there still takes more reactors.
+    changed(
+        ctx.messages
+            .change_message(room_id, id, &react("😀", "u2", true))
+            .await
+            .expect("existing emoji"),
+    );
+
+    let deleted = changed(
+        ctx.messages
+            .change_message(
+                room_id,
+                id,
+                &MessageChange::Delete {
+                    by: None,
+                    at: T0.plus_secs(5),
+                },
+            )
+            .await
+            .expect("delete"),
+    );
+    assert!(deleted.reactions.is_empty());
+    let after_delete = ctx
+        .messages
+        .change_message(room_id, id, &react("👍", "u5", true))
+        .await
+        .expect("react to deleted");
+    assert_eq!(after_delete, ChangeMessage::AlreadyDeleted);
 }

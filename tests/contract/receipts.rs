@@ -61,6 +61,7 @@ fn message(ctx: &Ctx, room: &RoomId, sender: &UserId, i: i64) -> Message {
         edited_at: None,
         deleted_at: None,
         change: 0,
+        reactions: Vec::new(),
     }
 }
 

@@ -1,4 +1,4 @@
-//! What sending, editing, deleting and reading a message cost in DynamoDB
+//! What sending, editing, reacting to, deleting and reading a message cost in DynamoDB
 //! requests, counted by an SDK interceptor: none may grow with the room
 //! beyond the batched reads of the members' connections.
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 use chat_aws::metrics::RequestCounter;
 use chat_aws::setup::{AwsSettings, Needs};
 use chat_core::adapters::ChannelNotifier;
-use chat_core::domain::{Connection, MessageBody, Role};
+use chat_core::domain::{Connection, Emoji, MessageBody, Role};
 use chat_core::usecases::{messages, realtime};
 use chat_core::Ctx;
 
@@ -20,8 +20,9 @@ type Cost = BTreeMap<String, usize>;
 
 /// In a fresh room of `size` members, each with an open connection: the
 /// requests of sending one message, then of its sender editing it, of
-/// another member reading it, and of the admin deleting it.
-async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 4] {
+/// another member reading it and reacting to it, and of the admin deleting
+/// it.
+async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 5] {
     let resources = chat_tests::provision().await;
     let counter = RequestCounter::default();
     let aws = AwsSettings {
@@ -101,6 +102,12 @@ async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 4] {
         .expect("read");
     let read = counter.snapshot();
     counter.reset();
+    let emoji = Emoji::parse("👍").expect("emoji");
+    messages::react(&ctx, &users[1].id, &room.id, &id, emoji, true)
+        .await
+        .expect("react");
+    let react = counter.snapshot();
+    counter.reset();
     messages::delete(&ctx, &users[0].id, &room.id, &id)
         .await
         .expect("delete");
@@ -109,6 +116,7 @@ async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 4] {
         ("send", send),
         ("edit", edit),
         ("read", read),
+        ("react to", react),
         ("delete", delete),
     ]
 }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::support::{spawn_app, TestApp, TestResult, User, WsClient, EVENT_WAIT};
 
-fn message_path(room: &str, message: &str) -> String {
+pub(crate) fn message_path(room: &str, message: &str) -> String {
     format!("/api/chat/rooms/{room}/messages/{message}/")
 }
 
@@ -37,14 +37,14 @@ async fn delete(app: &TestApp, user: &User, room: &str, message: &str) -> Status
     .0
 }
 
-async fn sent(app: &TestApp, user: &User, room: &str, text: &str) -> TestResult<String> {
+pub(crate) async fn sent(app: &TestApp, user: &User, room: &str, text: &str) -> TestResult<String> {
     let (status, body) = app.send(user, room, text).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     Ok(body["id"].as_str().ok_or("id")?.to_owned())
 }
 
 /// Every event a `sync` with `after_change` brings, up to its `synced`.
-async fn sync_all(socket: &mut WsClient, room: &str) -> TestResult<(Vec<Value>, Value)> {
+pub(crate) async fn sync_all(socket: &mut WsClient, room: &str) -> TestResult<(Vec<Value>, Value)> {
     socket
         .send(json!({ "action": "sync", "room_id": room, "after_seq": 0, "after_change": 0 }))
         .await;

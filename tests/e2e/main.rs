@@ -10,6 +10,7 @@ mod direct;
 mod edits;
 mod journey;
 mod profile;
+mod reactions;
 mod realtime;
 mod sending_limits;
 mod sessions;

@@ -358,6 +358,27 @@ fn scenario(w: &World) -> Vec<(Route, ApiRequest)> {
             ),
         ),
         (
+            Route::ReactionAdd,
+            request(
+                w,
+                "POST",
+                &[("id", room), ("message_id", &w.message)],
+                json!({"emoji": "👍"}),
+                true,
+            ),
+        ),
+        (Route::ReactionRemove, {
+            let mut remove = request(
+                w,
+                "DELETE",
+                &[("id", room), ("message_id", &w.message)],
+                json!({}),
+                true,
+            );
+            remove.query.insert("emoji".into(), "👍".into());
+            remove
+        }),
+        (
             Route::MessageEdit,
             request(
                 w,

@@ -186,6 +186,8 @@ pub fn binaries(dir: Option<PathBuf>) -> Vec<(String, PathBuf)> {
         "messages-send",
         "message-edit",
         "message-delete",
+        "reaction-add",
+        "reaction-remove",
         "members-list",
         "members-add",
         "member-update",

@@ -38,6 +38,8 @@ fn binary(name: &str) -> &'static str {
         "messages-list" => env!("CARGO_BIN_EXE_messages-list"),
         "message-edit" => env!("CARGO_BIN_EXE_message-edit"),
         "message-delete" => env!("CARGO_BIN_EXE_message-delete"),
+        "reaction-add" => env!("CARGO_BIN_EXE_reaction-add"),
+        "reaction-remove" => env!("CARGO_BIN_EXE_reaction-remove"),
         "rooms-list" => env!("CARGO_BIN_EXE_rooms-list"),
         "rooms-create" => env!("CARGO_BIN_EXE_rooms-create"),
         "room-get" => env!("CARGO_BIN_EXE_room-get"),
@@ -349,6 +351,42 @@ async fn rest_and_websocket_functions_serve_api_gateway_events() {
         (Some("message_updated"), Some("hello, edited")),
         "{event}"
     );
+    let reactions_path = format!("{message_path}reactions/");
+    let reacted = stack
+        .http(
+            "reaction-add",
+            HttpRequest::new("POST", reactions_path.clone())
+                .bearer(&alice)
+                .json(&json!({ "emoji": "👍" })),
+        )
+        .await;
+    assert_eq!(reacted.status, 200, "{:?}", reacted.body);
+    assert_eq!(
+        reacted.body["reactions"],
+        json!([{ "emoji": "👍", "count": 1, "me": true }])
+    );
+    let event = pushed(&mut bob_socket).await;
+    assert_eq!(
+        (event["type"].as_str(), &event["reactions"]),
+        (
+            Some("message_updated"),
+            &json!([{ "emoji": "👍", "count": 1, "me": false }])
+        ),
+        "{event}"
+    );
+    let taken_back = stack
+        .http(
+            "reaction-remove",
+            HttpRequest::new("DELETE", reactions_path)
+                .bearer(&alice)
+                .query("emoji", "👍"),
+        )
+        .await;
+    assert_eq!(taken_back.status, 200, "{:?}", taken_back.body);
+    assert_eq!(taken_back.body["reactions"], json!([]));
+    let event = pushed(&mut bob_socket).await;
+    assert_eq!(event["type"], "message_updated", "{event}");
+    assert!(event.get("reactions").is_none(), "{event}");
     let deleted = stack
         .http(
             "message-delete",
@@ -746,7 +784,7 @@ fn the_suite_covers_every_function_binary() {
             name.strip_suffix(".rs").map(str::to_owned)
         })
         .collect();
-    assert_eq!(names.len(), 27, "{names:?}");
+    assert_eq!(names.len(), 29, "{names:?}");
     for name in names {
         assert!(!binary(&name).is_empty(), "{name}");
     }

@@ -3,11 +3,16 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Email, MessageBody, MessageId, ProfileText, RoomId, RoomName, Timestamp, UserId, Username,
+    Email, Emoji, MessageBody, MessageId, ProfileText, RoomId, RoomName, Timestamp, UserId,
+    Username,
 };
 
 /// A direct room always has exactly its two participants.
 pub const DIRECT_ROOM_SIZE: u32 = 2;
+
+/// Distinct emojis one message can carry as reactions. With a room's
+/// members bounding each emoji's reactors, it bounds the message's size.
+pub const MAX_REACTIONS_PER_MESSAGE: usize = 20;
 
 /// A registered account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -252,6 +257,19 @@ pub struct Message {
     /// of their own, so that a client catches up on both.
     #[serde(default)]
     pub change: u64,
+    /// Its reactions, each emoji once with who reacted, in the order the
+    /// emojis were first used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+/// One emoji on a message and the members who reacted with it (never none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// The emoji.
+    pub emoji: Emoji,
+    /// Who reacted with it, first first.
+    pub user_ids: Vec<UserId>,
 }
 
 impl Message {

@@ -9,9 +9,9 @@ pub(crate) mod text;
 mod time;
 
 pub use entities::{
-    Connection, Member, Message, MessagePreview, ProfileUpdate, Role, Room, RoomKind, User,
-    DIRECT_ROOM_SIZE,
+    Connection, Member, Message, MessagePreview, ProfileUpdate, Reaction, Role, Room, RoomKind,
+    User, DIRECT_ROOM_SIZE, MAX_REACTIONS_PER_MESSAGE,
 };
 pub use ids::{MessageId, RoomId, UserId};
-pub use text::{Email, MessageBody, Password, ProfileText, RoomName, Username};
+pub use text::{Email, Emoji, MessageBody, Password, ProfileText, RoomName, Username};
 pub use time::Timestamp;

@@ -277,6 +277,32 @@ impl RoomName {
     }
 }
 
+/// An emoji of the Unicode list, as a reaction: stored in its fully
+/// qualified form, so that "❤" and "❤️" are the same reaction. Skin tones
+/// are distinct emojis.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Emoji(String);
+
+impl Emoji {
+    /// Accepts exactly one emoji of the Unicode list.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        emojis::get(raw)
+            .map(|e| Self(e.as_str().to_owned()))
+            .ok_or_else(|| "Not an emoji (one emoji of the Unicode list).".to_owned())
+    }
+
+    /// Wraps an emoji read from storage.
+    pub fn from_trusted(raw: String) -> Self {
+        Self(raw)
+    }
+
+    /// The emoji.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The text of a message: not blank, at most [`MAX_MESSAGE_CHARS`] characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -461,5 +487,16 @@ mod tests {
         assert_eq!(RoomName::parse("  team ").map(|n| n.0), Ok("team".into()));
         assert!(RoomName::parse(" ").is_err());
         assert!(RoomName::parse(&"n".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn emojis_are_one_known_emoji_in_their_qualified_form() {
+        assert_eq!(Emoji::parse("👍").map(|e| e.0), Ok("👍".to_owned()));
+        assert_eq!(Emoji::parse("\u{2764}"), Emoji::parse("\u{2764}\u{FE0F}"));
+        assert!(Emoji::parse("👍🏽").is_ok_and(|e| Emoji::parse("👍").is_ok_and(|plain| plain != e)));
+        assert!(Emoji::parse("👨\u{200D}👩\u{200D}👧").is_ok());
+        for bad in ["", "a", ":+1:", "👍👍", "👍 ", "\u{200D}", "x👍"] {
+            assert!(Emoji::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

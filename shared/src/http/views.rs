@@ -8,6 +8,7 @@ use crate::domain::{
     self, Email, MessageBody, MessageId, ProfileText, Role, RoomId, RoomKind, RoomName, Timestamp,
     UserId, Username,
 };
+use crate::events::ReactionCount;
 use crate::usecases::auth::TokenPair;
 use crate::usecases::messages::Status;
 use crate::usecases::rooms::MemberView;
@@ -211,19 +212,22 @@ pub struct Message {
     pub edited_at: Option<Timestamp>,
     /// Deleted: it keeps its place, without its text.
     pub deleted: bool,
-    /// The room's change number of its latest edit or deletion (0: never
-    /// changed); `sync` with `after_change` catches up on changes.
+    /// The room's change number of its latest edit, deletion or reaction
+    /// (0: never changed); `sync` with `after_change` catches up on changes.
     pub change: u64,
+    /// Its reactions: each emoji with its count and whether the caller
+    /// reacted with it, in the order the emojis were first used.
+    pub reactions: Vec<ReactionCount>,
 }
 
 impl Message {
-    /// A message as its sender sees it right after sending.
-    pub fn sent(m: &domain::Message) -> Self {
-        Self::with_status(m, Status::Sent)
+    /// A message as `caller` sees it right after sending or changing it.
+    pub fn sent(m: &domain::Message, caller: &UserId) -> Self {
+        Self::seen_by(m, caller, Status::Sent)
     }
 
-    /// A message of history, with its delivery status.
-    pub fn with_status(m: &domain::Message, status: Status) -> Self {
+    /// A message of history as `caller` sees it, with its delivery status.
+    pub fn seen_by(m: &domain::Message, caller: &UserId, status: Status) -> Self {
         Self {
             id: m.id.clone(),
             room: m.room_id.clone(),
@@ -239,6 +243,7 @@ impl Message {
             edited_at: m.edited_at,
             deleted: m.is_deleted(),
             change: m.change,
+            reactions: ReactionCount::of(m, Some(caller)),
         }
     }
 }
@@ -360,13 +365,14 @@ pub struct Page {
     pub next: Option<String>,
 }
 
-impl From<&crate::usecases::messages::Page> for Page {
-    fn from(page: &crate::usecases::messages::Page) -> Self {
+impl Page {
+    /// A page of history as `caller` sees it.
+    pub fn seen_by(page: &crate::usecases::messages::Page, caller: &UserId) -> Self {
         Self {
             results: page
                 .messages
                 .iter()
-                .map(|(m, status)| Message::with_status(m, *status))
+                .map(|(m, status)| Message::seen_by(m, caller, *status))
                 .collect(),
             next: page.next.clone(),
         }

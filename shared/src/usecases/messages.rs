@@ -3,7 +3,9 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::domain::{Message, MessageBody, MessageId, Role, RoomId, UserId};
+use crate::domain::{
+    Emoji, Message, MessageBody, MessageId, Role, RoomId, UserId, MAX_REACTIONS_PER_MESSAGE,
+};
 use crate::ports::{Append, ChangeMessage, MessageChange, RateDecision, Receipts};
 use crate::usecases::{profile, realtime, rooms};
 use crate::{Ctx, Error, Result};
@@ -196,6 +198,7 @@ pub async fn send(
         edited_at: None,
         deleted_at: None,
         change: 0,
+        reactions: Vec::new(),
     };
     Ok(match ctx.messages.append(&message).await? {
         Append::Stored { seq } => {
@@ -305,12 +308,65 @@ pub async fn delete(ctx: &Ctx, caller: &UserId, room: &RoomId, message: &Message
     }
 }
 
+/// A member adds (`add`) or takes back their reaction with `emoji`: one
+/// per member per emoji, at most [`MAX_REACTIONS_PER_MESSAGE`] emojis per
+/// message. A change takes the room's next change number, and every
+/// member's connections get `message_updated` with the counts; reacting
+/// again, or taking back what is not there, changes nothing. Counted
+/// against the same per-minute limit as sending, in a window of its own.
+pub async fn react(
+    ctx: &Ctx,
+    caller: &UserId,
+    room: &RoomId,
+    message: &MessageId,
+    emoji: Emoji,
+    add: bool,
+) -> Result<Message> {
+    rooms::room_for_member(ctx, caller, room).await?;
+    let window = format!("react:{caller}:{room}");
+    if let RateDecision::Limited { retry_after_secs } = ctx
+        .limiter
+        .hit(
+            &window,
+            60,
+            ctx.settings.send_max_per_minute,
+            ctx.clock.now(),
+        )
+        .await?
+    {
+        return Err(Error::RateLimited { retry_after_secs });
+    }
+    let change = MessageChange::React {
+        emoji,
+        by: caller.clone(),
+        add,
+    };
+    match ctx.messages.change_message(room, message, &change).await? {
+        ChangeMessage::Unchanged => ctx
+            .messages
+            .message(room, message)
+            .await?
+            .ok_or_else(Error::message_not_found),
+        ChangeMessage::TooManyReactions => Err(Error::Conflict(format!(
+            "This message has {MAX_REACTIONS_PER_MESSAGE} different reactions already."
+        ))),
+        outcome => {
+            let reacted = changed(outcome, Error::message_not_found)?;
+            realtime::fan_out_change(ctx, &reacted).await;
+            Ok(reacted)
+        }
+    }
+}
+
 /// The changed message, or the error its refusal is.
 fn changed(outcome: ChangeMessage, not_sender: impl FnOnce() -> Error) -> Result<Message> {
     match outcome {
         ChangeMessage::Changed(message) => Ok(*message),
         ChangeMessage::NotSender => Err(not_sender()),
         ChangeMessage::NotFound | ChangeMessage::AlreadyDeleted => Err(Error::message_not_found()),
+        ChangeMessage::Unchanged | ChangeMessage::TooManyReactions => Err(Error::internal(
+            "an edit or deletion was refused as a reaction would be",
+        )),
     }
 }
 

@@ -6,8 +6,9 @@
 //! Fan-out is best-effort: a failed push is logged, never fails the request
 //! that caused it (the message is stored either way).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
+use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 
 use crate::domain::{Connection, Message, MessageId, RoomId, Timestamp, User, UserId};
@@ -175,7 +176,7 @@ pub async fn push_message(
     held: Held<'_>,
 ) -> Vec<(Connection, Delivery)> {
     let here: Vec<Connection> = audience.iter().filter(|c| held(c)).cloned().collect();
-    push(ctx, &here, &ServerEvent::message(message)).await
+    push(ctx, &here, &ServerEvent::message(message, None)).await
 }
 
 /// Records who `message` reached (the `outcomes` of [`push_message`]) and
@@ -309,7 +310,7 @@ pub async fn sync(
         let batch = ctx.messages.after(room, upto, SYNC_BATCH + 1).await?;
         let more = batch.len() > SYNC_BATCH;
         for message in batch.iter().take(SYNC_BATCH) {
-            let payload = ServerEvent::message(message).to_json();
+            let payload = ServerEvent::message(message, Some(&connection.user_id)).to_json();
             match ctx
                 .notifier
                 .post(&connection.id, payload.as_bytes())
@@ -342,7 +343,7 @@ pub async fn sync(
                 .await?;
             let more = batch.len() > SYNC_BATCH;
             for message in batch.iter().take(SYNC_BATCH) {
-                let payload = ServerEvent::changed(message).to_json();
+                let payload = ServerEvent::changed(message, Some(&connection.user_id)).to_json();
                 match ctx
                     .notifier
                     .post(&connection.id, payload.as_bytes())
@@ -373,15 +374,34 @@ pub async fn sync(
     Ok(())
 }
 
-/// Pushes a message's edit or deletion to every connection of its room's
-/// members (the sender's other devices included).
+/// Pushes a message's edit, deletion or reactions to every connection of
+/// its room's members (the sender's other devices included), each member's
+/// with the reactions as that member sees them.
 pub async fn fan_out_change(ctx: &Ctx, message: &Message) {
-    match room_connections(ctx, &message.room_id).await {
-        Ok(connections) => {
-            push(ctx, &connections, &ServerEvent::changed(message)).await;
+    let connections = match room_connections(ctx, &message.room_id).await {
+        Ok(connections) => connections,
+        Err(e) => {
+            tracing::warn!(error = %e, "fan-out of a change failed");
+            return;
         }
-        Err(e) => tracing::warn!(error = %e, "fan-out of a change failed"),
+    };
+    if message.reactions.is_empty() {
+        push(ctx, &connections, &ServerEvent::changed(message, None)).await;
+        return;
     }
+    let mut payloads: HashMap<&UserId, Bytes> = HashMap::new();
+    let addressed: Vec<(Connection, Bytes)> = connections
+        .iter()
+        .map(|c| {
+            let payload = payloads.entry(&c.user_id).or_insert_with(|| {
+                ServerEvent::changed(message, Some(&c.user_id))
+                    .to_json()
+                    .into()
+            });
+            (c.clone(), payload.clone())
+        })
+        .collect();
+    post_each(ctx, addressed).await;
 }
 
 /// Closes the sockets of `user` opened in login session `family`, or every
@@ -423,14 +443,20 @@ async fn push(
     connections: &[Connection],
     event: &ServerEvent,
 ) -> Vec<(Connection, Delivery)> {
-    let payload = event.to_json();
-    let outcomes: Vec<(Connection, Result<Delivery>)> = stream::iter(connections.iter().cloned())
-        .map(|c| {
-            let payload = payload.as_bytes();
-            async move {
-                let outcome = ctx.notifier.post(&c.id, payload).await;
-                (c, outcome)
-            }
+    let payload = Bytes::from(event.to_json());
+    let addressed = connections
+        .iter()
+        .map(|c| (c.clone(), payload.clone()))
+        .collect();
+    post_each(ctx, addressed).await
+}
+
+/// Posts each payload to its connection, concurrently; forgets the gone ones.
+async fn post_each(ctx: &Ctx, addressed: Vec<(Connection, Bytes)>) -> Vec<(Connection, Delivery)> {
+    let outcomes: Vec<(Connection, Result<Delivery>)> = stream::iter(addressed)
+        .map(|(c, payload)| async move {
+            let outcome = ctx.notifier.post(&c.id, &payload).await;
+            (c, outcome)
         })
         .buffer_unordered(FAN_OUT_CONCURRENCY)
         .collect()

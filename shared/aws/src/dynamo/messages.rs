@@ -17,8 +17,10 @@ use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
-use chat_core::domain::{Message, MessageBody, MessageId, RoomId, UserId, Username};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use chat_core::domain::{
+    Emoji, Message, MessageBody, MessageId, Reaction, RoomId, UserId, Username,
+};
 use chat_core::ports::{Append, ChangeMessage, MessageChange, MessageStore};
 use chat_core::{Error, Result};
 
@@ -80,7 +82,53 @@ fn message_item(m: &Message, seq: u64) -> Item {
     if m.change > 0 {
         out.insert("change".into(), n(m.change));
     }
+    if !m.reactions.is_empty() {
+        out.insert("reactions".into(), reactions_value(&m.reactions));
+    }
     out
+}
+
+/// Reactions as a list of `{emoji, user_ids}` maps, in their order.
+fn reactions_value(reactions: &[Reaction]) -> AttributeValue {
+    AttributeValue::L(
+        reactions
+            .iter()
+            .map(|r| {
+                AttributeValue::M(HashMap::from([
+                    ("emoji".to_owned(), s(r.emoji.as_str())),
+                    (
+                        "user_ids".to_owned(),
+                        AttributeValue::L(r.user_ids.iter().map(|u| s(u.as_str())).collect()),
+                    ),
+                ]))
+            })
+            .collect(),
+    )
+}
+
+fn reactions_from(i: &Item) -> Result<Vec<Reaction>> {
+    let Some(AttributeValue::L(list)) = i.get("reactions") else {
+        return Ok(Vec::new());
+    };
+    list.iter()
+        .map(|entry| {
+            let AttributeValue::M(m) = entry else {
+                return Err(Error::internal("a stored reaction is not a map"));
+            };
+            let user_ids = match m.get("user_ids") {
+                Some(AttributeValue::L(users)) => users
+                    .iter()
+                    .filter_map(|u| u.as_s().ok())
+                    .map(|u| UserId::from_trusted(u.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Ok(Reaction {
+                emoji: Emoji::from_trusted(item::get_s(m, "emoji")?),
+                user_ids,
+            })
+        })
+        .collect()
 }
 
 fn message_from(i: &Item) -> Result<Message> {
@@ -96,6 +144,7 @@ fn message_from(i: &Item) -> Result<Message> {
         edited_at: item::opt_ts(i, "edited_at"),
         deleted_at: item::opt_ts(i, "deleted_at"),
         change: item::opt_n(i, "change").unwrap_or(0),
+        reactions: reactions_from(i)?,
     })
 }
 

@@ -353,6 +353,7 @@ mod tests {
             edited_at: None,
             deleted_at: None,
             change: 0,
+            reactions: Vec::new(),
         };
         store.append(&message).await?;
         store

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{caller, created_or_ok, message_param, ok, room_param, ApiRequest, ApiResponse};
-use crate::domain::{MessageBody, MessageId};
+use crate::domain::{Emoji, MessageBody, MessageId};
 use crate::error::Validator;
 use crate::fields::Field;
 use crate::http::body::{json_body, query_params};
@@ -80,7 +80,7 @@ pub async fn messages_list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let room = room_param(req)?;
     let (limit, window) = query_params::<HistoryQuery>(req)?.validate()?;
     let page = messages::history(ctx, &me, &room, window, limit).await?;
-    ok(&Page::from(&page))
+    ok(&Page::seen_by(&page, &me))
 }
 
 /// `POST /api/chat/rooms/{id}/messages/`
@@ -129,7 +129,7 @@ pub async fn messages_send(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let room = room_param(req)?;
     let (text, client_id) = json_body::<SendMessageRequest>(req)?.validate()?;
     let sent = messages::send(ctx, &me, &room, text, client_id).await?;
-    created_or_ok(sent.created, &Message::sent(&sent.message))
+    created_or_ok(sent.created, &Message::sent(&sent.message, &me))
 }
 
 /// `PATCH /api/chat/rooms/{id}/messages/{message_id}/`
@@ -162,7 +162,7 @@ pub async fn message_edit(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let message = message_param(req)?;
     let text = json_body::<EditMessageRequest>(req)?.validate()?;
     let edited = messages::edit(ctx, &me, &room, &message, text).await?;
-    ok(&Message::sent(&edited))
+    ok(&Message::sent(&edited, &me))
 }
 
 pub async fn message_delete(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
@@ -171,6 +171,65 @@ pub async fn message_delete(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> 
     let message = message_param(req)?;
     messages::delete(ctx, &me, &room, &message).await?;
     Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
+}
+
+/// `POST /api/chat/rooms/{id}/messages/{message_id}/reactions/`
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReactionRequest {
+    /// The emoji to react with.
+    #[serde(default)]
+    #[schema(value_type = Emoji, required = true)]
+    emoji: Field<String>,
+}
+
+impl ReactionRequest {
+    /// The emoji.
+    pub fn validate(self) -> Result<Emoji> {
+        let mut v = Validator::new();
+        let emoji = self
+            .emoji
+            .required(&mut v, "emoji")
+            .and_then(|raw| v.check("emoji", Emoji::parse(&raw)));
+        match emoji {
+            Some(emoji) => v.finish().map(|()| emoji),
+            None => Err(v.into_error()),
+        }
+    }
+}
+
+/// The query of `DELETE /api/chat/rooms/{id}/messages/{message_id}/reactions/`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReactionQuery {
+    /// The emoji whose reaction to take back.
+    #[serde(default)]
+    #[param(value_type = Emoji, required = true)]
+    emoji: Field<String>,
+}
+
+impl ReactionQuery {
+    /// The emoji.
+    pub fn validate(self) -> Result<Emoji> {
+        ReactionRequest { emoji: self.emoji }.validate()
+    }
+}
+
+pub async fn reaction_add(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
+    let me = caller(ctx, req)?;
+    let room = room_param(req)?;
+    let message = message_param(req)?;
+    let emoji = json_body::<ReactionRequest>(req)?.validate()?;
+    let reacted = messages::react(ctx, &me, &room, &message, emoji, true).await?;
+    ok(&Message::sent(&reacted, &me))
+}
+
+pub async fn reaction_remove(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
+    let me = caller(ctx, req)?;
+    let room = room_param(req)?;
+    let message = message_param(req)?;
+    let emoji = query_params::<ReactionQuery>(req)?.validate()?;
+    let reacted = messages::react(ctx, &me, &room, &message, emoji, false).await?;
+    ok(&Message::sent(&reacted, &me))
 }
 
 /// `POST /api/chat/rooms/{id}/read/`

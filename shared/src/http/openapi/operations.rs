@@ -22,7 +22,8 @@ use crate::http::handlers::auth::{
 };
 use crate::http::handlers::members::{AddMemberRequest, UpdateMemberRequest};
 use crate::http::handlers::messages::{
-    EditMessageRequest, HistoryQuery, ReadRequest, SendMessageRequest,
+    EditMessageRequest, HistoryQuery, ReactionQuery, ReactionRequest, ReadRequest,
+    SendMessageRequest,
 };
 use crate::http::handlers::profile::ProfileUpdateRequest;
 use crate::http::handlers::rooms::CreateRoomRequest;
@@ -350,6 +351,21 @@ fn doc(route: Route, c: &mut Components) -> Doc {
             vec![(204, "Deleted (or deleted already)", None)],
         )
         .failing(&[Forbidden, NotFound]),
+        Route::ReactionAdd => Doc::new(
+            "React to a message with an emoji (once per emoji; members get `message_updated`)",
+            vec![(200, "The message with its reactions", Some(c.schema::<Message>()))],
+        )
+        .json::<ReactionRequest>(c)
+        .failing(&[NotFound, Conflict, Throttled]),
+        Route::ReactionRemove => {
+            let mut doc = Doc::new(
+                "Take back your reaction (members get `message_updated`)",
+                vec![(200, "The message with its reactions", Some(c.schema::<Message>()))],
+            )
+            .failing(&[BadRequest, NotFound, Throttled]);
+            doc.query = ReactionQuery::into_params(|| None);
+            doc
+        }
         Route::MembersList => Doc::new(
             "The room's members",
             vec![(200, "Members", Some(c.array::<Member>()))],

@@ -9,7 +9,7 @@ use crate::domain::text::{
     MAX_EMAIL_LEN, MAX_MESSAGE_CHARS, MAX_PASSWORD_LEN, MAX_ROOM_NAME_LEN, MAX_USERNAME_LEN,
     MIN_PASSWORD_LEN,
 };
-use crate::domain::{Email, MessageBody, ProfileText, RoomName, Timestamp, Username};
+use crate::domain::{Email, Emoji, MessageBody, ProfileText, RoomName, Timestamp, Username};
 
 /// A string schema to refine.
 fn text(description: &str) -> ObjectBuilder {
@@ -49,6 +49,9 @@ schema! {
         .max_length(Some(MAX_MESSAGE_CHARS))
         .build();
     ProfileText => text("Free text of a profile; may be empty").build();
+    Emoji => text("One emoji of the Unicode list (e.g. 👍); stored in its fully qualified form")
+        .min_length(Some(1))
+        .build();
     Timestamp => text("A UTC instant, RFC 3339 with milliseconds")
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
         .build();
