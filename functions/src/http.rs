@@ -21,7 +21,7 @@ pub const fn route_needs(route: Route) -> Needs {
         ),
         // Messages and their changes and read marks are pushed; ending
         // sessions closes their sockets (a password reset, a logout, a
-        // replayed refresh token).
+        // replayed refresh token), and so does leaving a room (its sockets).
         notifier: matches!(
             route,
             MessagesSend
@@ -30,6 +30,8 @@ pub const fn route_needs(route: Route) -> Needs {
                 | ReactionAdd
                 | ReactionRemove
                 | RoomRead
+                | MemberRemove
+                | RoomLeave
                 | PasswordResetConfirm
                 | Logout
                 | TokenRefresh

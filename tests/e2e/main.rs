@@ -9,6 +9,7 @@ mod catch_up;
 mod direct;
 mod edits;
 mod journey;
+mod membership;
 mod profile;
 mod reactions;
 mod realtime;

@@ -408,15 +408,27 @@ pub async fn fan_out_change(ctx: &Ctx, message: &Message) {
 /// socket of theirs without one (a password reset ends all their sessions).
 /// Each close is followed by its `$disconnect`.
 pub async fn close_sockets_of(ctx: &Ctx, user: &UserId, family: Option<&str>) {
+    close_where(ctx, user, |c| {
+        family.is_none_or(|f| c.family.as_deref() == Some(f))
+    })
+    .await;
+}
+
+/// Closes the sockets `user` opened for `room` (they left it or were
+/// removed); their sockets for all their rooms stay open and stop getting
+/// the room's events, as its audience is its members.
+pub async fn close_room_sockets_of(ctx: &Ctx, user: &UserId, room: &RoomId) {
+    close_where(ctx, user, |c| c.room_id.as_ref() == Some(room)).await;
+}
+
+/// Closes the live sockets of `user` that `which` selects.
+async fn close_where(ctx: &Ctx, user: &UserId, which: impl Fn(&Connection) -> bool) {
     let result: Result<()> = async {
         let connections = ctx
             .connections
             .connections_of(std::slice::from_ref(user), ctx.clock.now())
             .await?;
-        let ended = connections
-            .iter()
-            .filter(|c| family.is_none_or(|f| c.family.as_deref() == Some(f)));
-        for connection in ended {
+        for connection in connections.iter().filter(|c| which(c)) {
             ctx.notifier.close(&connection.id).await?;
         }
         Ok(())

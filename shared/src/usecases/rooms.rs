@@ -296,7 +296,10 @@ pub async fn remove_member(
         admin_of_group(ctx, caller, room).await?;
     }
     match ctx.rooms.remove_member(room, target).await? {
-        ChangeMember::Done => Ok(()),
+        ChangeMember::Done => {
+            super::realtime::close_room_sockets_of(ctx, target, room).await;
+            Ok(())
+        }
         ChangeMember::NotMember => Err(Error::member_not_found()),
         ChangeMember::LastAdmin => Err(Error::Conflict(
             "The last admin cannot leave while the room has other members. Make another member admin first.".into(),
