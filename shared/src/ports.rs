@@ -56,6 +56,44 @@ pub trait UserStore: Send + Sync {
     async fn update_profile(&self, id: &UserId, update: &ProfileUpdate) -> Result<UpdateProfile>;
     /// Records when the user was last online.
     async fn set_last_seen(&self, id: &UserId, at: Timestamp) -> Result<()>;
+    /// Records that `blocker` blocks `blocked` (since `at`), or with `on`
+    /// false that they no longer do: both users' lists change in one atomic
+    /// step. Blocking again keeps the first `at`.
+    async fn set_block(
+        &self,
+        blocker: &UserId,
+        blocked: &UserId,
+        on: bool,
+        at: Timestamp,
+    ) -> Result<()>;
+    /// Whom `user` blocks and who blocks them.
+    async fn blocks_of(&self, user: &UserId) -> Result<Blocks>;
+}
+
+/// One user blocked by another.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Block {
+    /// The blocked user.
+    pub user_id: UserId,
+    /// Since when.
+    pub at: Timestamp,
+}
+
+/// A user's blocks, both ways.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Blocks {
+    /// Whom they block, oldest first.
+    pub blocking: Vec<Block>,
+    /// Who blocks them.
+    pub blocked_by: Vec<UserId>,
+}
+
+impl Blocks {
+    /// Whether a block stands between the user and `other`, either way:
+    /// then neither messages nor sees the other.
+    pub fn between(&self, other: &UserId) -> bool {
+        self.blocked_by.contains(other) || self.blocking.iter().any(|b| b.user_id == *other)
+    }
 }
 
 /// A pending e-mail verification code.

@@ -1,9 +1,9 @@
 use chat_core::domain::{Email, ProfileUpdate, Timestamp, UserId, Username};
-use chat_core::ports::{CreateUser, UpdateProfile};
+use chat_core::ports::{Block, CreateUser, UpdateProfile};
 use chat_core::Ctx;
 
 use crate::contract;
-use crate::support::user;
+use crate::support::{user, T0};
 
 contract!(
     create_and_find_users,
@@ -11,6 +11,7 @@ contract!(
     twenty_parallel_registrations_make_one_user,
     profile_updates_keep_usernames_unique,
     batch_reads_skip_missing_users,
+    blocks_are_recorded_both_ways,
 );
 
 async fn create_and_find_users(ctx: &Ctx) {
@@ -217,4 +218,65 @@ async fn batch_reads_skip_missing_users(ctx: &Ctx) {
         120,
         "more than one batch, unknown and repeated ids handled"
     );
+}
+
+/// A block shows on both users' lists at once; blocking again keeps its
+/// first time; unblocking takes it off both; unblocking what is not
+/// blocked changes nothing.
+async fn blocks_are_recorded_both_ways(ctx: &Ctx) {
+    let [a, b, c] = ["a", "b", "c"].map(|_| UserId::from_trusted(ctx.ids.new_id()));
+    ctx.users
+        .set_block(&a, &b, true, T0)
+        .await
+        .expect("a blocks b");
+    ctx.users
+        .set_block(&c, &a, true, T0.plus_secs(1))
+        .await
+        .expect("c blocks a");
+    ctx.users
+        .set_block(&a, &c, true, T0.plus_secs(2))
+        .await
+        .expect("a blocks c");
+    ctx.users
+        .set_block(&a, &b, true, T0.plus_secs(3))
+        .await
+        .expect("a blocks b again");
+
+    let of_a = ctx.users.blocks_of(&a).await.expect("a's blocks");
+    assert_eq!(
+        of_a.blocking,
+        vec![
+            Block {
+                user_id: b.clone(),
+                at: T0
+            },
+            Block {
+                user_id: c.clone(),
+                at: T0.plus_secs(2)
+            },
+        ],
+        "oldest first, the first time kept"
+    );
+    assert_eq!(of_a.blocked_by, vec![c.clone()]);
+    let of_b = ctx.users.blocks_of(&b).await.expect("b's blocks");
+    assert!(of_b.blocking.is_empty());
+    assert_eq!(of_b.blocked_by, vec![a.clone()]);
+    assert!(of_b.between(&a) && of_a.between(&b) && of_a.between(&c));
+    assert!(!of_b.between(&c));
+
+    ctx.users
+        .set_block(&a, &b, false, T0.plus_secs(4))
+        .await
+        .expect("a unblocks b");
+    ctx.users
+        .set_block(&b, &c, false, T0.plus_secs(4))
+        .await
+        .expect("unblocking what is not blocked");
+    let of_a = ctx.users.blocks_of(&a).await.expect("a's blocks");
+    assert_eq!(
+        of_a.blocking.iter().map(|b| &b.user_id).collect::<Vec<_>>(),
+        [&c]
+    );
+    let of_b = ctx.users.blocks_of(&b).await.expect("b's blocks");
+    assert!(!of_b.between(&a), "{of_b:?}");
 }

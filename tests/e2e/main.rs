@@ -5,6 +5,7 @@ mod support;
 mod auth;
 mod authorization;
 mod bad_input;
+mod blocking;
 mod catch_up;
 mod direct;
 mod edits;

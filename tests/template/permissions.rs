@@ -285,6 +285,15 @@ fn scenario(w: &World) -> Vec<(Route, ApiRequest)> {
             ),
         ),
         (
+            Route::BlockAdd,
+            request(w, "POST", &[], json!({"user_id": w.carol}), true),
+        ),
+        (Route::BlocksList, request(w, "GET", &[], json!({}), true)),
+        (
+            Route::BlockRemove,
+            request(w, "DELETE", &[("user_id", &w.carol)], json!({}), true),
+        ),
+        (
             Route::RoomsCreate,
             request(
                 w,

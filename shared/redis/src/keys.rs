@@ -9,6 +9,7 @@
 //! | data | key | type |
 //! |---|---|---|
 //! | user | `{accounts}:user:<id>` | string (JSON) |
+//! | whom a user blocks / who blocks them | `{blocks}:blocking:<id>` / `{blocks}:blocked_by:<id>` | hash user → since (ms) / set |
 //! | e-mail / username claim | `{accounts}:email:<email>` / `{accounts}:username:<lower>` | string (user id) |
 //! | OTP | `{otp:<email>}` | string (JSON), expires with the code |
 //! | refresh token | `{tokens}:refresh:<jti>` | hash (`family`, `user_id`, `expires_at`, `used`), expires with the token |
@@ -57,6 +58,17 @@ impl Keys {
         } else {
             format!("{}:{{{tag}}}:{rest}", self.prefix)
         }
+    }
+
+    /// Whom a user blocks (one tag for every block: a block writes both
+    /// users' keys at once).
+    pub fn blocking(&self, id: &UserId) -> String {
+        self.key("blocks", &format!("blocking:{id}"))
+    }
+
+    /// Who blocks a user.
+    pub fn blocked_by(&self, id: &UserId) -> String {
+        self.key("blocks", &format!("blocked_by:{id}"))
     }
 
     /// A user.

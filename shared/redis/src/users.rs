@@ -1,8 +1,10 @@
 //! Accounts and their unique e-mail and username claims.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chat_core::domain::{Email, ProfileUpdate, Timestamp, User, UserId, Username};
-use chat_core::ports::{CreateUser, UpdateProfile, UserStore};
+use chat_core::ports::{Block, Blocks, CreateUser, UpdateProfile, UserStore};
 use chat_core::{Error, Result};
 
 use crate::{from_json, scripts, to_json, RedisStore, CAS_ATTEMPTS};
@@ -117,5 +119,58 @@ impl UserStore for RedisStore {
 
     async fn set_last_seen(&self, id: &UserId, at: Timestamp) -> Result<()> {
         self.change_user(id, |user| user.last_seen = Some(at)).await
+    }
+
+    async fn set_block(
+        &self,
+        blocker: &UserId,
+        blocked: &UserId,
+        on: bool,
+        at: Timestamp,
+    ) -> Result<()> {
+        let blocking = self.keys.blocking(blocker);
+        let blocked_by = self.keys.blocked_by(blocked);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if on {
+            pipe.cmd("HSETNX")
+                .arg(&blocking)
+                .arg(blocked.as_str())
+                .arg(at.millis())
+                .cmd("SADD")
+                .arg(&blocked_by)
+                .arg(blocker.as_str());
+        } else {
+            pipe.cmd("HDEL")
+                .arg(&blocking)
+                .arg(blocked.as_str())
+                .cmd("SREM")
+                .arg(&blocked_by)
+                .arg(blocker.as_str());
+        }
+        self.pipe::<()>("set a block", &pipe).await
+    }
+
+    async fn blocks_of(&self, user: &UserId) -> Result<Blocks> {
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HGETALL")
+            .arg(self.keys.blocking(user))
+            .cmd("SMEMBERS")
+            .arg(self.keys.blocked_by(user));
+        let (blocking, blocked_by): (HashMap<String, i64>, Vec<String>) =
+            self.pipe("read blocks", &pipe).await?;
+        let mut blocking: Vec<Block> = blocking
+            .into_iter()
+            .map(|(id, at)| Block {
+                user_id: UserId::from_trusted(id),
+                at: Timestamp::from_millis(at),
+            })
+            .collect();
+        blocking.sort_by(|a, b| (a.at, &a.user_id).cmp(&(b.at, &b.user_id)));
+        Ok(Blocks {
+            blocking,
+            blocked_by: blocked_by.into_iter().map(UserId::from_trusted).collect(),
+        })
     }
 }

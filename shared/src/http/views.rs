@@ -178,7 +178,28 @@ impl Member {
     }
 }
 
-/// Who sent a message.
+/// A user the caller blocks.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockedUser {
+    /// The blocked user.
+    pub user: Sender,
+    /// Since when.
+    pub blocked_at: Timestamp,
+}
+
+impl From<&crate::usecases::blocks::Blocked> for BlockedUser {
+    fn from(b: &crate::usecases::blocks::Blocked) -> Self {
+        Self {
+            user: Sender {
+                id: b.user.id.clone(),
+                username: b.user.username.clone(),
+            },
+            blocked_at: b.block.at,
+        }
+    }
+}
+
+/// A user by id and name (a message's sender, a blocked user).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Sender {
     /// Account id.

@@ -175,7 +175,8 @@ pub async fn send(
     body: MessageBody,
     client_id: Option<String>,
 ) -> Result<Sent> {
-    rooms::room_for_member(ctx, caller, room).await?;
+    let (found, _) = rooms::room_for_member(ctx, caller, room).await?;
+    rooms::check_may_write(ctx, caller, &found).await?;
     let now = ctx.clock.now();
     let window = format!("send:{caller}:{room}");
     if let RateDecision::Limited { retry_after_secs } = ctx
@@ -322,7 +323,8 @@ pub async fn react(
     emoji: Emoji,
     add: bool,
 ) -> Result<Message> {
-    rooms::room_for_member(ctx, caller, room).await?;
+    let (found, _) = rooms::room_for_member(ctx, caller, room).await?;
+    rooms::check_may_write(ctx, caller, &found).await?;
     let window = format!("react:{caller}:{room}");
     if let RateDecision::Limited { retry_after_secs } = ctx
         .limiter

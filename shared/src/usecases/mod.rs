@@ -3,6 +3,7 @@
 //! domain values that the HTTP layer renders.
 
 pub mod auth;
+pub mod blocks;
 pub mod messages;
 pub mod presence;
 pub mod profile;

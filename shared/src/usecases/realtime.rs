@@ -15,7 +15,7 @@ use crate::domain::{Connection, Message, MessageId, RoomId, Timestamp, User, Use
 use crate::events::{ReceiptStatus, ServerEvent};
 use crate::ports::{AddConnection, Delivery};
 use crate::security::jwt::{token_not_valid, Claims};
-use crate::usecases::{auth, profile, rooms};
+use crate::usecases::{auth, blocks, profile, rooms};
 use crate::{Ctx, Error, Result};
 
 /// API Gateway closes every WebSocket after two hours.
@@ -111,10 +111,11 @@ pub async fn disconnect(ctx: &Ctx, connection_id: &str) -> Result<()> {
 /// Tells everyone who shares a room with `user` that they came online or went offline.
 async fn broadcast_presence(ctx: &Ctx, user: &User, online: bool, last_seen: Option<Timestamp>) {
     let result: Result<()> = async {
+        let blocks = blocks::of(ctx, &user.id).await?;
         let mut audience = BTreeSet::new();
         for room in ctx.rooms.rooms_of(&user.id).await? {
             for member in ctx.rooms.members(&room.id).await? {
-                if member.user_id != user.id {
+                if member.user_id != user.id && !blocks.between(&member.user_id) {
                     audience.insert(member.user_id);
                 }
             }
@@ -229,10 +230,11 @@ pub async fn report_delivery(
 
 /// Tells the other members of `room` that `user` is (or stopped) typing.
 pub async fn typing(ctx: &Ctx, user: &User, room: &RoomId, is_typing: bool) -> Result<()> {
+    let blocks = blocks::of(ctx, &user.id).await?;
     let connections: Vec<Connection> = room_connections(ctx, room)
         .await?
         .into_iter()
-        .filter(|c| c.user_id != user.id)
+        .filter(|c| c.user_id != user.id && !blocks.between(&c.user_id))
         .collect();
     let event = ServerEvent::Typing {
         room_id: room.clone(),

@@ -150,6 +150,7 @@ pub async fn direct(ctx: &Ctx, caller: &UserId, other: &UserId) -> Result<Create
     if ctx.users.user_by_id(other).await?.is_none() {
         return Err(Error::user_not_found());
     }
+    super::blocks::check_direct(ctx, caller, other).await?;
     let now = ctx.clock.now();
     let room = Room {
         id: RoomId::from_trusted(ctx.ids.new_id()),
@@ -181,10 +182,24 @@ pub async fn direct(ctx: &Ctx, caller: &UserId, other: &UserId) -> Result<Create
     })
 }
 
+/// Refuses `caller` writing to a direct room whose other participant is
+/// in a block with them, either way; group rooms are not affected.
+pub async fn check_may_write(ctx: &Ctx, caller: &UserId, room: &Room) -> Result<()> {
+    if room.kind != RoomKind::Direct {
+        return Ok(());
+    }
+    for member in ctx.rooms.members(&room.id).await? {
+        if member.user_id != *caller {
+            super::blocks::check_direct(ctx, caller, &member.user_id).await?;
+        }
+    }
+    Ok(())
+}
+
 /// The members of a room the caller belongs to, with their accounts.
 pub async fn members(ctx: &Ctx, caller: &UserId, room: &RoomId) -> Result<Vec<MemberView>> {
     room_for_member(ctx, caller, room).await?;
-    with_users(ctx, ctx.rooms.members(room).await?).await
+    with_users(ctx, caller, ctx.rooms.members(room).await?).await
 }
 
 /// The ids of a room's members.
@@ -198,16 +213,27 @@ pub async fn member_ids(ctx: &Ctx, room: &RoomId) -> Result<Vec<UserId>> {
         .collect())
 }
 
-/// Joins memberships with their accounts (members whose account is gone are left out).
-pub async fn with_users(ctx: &Ctx, members: Vec<Member>) -> Result<Vec<MemberView>> {
+/// Joins memberships with their accounts as `viewer` sees them (members
+/// whose account is gone are left out): the presence of a user in a block
+/// with the viewer, either way, is hidden (offline, never seen).
+pub async fn with_users(
+    ctx: &Ctx,
+    viewer: &UserId,
+    members: Vec<Member>,
+) -> Result<Vec<MemberView>> {
     let ids: Vec<UserId> = members.iter().map(|m| m.user_id.clone()).collect();
     let users = ctx.users.users_by_ids(&ids).await?;
     let online = super::presence::online_users(ctx, &ids).await?;
+    let blocks = super::blocks::of(ctx, viewer).await?;
     let mut views: Vec<MemberView> = members
         .into_iter()
         .filter_map(|member| {
-            let user = users.iter().find(|u| u.id == member.user_id)?.clone();
-            let online = online.contains(&member.user_id);
+            let mut user = users.iter().find(|u| u.id == member.user_id)?.clone();
+            let hidden = blocks.between(&member.user_id);
+            if hidden {
+                user.last_seen = None;
+            }
+            let online = online.contains(&member.user_id) && !hidden;
             Some(MemberView {
                 member,
                 user,
@@ -244,11 +270,9 @@ pub async fn add_member(
     role: Role,
 ) -> Result<MemberView> {
     let room = admin_of_group(ctx, caller, room).await?;
-    let account = ctx
-        .users
-        .user_by_id(user)
-        .await?
-        .ok_or_else(|| Error::field("user_id", "User not found."))?;
+    if ctx.users.user_by_id(user).await?.is_none() {
+        return Err(Error::field("user_id", "User not found."));
+    }
     if usize::try_from(room.member_count).unwrap_or(usize::MAX) >= ctx.settings.max_group_members {
         return Err(room_full(ctx));
     }
@@ -260,16 +284,10 @@ pub async fn add_member(
     };
     let limit = u32::try_from(ctx.settings.max_group_members).unwrap_or(u32::MAX);
     match ctx.rooms.add_member(&member, limit).await? {
-        AddMember::Added => {
-            let online = !super::presence::online_users(ctx, std::slice::from_ref(user))
-                .await?
-                .is_empty();
-            Ok(MemberView {
-                member,
-                user: account,
-                online,
-            })
-        }
+        AddMember::Added => with_users(ctx, caller, vec![member])
+            .await?
+            .pop()
+            .ok_or_else(Error::member_not_found),
         AddMember::AlreadyMember => Err(Error::Conflict(
             "The user is already a member of this room.".into(),
         )),
@@ -330,7 +348,7 @@ pub async fn set_role(
         .member(room, target)
         .await?
         .ok_or_else(Error::member_not_found)?;
-    with_users(ctx, vec![member])
+    with_users(ctx, caller, vec![member])
         .await?
         .pop()
         .ok_or_else(Error::member_not_found)

@@ -18,6 +18,7 @@
 //! | watermarks | `ROOM#<id>` | `RECEIPTS` |
 //! | connection | `CONN#<id>` | `CONN` |
 //! | a user's live connections | `USER#<id>` | `CONNS` |
+//! | block, both ways | `USER#<blocker>` / `USER#<blocked>` | `BLOCK#<blocked>` / `BLOCKED_BY#<blocker>` |
 
 use chat_core::domain::{Email, MessageId, RoomId, UserId};
 
@@ -101,6 +102,23 @@ pub fn room_pk(id: &RoomId) -> String {
 /// ids in order, joined by `#`).
 pub fn direct_pk(pair: &str) -> String {
     format!("DIRECT#{pair}")
+}
+
+/// Prefix of the sort keys of a user's blocks, both ways.
+pub const BLOCKS_PREFIX: &str = "BLOCK";
+/// Prefix of the sort keys of the users one blocks.
+pub const BLOCKING_PREFIX: &str = "BLOCK#";
+/// Prefix of the sort keys of the users who block one.
+pub const BLOCKED_BY_PREFIX: &str = "BLOCKED_BY#";
+
+/// `blocked`, under their blocker's key.
+pub fn blocking_sk(blocked: &UserId) -> String {
+    format!("{BLOCKING_PREFIX}{blocked}")
+}
+
+/// `blocker`, under the key of the user they block.
+pub fn blocked_by_sk(blocker: &UserId) -> String {
+    format!("{BLOCKED_BY_PREFIX}{blocker}")
 }
 
 /// A membership in a room.

@@ -1,11 +1,14 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use chat_core::domain::{Email, ProfileText, ProfileUpdate, Timestamp, User, UserId, Username};
-use chat_core::ports::{CreateUser, UpdateProfile, UserStore};
+use chat_core::ports::{Block, Blocks, CreateUser, UpdateProfile, UserStore};
 use chat_core::{Error, Result};
 
 use super::item::{self, b, failed_at, s, ts, Item};
-use super::keys::{email_pk, user_pk, username_pk, EMAIL, PROFILE, USERNAME};
+use super::keys::{
+    blocked_by_sk, blocking_sk, email_pk, user_pk, username_pk, BLOCKED_BY_PREFIX, BLOCKING_PREFIX,
+    BLOCKS_PREFIX, EMAIL, PROFILE, USERNAME,
+};
 use super::DynamoStore;
 use crate::sdk_error::{build_error, is_conditional_check_failed, translate};
 use crate::table::{PK, SK};
@@ -243,5 +246,86 @@ impl UserStore for DynamoStore {
 
     async fn set_last_seen(&self, id: &UserId, at: Timestamp) -> Result<()> {
         self.set_on_user(id, "last_seen", ts(at)).await
+    }
+
+    async fn set_block(
+        &self,
+        blocker: &UserId,
+        blocked: &UserId,
+        on: bool,
+        at: Timestamp,
+    ) -> Result<()> {
+        let keys = [
+            item::key(&user_pk(blocker), &blocking_sk(blocked)),
+            item::key(&user_pk(blocked), &blocked_by_sk(blocker)),
+        ];
+        let mut request = self.client.transact_write_items();
+        for key in keys {
+            let write = if on {
+                TransactWriteItem::builder().update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key))
+                        .update_expression("SET #at = if_not_exists(#at, :at)")
+                        .expression_attribute_names("#at", "at")
+                        .expression_attribute_values(":at", ts(at))
+                        .build()
+                        .map_err(build_error)?,
+                )
+            } else {
+                TransactWriteItem::builder().delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key))
+                        .build()
+                        .map_err(build_error)?,
+                )
+            };
+            request = request.transact_items(write.build());
+        }
+        match item::transact(request).await? {
+            Ok(()) => Ok(()),
+            Err(codes) => Err(Error::internal(format!("block refused: {codes:?}"))),
+        }
+    }
+
+    async fn blocks_of(&self, user: &UserId) -> Result<Blocks> {
+        let mut blocks = Blocks::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(user_pk(user)))
+                .expression_attribute_values(":prefix", s(BLOCKS_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| translate("Query", e))?;
+            for i in page.items() {
+                let sk = item::get_s(i, SK)?;
+                if let Some(id) = sk.strip_prefix(BLOCKED_BY_PREFIX) {
+                    blocks.blocked_by.push(UserId::from_trusted(id.to_owned()));
+                } else if let Some(id) = sk.strip_prefix(BLOCKING_PREFIX) {
+                    blocks.blocking.push(Block {
+                        user_id: UserId::from_trusted(id.to_owned()),
+                        at: item::get_ts(i, "at")?,
+                    });
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        blocks
+            .blocking
+            .sort_by(|a, b| (a.at, &a.user_id).cmp(&(b.at, &b.user_id)));
+        Ok(blocks)
     }
 }

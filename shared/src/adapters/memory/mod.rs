@@ -47,6 +47,10 @@ struct State {
     connections: HashMap<String, Connection>,
     connections_by_user: HashMap<UserId, BTreeSet<String>>,
     receipts: HashMap<RoomId, Receipts>,
+    /// Whom each user blocks, and since when.
+    blocking: HashMap<UserId, BTreeMap<UserId, Timestamp>>,
+    /// Who blocks each user.
+    blocked_by: HashMap<UserId, BTreeSet<UserId>>,
 }
 
 /// An issued refresh token: consumed or not, and what replaced it.

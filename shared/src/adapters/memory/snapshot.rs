@@ -31,6 +31,15 @@ pub struct Snapshot {
     members: Vec<Member>,
     messages: Vec<Message>,
     receipts: Vec<SavedReceipts>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    blocks: Vec<SavedBlock>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedBlock {
+    blocker: UserId,
+    blocked: UserId,
+    at: Timestamp,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -100,6 +109,17 @@ impl MemoryStore {
             .into_values()
             .flat_map(|m| m.values().cloned())
             .collect();
+        let sorted_blockers: BTreeMap<&UserId, _> = s.blocking.iter().collect();
+        let blocks = sorted_blockers
+            .into_iter()
+            .flat_map(|(blocker, blocked)| {
+                blocked.iter().map(|(user, at)| SavedBlock {
+                    blocker: blocker.clone(),
+                    blocked: user.clone(),
+                    at: *at,
+                })
+            })
+            .collect();
         let sorted_rooms: BTreeMap<&RoomId, &Receipts> = s.receipts.iter().collect();
         let receipts = sorted_rooms
             .into_iter()
@@ -119,6 +139,7 @@ impl MemoryStore {
             members,
             messages,
             receipts,
+            blocks,
         })
     }
 
@@ -159,6 +180,9 @@ impl MemoryStore {
             );
         }
         s.revoked_families = snapshot.revoked_families.into_iter().collect();
+        for block in snapshot.blocks {
+            s.set_block(&block.blocker, &block.blocked, true, block.at);
+        }
         for room in snapshot.rooms {
             s.rooms.insert(room.id.clone(), room);
         }
@@ -359,6 +383,13 @@ mod tests {
         store
             .mark_read(&group.id, &UserId::from_trusted("U2".into()), 1)
             .await?;
+        let (u1, u2) = (
+            UserId::from_trusted("U1".into()),
+            UserId::from_trusted("U2".into()),
+        );
+        store
+            .set_block(&u2, &u1, true, Timestamp::from_millis(4_000))
+            .await?;
         let session = RefreshRecord {
             jti: "J1".into(),
             family: "F1".into(),
@@ -410,6 +441,9 @@ mod tests {
             matches!(restored.append(&resend).await?, Append::Duplicate(m) if m.id == message.id)
         );
         assert_eq!(restored.history(&group.id, None, 10).await?.len(), 1);
+        let blocks = restored.blocks_of(&u1).await?;
+        assert_eq!(blocks.blocked_by, vec![u2.clone()]);
+        assert!(restored.blocks_of(&u2).await?.between(&u1));
         let receipts = restored.receipts(&group.id).await?;
         assert_eq!(
             receipts.read.get(&UserId::from_trusted("U2".into())),

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 
 use crate::domain::{Email, ProfileUpdate, Timestamp, User, UserId, Username};
-use crate::ports::{CreateUser, UpdateProfile, UserStore};
+use crate::ports::{Block, Blocks, CreateUser, UpdateProfile, UserStore};
 use crate::Result;
 
 use super::MemoryStore;
@@ -100,5 +100,76 @@ impl UserStore for MemoryStore {
             user.last_seen = Some(at);
         }
         Ok(())
+    }
+
+    async fn set_block(
+        &self,
+        blocker: &UserId,
+        blocked: &UserId,
+        on: bool,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.write(|| {
+            let mut s = self.lock()?;
+            s.set_block(blocker, blocked, on, at);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn blocks_of(&self, user: &UserId) -> Result<Blocks> {
+        let s = self.lock()?;
+        let mut blocking: Vec<Block> = s
+            .blocking
+            .get(user)
+            .map(|b| {
+                b.iter()
+                    .map(|(user_id, at)| Block {
+                        user_id: user_id.clone(),
+                        at: *at,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        blocking.sort_by(|a, b| (a.at, &a.user_id).cmp(&(b.at, &b.user_id)));
+        let blocked_by = s
+            .blocked_by
+            .get(user)
+            .map(|b| b.iter().cloned().collect())
+            .unwrap_or_default();
+        Ok(Blocks {
+            blocking,
+            blocked_by,
+        })
+    }
+}
+
+impl super::State {
+    /// Adds or removes one block, both ways.
+    pub(super) fn set_block(
+        &mut self,
+        blocker: &UserId,
+        blocked: &UserId,
+        on: bool,
+        at: Timestamp,
+    ) {
+        if on {
+            self.blocking
+                .entry(blocker.clone())
+                .or_default()
+                .entry(blocked.clone())
+                .or_insert(at);
+            self.blocked_by
+                .entry(blocked.clone())
+                .or_default()
+                .insert(blocker.clone());
+        } else {
+            if let Some(b) = self.blocking.get_mut(blocker) {
+                b.remove(blocked);
+            }
+            if let Some(b) = self.blocked_by.get_mut(blocked) {
+                b.remove(blocker);
+            }
+        }
     }
 }

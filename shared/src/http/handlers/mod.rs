@@ -3,6 +3,7 @@
 //! use-case, render a typed response ([`super::views`]).
 
 pub mod auth;
+pub mod blocks;
 pub mod members;
 pub mod messages;
 pub mod profile;

@@ -115,7 +115,7 @@ pub async fn room_get(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let me = caller(ctx, req)?;
     let room_id = room_param(req)?;
     let (room, member) = rooms::room_for_member(ctx, &me, &room_id).await?;
-    let members = rooms::with_users(ctx, ctx.rooms.members(&room_id).await?).await?;
+    let members = rooms::with_users(ctx, &me, ctx.rooms.members(&room_id).await?).await?;
     let unread = rooms::unread_count(ctx, &me, &room).await?;
     ok(&RoomDetail::new(ctx, &room, &members, member.role, unread).await?)
 }

@@ -20,6 +20,7 @@ use crate::http::handlers::auth::{
     PasswordResetConfirmRequest, PasswordResetRequest, RefreshRequest, RegisterRequest,
     ResendOtpRequest, TokenRequest, VerifyEmailRequest,
 };
+use crate::http::handlers::blocks::BlockRequest;
 use crate::http::handlers::members::{AddMemberRequest, UpdateMemberRequest};
 use crate::http::handlers::messages::{
     EditMessageRequest, HistoryQuery, ReactionQuery, ReactionRequest, ReadRequest,
@@ -28,7 +29,8 @@ use crate::http::handlers::messages::{
 use crate::http::handlers::profile::ProfileUpdateRequest;
 use crate::http::handlers::rooms::CreateRoomRequest;
 use crate::http::views::{
-    Detail, Member, Message, OwnProfile, Page, Registered, Room, RoomDetail, Tokens, UnreadCount,
+    BlockedUser, Detail, Member, Message, OwnProfile, Page, Registered, Room, RoomDetail, Tokens,
+    UnreadCount,
 };
 use crate::http::Route;
 
@@ -304,6 +306,24 @@ fn doc(route: Route, c: &mut Components) -> Doc {
             doc.body = Some(profile_change(c));
             doc
         }
+        Route::BlocksList => Doc::new(
+            "The users you block, oldest block first",
+            vec![(200, "Blocked users", Some(c.array::<BlockedUser>()))],
+        ),
+        Route::BlockAdd => Doc::new(
+            "Block a user: no direct chat between you, neither sees the other's presence",
+            vec![
+                (200, "Blocked already", Some(c.schema::<BlockedUser>())),
+                (201, "Blocked", Some(c.schema::<BlockedUser>())),
+            ],
+        )
+        .json::<BlockRequest>(c)
+        .failing(&[Conflict]),
+        Route::BlockRemove => Doc::new(
+            "Unblock a user",
+            vec![(204, "Not blocked (any more)", None)],
+        )
+        .failing(&[NotFound]),
         Route::RoomsList => Doc::new(
             "The caller's rooms, most recently active first",
             vec![(200, "Rooms", Some(c.array::<Room>()))],
