@@ -67,6 +67,28 @@ impl Lenient for Vec<String> {
     }
 }
 
+/// A yes/no: `true`/`false`, or as DRF also accepts them (and forms send
+/// them) `"true"`/`"false"`, `1`/`0`.
+impl Lenient for bool {
+    fn from_json(value: Value) -> Result<Self, &'static str> {
+        const INVALID: &str = "Must be a valid boolean.";
+        match value {
+            Value::Bool(b) => Ok(b),
+            Value::Number(n) => match n.as_u64() {
+                Some(1) => Ok(true),
+                Some(0) => Ok(false),
+                _ => Err(INVALID),
+            },
+            Value::String(s) => match s.to_ascii_lowercase().as_str() {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                _ => Err(INVALID),
+            },
+            _ => Err(INVALID),
+        }
+    }
+}
+
 /// Any JSON value, kept as sent.
 impl Lenient for Value {
     fn from_json(value: Value) -> Result<Self, &'static str> {

@@ -340,6 +340,16 @@ pub trait RoomStore: Send + Sync {
     async fn remove_member(&self, room: &RoomId, user: &UserId) -> Result<ChangeMember>;
     /// Changes a member's role unless that would leave the room without an admin.
     async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> Result<ChangeMember>;
+    /// Mutes the room for its member `user` (or, with `muted` false,
+    /// unmutes it). The flag belongs to the membership: it goes when they
+    /// leave. `LastAdmin` is never returned.
+    async fn set_muted(&self, room: &RoomId, user: &UserId, muted: bool) -> Result<ChangeMember>;
+    /// The rooms among `rooms` that `user` muted, read in one batch.
+    async fn muted_among(
+        &self,
+        user: &UserId,
+        rooms: &[RoomId],
+    ) -> Result<std::collections::HashSet<RoomId>>;
 }
 
 /// Result of [`MessageStore::append`].

@@ -14,6 +14,7 @@ contract!(
     twenty_parallel_direct_chats_make_one_room,
     racing_admins_always_leave_one_admin,
     ten_adds_racing_for_one_free_place_add_one,
+    muting_is_a_flag_of_the_membership,
 );
 
 /// The size limit is part of the write: ten members added at once into a
@@ -376,4 +377,65 @@ async fn racing_admins_always_leave_one_admin(ctx: &Ctx) {
             .count();
         assert_eq!(admins, 1, "leave: {leave}");
     }
+}
+
+/// A member mutes and unmutes a room for themselves; an outsider cannot;
+/// the flag goes with the membership (removed and added again: not muted).
+async fn muting_is_a_flag_of_the_membership(ctx: &Ctx) {
+    let (a, b) = (UserId::from_trusted(id(ctx)), UserId::from_trusted(id(ctx)));
+    let room = group(ctx, &a);
+    let other = group(ctx, &a);
+    for r in [&room, &other] {
+        ctx.rooms
+            .create_group(
+                r,
+                &[member(r, &a, Role::Admin), member(r, &b, Role::Member)],
+            )
+            .await
+            .expect("room");
+    }
+    let both = [room.id.clone(), other.id.clone()];
+    let muted = |user: UserId| {
+        let both = both.clone();
+        async move { ctx.rooms.muted_among(&user, &both).await.expect("muted") }
+    };
+    assert!(muted(b.clone()).await.is_empty());
+    assert_eq!(
+        ctx.rooms.set_muted(&room.id, &b, true).await.expect("mute"),
+        ChangeMember::Done
+    );
+    assert_eq!(muted(b.clone()).await, HashSet::from([room.id.clone()]));
+    assert!(
+        muted(a.clone()).await.is_empty(),
+        "only for the one who muted"
+    );
+    assert_eq!(
+        ctx.rooms
+            .set_muted(&room.id, &UserId::from_trusted(id(ctx)), true)
+            .await
+            .expect("outsider"),
+        ChangeMember::NotMember
+    );
+    ctx.rooms
+        .set_muted(&other.id, &b, true)
+        .await
+        .expect("mute");
+    ctx.rooms
+        .set_muted(&other.id, &b, false)
+        .await
+        .expect("unmute");
+    assert_eq!(muted(b.clone()).await, HashSet::from([room.id.clone()]));
+
+    assert_eq!(
+        ctx.rooms.remove_member(&room.id, &b).await.expect("remove"),
+        ChangeMember::Done
+    );
+    assert_eq!(
+        ctx.rooms
+            .add_member(&member(&room, &b, Role::Member), 10)
+            .await
+            .expect("add"),
+        AddMember::Added
+    );
+    assert!(muted(b).await.is_empty(), "a new membership is not muted");
 }

@@ -112,3 +112,108 @@ async fn reading_is_for_members_and_checks_its_input() -> TestResult {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     Ok(())
 }
+
+async fn mute(app: &TestApp, user: &User, room: &str, muted: Value) -> (StatusCode, Value) {
+    app.call(
+        reqwest::Method::PUT,
+        &format!("/api/chat/rooms/{room}/mute/"),
+        Some(&user.access),
+        Some(json!({ "muted": muted })),
+    )
+    .await
+}
+
+async fn listed(app: &TestApp, user: &User, room: &str) -> TestResult<Value> {
+    let (_, rooms) = app.get("/api/chat/rooms/", &user.access).await;
+    Ok(rooms
+        .as_array()
+        .ok_or("rooms")?
+        .iter()
+        .find(|r| r["id"] == room)
+        .cloned()
+        .ok_or("the room is listed")?)
+}
+
+#[tokio::test]
+async fn a_muted_room_counts_no_unread_messages_but_still_delivers_them() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let room = app.group(&alice, "noisy", &[&bob]).await;
+    let mut bob_socket = app.ws_user(&bob).await;
+
+    let (status, answer) = mute(&app, &bob, &room, json!(true)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer,
+        json!({ "room_id": room, "unread_count": 0, "muted": true })
+    );
+    for text in ["one", "two", "three"] {
+        let (status, _) = app.send(&alice, &room, text).await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(bob_socket.next_of("message").await["message"], text);
+    }
+    let entry = listed(&app, &bob, &room).await?;
+    assert_eq!(
+        (
+            &entry["unread_count"],
+            &entry["has_unread"],
+            &entry["muted"]
+        ),
+        (&json!(0), &json!(true), &json!(true)),
+        "{entry}"
+    );
+    let (_, detail) = app
+        .get(&format!("/api/chat/rooms/{room}/"), &bob.access)
+        .await;
+    assert_eq!(detail["muted"], true, "{detail}");
+    // Only for bob: alice's view of the room is hers.
+    let entry = listed(&app, &alice, &room).await?;
+    assert_eq!(
+        (&entry["muted"], &entry["unread_count"]),
+        (&json!(false), &json!(0))
+    );
+
+    // Unmuting brings the count back; "false" as text is read as DRF does.
+    let (status, answer) = mute(&app, &bob, &room, json!("false")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["unread_count"], 3);
+    assert_eq!(unread_in_list(&app, &bob, &room).await?, 3);
+
+    // The flag goes with the membership.
+    mute(&app, &bob, &room, json!(true)).await;
+    let path = format!("/api/chat/rooms/{room}/members/{}/", bob.id);
+    let (status, _) = app
+        .call(reqwest::Method::DELETE, &path, Some(&alice.access), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app
+        .post(
+            &format!("/api/chat/rooms/{room}/members/"),
+            Some(&alice.access),
+            json!({ "user_id": bob.id }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(listed(&app, &bob, &room).await?["muted"], false);
+
+    // Outsiders and bad bodies.
+    let (status, _) = mute(&app, &carol, &room, json!(true)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for bad in [json!(null), json!("maybe"), json!(2), json!([true])] {
+        let (status, body) = mute(&app, &bob, &room, bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(body["muted"].is_array(), "{body}");
+    }
+    let (status, body) = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/chat/rooms/{room}/mute/"),
+            Some(&bob.access),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    Ok(())
+}

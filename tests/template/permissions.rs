@@ -388,6 +388,10 @@ fn scenario(w: &World) -> Vec<(Route, ApiRequest)> {
             remove
         }),
         (
+            Route::RoomMute,
+            request(w, "PUT", &[("id", room)], json!({"muted": true}), true),
+        ),
+        (
             Route::MessageEdit,
             request(
                 w,

@@ -191,6 +191,7 @@ pub fn binaries(dir: Option<PathBuf>) -> Vec<(String, PathBuf)> {
         "blocks-list",
         "block-add",
         "block-remove",
+        "room-mute",
         "members-list",
         "members-add",
         "member-update",

@@ -19,6 +19,7 @@
 //! | room counters | `{room:<id>}:counters` | hash (`member_count`, `admin_count`, `last_seq`) |
 //! | room's last message | `{room:<id>}:last` | string (JSON) |
 //! | members | `{room:<id>}:roles` / `{room:<id>}:joined` | hash user → role / joined (ms) |
+//! | members who muted the room | `{room:<id>}:muted` | set |
 //! | messages | `{room:<id>}:msgs` | hash seq → message (JSON) |
 //! | message id → seq | `{room:<id>}:ids` | hash |
 //! | client-id claims | `{room:<id>}:clients` | hash `<sender>#<client id>` → seq |

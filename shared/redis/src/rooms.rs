@@ -273,6 +273,7 @@ impl RoomStore for RedisStore {
                     .key(self.keys.room(room, "counters"))
                     .key(self.keys.room(room, "roles"))
                     .key(self.keys.room(room, "joined"))
+                    .key(self.keys.room(room, "muted"))
                     .arg(user.as_str()),
             )
             .await?;
@@ -292,6 +293,47 @@ impl RoomStore for RedisStore {
             1 => ChangeMember::NotMember,
             _ => ChangeMember::LastAdmin,
         })
+    }
+
+    async fn set_muted(&self, room: &RoomId, user: &UserId, muted: bool) -> Result<ChangeMember> {
+        let outcome: i64 = self
+            .script(
+                "set muted",
+                scripts::SET_MUTED
+                    .key(self.keys.room(room, "roles"))
+                    .key(self.keys.room(room, "muted"))
+                    .arg(user.as_str())
+                    .arg(if muted { "1" } else { "0" }),
+            )
+            .await?;
+        Ok(if outcome == 0 {
+            ChangeMember::Done
+        } else {
+            ChangeMember::NotMember
+        })
+    }
+
+    async fn muted_among(
+        &self,
+        user: &UserId,
+        rooms: &[RoomId],
+    ) -> Result<std::collections::HashSet<RoomId>> {
+        if rooms.is_empty() {
+            return Ok(std::collections::HashSet::new());
+        }
+        let mut pipe = redis::pipe();
+        for room in rooms {
+            pipe.cmd("SISMEMBER")
+                .arg(self.keys.room(room, "muted"))
+                .arg(user.as_str());
+        }
+        let flags: Vec<bool> = self.pipe("read muted rooms", &pipe).await?;
+        Ok(rooms
+            .iter()
+            .zip(flags)
+            .filter(|(_, muted)| *muted)
+            .map(|(room, _)| room.clone())
+            .collect())
     }
 
     async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> Result<ChangeMember> {

@@ -127,7 +127,7 @@ pub static ADD_MEMBER: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// A member leaving: `KEYS` counters, roles, joined; `ARGV` user.
+/// A member leaving: `KEYS` counters, roles, joined, muted; `ARGV` user.
 /// 0 done, 1 not a member, 2 refused (the last admin of a room with others).
 pub static REMOVE_MEMBER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -139,8 +139,24 @@ pub static REMOVE_MEMBER: LazyLock<Script> = LazyLock::new(|| {
         if role == 'admin' and admins == 1 and members > 1 then return 2 end
         redis.call('HDEL', KEYS[2], ARGV[1])
         redis.call('HDEL', KEYS[3], ARGV[1])
+        redis.call('SREM', KEYS[4], ARGV[1])
         redis.call('HINCRBY', KEYS[1], 'member_count', -1)
         if role == 'admin' then redis.call('HINCRBY', KEYS[1], 'admin_count', -1) end
+        return 0",
+    )
+});
+
+/// Muting or unmuting: `KEYS` roles, muted; `ARGV` user, `1` to mute.
+/// 0 done, 1 not a member.
+pub static SET_MUTED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 1 end
+        if ARGV[2] == '1' then
+            redis.call('SADD', KEYS[2], ARGV[1])
+        else
+            redis.call('SREM', KEYS[2], ARGV[1])
+        end
         return 0",
     )
 });

@@ -79,6 +79,7 @@ routes! {
     MemberRemove: ["DELETE"] "/api/chat/rooms/{id}/members/{user_id}/" => "member-remove",
     RoomLeave: ["POST"] "/api/chat/rooms/{id}/leave/" => "room-leave",
     RoomRead: ["POST"] "/api/chat/rooms/{id}/read/" => "room-read",
+    RoomMute: ["PUT"] "/api/chat/rooms/{id}/mute/" => "room-mute",
     DirectChat: ["POST"] "/api/chat/direct-chat/{user_id}/" => "direct-chat",
 }
 
@@ -117,6 +118,7 @@ pub async fn handle(ctx: &Ctx, route: Route, req: ApiRequest) -> ApiResponse {
         Route::MemberRemove => handlers::members::member_remove(ctx, &req).await,
         Route::RoomLeave => handlers::members::room_leave(ctx, &req).await,
         Route::RoomRead => handlers::messages::room_read(ctx, &req).await,
+        Route::RoomMute => handlers::rooms::room_mute(ctx, &req).await,
         Route::DirectChat => handlers::rooms::direct_chat(ctx, &req).await,
     };
     result.unwrap_or_else(errors::to_response)

@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::events::ReactionCount;
 use crate::usecases::auth::TokenPair;
 use crate::usecases::messages::Status;
-use crate::usecases::rooms::MemberView;
+use crate::usecases::rooms::{MemberView, Unread};
 use crate::usecases::{presence, profile};
 use crate::{Ctx, Result};
 
@@ -20,8 +20,21 @@ use crate::{Ctx, Result};
 pub struct UnreadCount {
     /// The room.
     pub room_id: RoomId,
-    /// Messages after the caller's read mark.
+    /// Messages after the caller's read mark (0 in a room they muted).
     pub unread_count: u64,
+    /// Whether they muted the room.
+    pub muted: bool,
+}
+
+impl UnreadCount {
+    /// `room`'s unread state for the caller.
+    pub fn of(room: RoomId, unread: Unread) -> Self {
+        Self {
+            room_id: room,
+            unread_count: unread.count(),
+            muted: unread.muted,
+        }
+    }
 }
 
 /// A plain confirmation.
@@ -313,13 +326,18 @@ pub struct Room {
     /// rooms whose `last_seq` moved are the ones to catch up on.
     pub last_seq: u64,
     /// Messages after the caller's read mark (`last_seq` minus the `seq`
-    /// they read up to; sending a message marks the room read).
+    /// they read up to; sending a message marks the room read); 0 in a room
+    /// they muted.
     pub unread_count: u64,
+    /// Whether messages follow the caller's read mark, muted or not.
+    pub has_unread: bool,
+    /// Whether the caller muted the room.
+    pub muted: bool,
 }
 
 impl Room {
-    /// The room as a member who has `unread_count` messages to read sees it.
-    pub fn seen_by(room: &domain::Room, unread_count: u64) -> Self {
+    /// The room as a member with this unread state sees it.
+    pub fn seen_by(room: &domain::Room, unread: Unread) -> Self {
         Self {
             id: room.id.clone(),
             name: room.name.clone(),
@@ -340,7 +358,9 @@ impl Room {
             }),
             last_activity: room.last_activity(),
             last_seq: room.last_seq,
-            unread_count,
+            unread_count: unread.count(),
+            has_unread: unread.messages > 0,
+            muted: unread.muted,
         }
     }
 }
@@ -364,10 +384,10 @@ impl RoomDetail {
         room: &domain::Room,
         members: &[MemberView],
         my_role: Role,
-        unread_count: u64,
+        unread: Unread,
     ) -> Result<Self> {
         Ok(Self {
-            room: Room::seen_by(room, unread_count),
+            room: Room::seen_by(room, unread),
             members: Member::list(ctx, members).await?,
             my_role,
         })

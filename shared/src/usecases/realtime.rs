@@ -250,7 +250,12 @@ pub async fn typing(ctx: &Ctx, user: &User, room: &RoomId, is_typing: bool) -> R
 /// room (`receipt`) and the user's own connections (`unread`, so that their
 /// other devices update the count); returns the room's unread count for
 /// them. A mark below the one they have changes nothing.
-pub async fn read(ctx: &Ctx, user: &UserId, room: &RoomId, message: &MessageId) -> Result<u64> {
+pub async fn read(
+    ctx: &Ctx,
+    user: &UserId,
+    room: &RoomId,
+    message: &MessageId,
+) -> Result<rooms::Unread> {
     let Some(read) = ctx.messages.message(room, message).await? else {
         return Err(Error::field(
             "message_id",
@@ -280,7 +285,7 @@ pub async fn read(ctx: &Ctx, user: &UserId, room: &RoomId, message: &MessageId) 
             .collect();
         let event = ServerEvent::Unread {
             room_id: room.clone(),
-            unread_count: unread,
+            unread_count: unread.count(),
         };
         push(ctx, &own, &event).await;
     }

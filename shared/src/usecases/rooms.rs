@@ -376,26 +376,63 @@ fn room_full(ctx: &Ctx) -> Error {
     ))
 }
 
-/// One room's unread count for `user` (see [`unread_counts`]).
-pub async fn unread_count(ctx: &Ctx, user: &UserId, room: &Room) -> Result<u64> {
-    let counts = unread_counts(ctx, user, std::slice::from_ref(room)).await?;
-    Ok(counts.get(&room.id).copied().unwrap_or(0))
+/// A room's unread state for one member.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unread {
+    /// Messages after their read mark.
+    pub messages: u64,
+    /// Whether they muted the room.
+    pub muted: bool,
 }
 
-/// Each room's unread count for `user`: its `last_seq` minus the `seq` they
-/// read up to. No row is counted: the read marks come in one batch.
+impl Unread {
+    /// What counts as unread: the messages after the read mark, none in a
+    /// muted room.
+    pub fn count(self) -> u64 {
+        if self.muted {
+            0
+        } else {
+            self.messages
+        }
+    }
+}
+
+/// The room's unread state for `user`.
+pub async fn unread_count(ctx: &Ctx, user: &UserId, room: &Room) -> Result<Unread> {
+    let counts = unread_counts(ctx, user, std::slice::from_ref(room)).await?;
+    Ok(counts.get(&room.id).copied().unwrap_or_default())
+}
+
+/// Each room's unread state for `user`: its `last_seq` minus the `seq` they
+/// read up to, and whether they muted it. No row is counted: the read marks
+/// and the mute flags come in one batch each.
 pub async fn unread_counts(
     ctx: &Ctx,
     user: &UserId,
     rooms: &[Room],
-) -> Result<std::collections::HashMap<RoomId, u64>> {
+) -> Result<std::collections::HashMap<RoomId, Unread>> {
     let ids: Vec<RoomId> = rooms.iter().map(|r| r.id.clone()).collect();
     let marks = ctx.receipts.read_marks(user, &ids).await?;
+    let muted = ctx.rooms.muted_among(user, &ids).await?;
     Ok(rooms
         .iter()
         .map(|r| {
             let read = marks.get(&r.id).copied().unwrap_or(0);
-            (r.id.clone(), r.last_seq.saturating_sub(read))
+            let unread = Unread {
+                messages: r.last_seq.saturating_sub(read),
+                muted: muted.contains(&r.id),
+            };
+            (r.id.clone(), unread)
         })
         .collect())
+}
+
+/// `caller` mutes the room (or unmutes it): a muted room counts no unread
+/// messages for them; its messages still arrive.
+pub async fn set_muted(ctx: &Ctx, caller: &UserId, room: &RoomId, muted: bool) -> Result<Unread> {
+    let (found, _) = room_for_member(ctx, caller, room).await?;
+    match ctx.rooms.set_muted(room, caller, muted).await? {
+        ChangeMember::Done => unread_count(ctx, caller, &found).await,
+        ChangeMember::NotMember | ChangeMember::LastAdmin => Err(Error::room_not_found()),
+    }
 }

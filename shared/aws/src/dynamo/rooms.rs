@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use chat_core::domain::{
@@ -10,7 +12,7 @@ use chat_core::{Error, Result};
 use super::item::{self, failed_at, n, s, ts, Item};
 use super::keys::{direct_pk, member_sk, room_pk, user_pk, DIRECT, MEMBER_PREFIX, META};
 use super::DynamoStore;
-use crate::sdk_error::{build_error, translate};
+use crate::sdk_error::{build_error, is_conditional_check_failed, translate};
 use crate::table::{GSI1, GSI1_PK, GSI1_SK};
 
 /// Most actions in one DynamoDB transaction.
@@ -335,6 +337,41 @@ impl RoomStore for DynamoStore {
             }
         }
         Err(Error::unavailable("membership kept changing; try again"))
+    }
+
+    async fn set_muted(&self, room: &RoomId, user: &UserId, muted: bool) -> Result<ChangeMember> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key(&room_pk(room), &member_sk(user))))
+            .condition_expression("attribute_exists(pk)");
+        let update = if muted {
+            update
+                .update_expression("SET muted = :yes")
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+        } else {
+            update.update_expression("REMOVE muted")
+        };
+        match update.send().await {
+            Ok(_) => Ok(ChangeMember::Done),
+            Err(e) if is_conditional_check_failed(&e) => Ok(ChangeMember::NotMember),
+            Err(e) => Err(translate("UpdateItem", e)),
+        }
+    }
+
+    async fn muted_among(&self, user: &UserId, rooms: &[RoomId]) -> Result<HashSet<RoomId>> {
+        let keys = rooms
+            .iter()
+            .map(|room| (room_pk(room), member_sk(user)))
+            .collect();
+        let mut muted = HashSet::new();
+        for member in self.batch_get(keys).await? {
+            if item::get_bool(&member, "muted") {
+                muted.insert(RoomId::from_trusted(item::get_s(&member, "room_id")?));
+            }
+        }
+        Ok(muted)
     }
 
     async fn set_role(&self, room: &RoomId, user: &UserId, role: Role) -> Result<ChangeMember> {

@@ -51,6 +51,8 @@ struct State {
     blocking: HashMap<UserId, BTreeMap<UserId, Timestamp>>,
     /// Who blocks each user.
     blocked_by: HashMap<UserId, BTreeSet<UserId>>,
+    /// The memberships whose member muted the room.
+    muted: BTreeSet<(RoomId, UserId)>,
 }
 
 /// An issued refresh token: consumed or not, and what replaced it.

@@ -1,5 +1,7 @@
 //! Rooms, direct pairs and members.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 
 use crate::domain::{Member, Role, Room, RoomId, UserId};
@@ -131,9 +133,36 @@ impl RoomStore for MemoryStore {
             if let Some(r) = s.rooms_by_user.get_mut(user) {
                 r.remove(room_id);
             }
+            s.muted.remove(&(room_id.clone(), user.clone()));
             Ok(ChangeMember::Done)
         })
         .await
+    }
+
+    async fn set_muted(&self, room: &RoomId, user: &UserId, muted: bool) -> Result<ChangeMember> {
+        self.write(|| {
+            let mut s = self.lock()?;
+            if !s.members.get(room).is_some_and(|m| m.contains_key(user)) {
+                return Ok(ChangeMember::NotMember);
+            }
+            let key = (room.clone(), user.clone());
+            if muted {
+                s.muted.insert(key);
+            } else {
+                s.muted.remove(&key);
+            }
+            Ok(ChangeMember::Done)
+        })
+        .await
+    }
+
+    async fn muted_among(&self, user: &UserId, rooms: &[RoomId]) -> Result<HashSet<RoomId>> {
+        let s = self.lock()?;
+        Ok(rooms
+            .iter()
+            .filter(|r| s.muted.contains(&((*r).clone(), user.clone())))
+            .cloned()
+            .collect())
     }
 
     async fn set_role(&self, room_id: &RoomId, user: &UserId, role: Role) -> Result<ChangeMember> {

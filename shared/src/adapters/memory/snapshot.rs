@@ -33,6 +33,9 @@ pub struct Snapshot {
     receipts: Vec<SavedReceipts>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     blocks: Vec<SavedBlock>,
+    /// The (room, member) pairs whose member muted the room.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    muted: Vec<(RoomId, UserId)>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -140,6 +143,7 @@ impl MemoryStore {
             messages,
             receipts,
             blocks,
+            muted: s.muted.iter().cloned().collect(),
         })
     }
 
@@ -194,6 +198,11 @@ impl MemoryStore {
                 )));
             }
             s.insert_member(member);
+        }
+        for (room, user) in snapshot.muted {
+            if s.members.get(&room).is_some_and(|m| m.contains_key(&user)) {
+                s.muted.insert((room, user));
+            }
         }
         for room in s.rooms.values().filter(|r| r.kind == RoomKind::Direct) {
             let pair: Vec<&UserId> = s

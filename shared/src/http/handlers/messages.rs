@@ -266,9 +266,6 @@ pub async fn room_read(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let room = room_param(req)?;
     let message = json_body::<ReadRequest>(req)?.validate()?;
     rooms::room_for_member(ctx, &me, &room).await?;
-    let unread_count = realtime::read(ctx, &me, &room, &message).await?;
-    ok(&UnreadCount {
-        room_id: room,
-        unread_count,
-    })
+    let unread = realtime::read(ctx, &me, &room, &message).await?;
+    ok(&UnreadCount::of(room, unread))
 }

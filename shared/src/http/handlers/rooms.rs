@@ -8,7 +8,7 @@ use crate::domain::{RoomKind, RoomName, UserId};
 use crate::error::Validator;
 use crate::fields::Field;
 use crate::http::body::json_body;
-use crate::http::views::{Room, RoomDetail};
+use crate::http::views::{Room, RoomDetail, UnreadCount};
 use crate::usecases::rooms::{self, NewRoom};
 use crate::{Ctx, Error, Result};
 
@@ -18,7 +18,7 @@ pub async fn rooms_list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let unread = rooms::unread_counts(ctx, &me, &rooms).await?;
     ok(&rooms
         .iter()
-        .map(|r| Room::seen_by(r, unread.get(&r.id).copied().unwrap_or(0)))
+        .map(|r| Room::seen_by(r, unread.get(&r.id).copied().unwrap_or_default()))
         .collect::<Vec<_>>())
 }
 
@@ -126,4 +126,32 @@ pub async fn direct_chat(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let created = rooms::direct(ctx, &me, &other).await?;
     let unread = rooms::unread_count(ctx, &me, &created.room).await?;
     created_or_ok(created.created, &Room::seen_by(&created.room, unread))
+}
+
+/// `PUT /api/chat/rooms/{id}/mute/`
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MuteRequest {
+    /// Mute (`true`) or unmute (`false`) the room for yourself.
+    #[serde(default)]
+    #[schema(value_type = bool, required = true)]
+    muted: Field<bool>,
+}
+
+impl MuteRequest {
+    /// Whether to mute.
+    pub fn validate(self) -> Result<bool> {
+        let mut v = Validator::new();
+        match self.muted.required(&mut v, "muted") {
+            Some(muted) => v.finish().map(|()| muted),
+            None => Err(v.into_error()),
+        }
+    }
+}
+
+pub async fn room_mute(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
+    let me = caller(ctx, req)?;
+    let room = room_param(req)?;
+    let muted = json_body::<MuteRequest>(req)?.validate()?;
+    let unread = rooms::set_muted(ctx, &me, &room, muted).await?;
+    ok(&UnreadCount::of(room, unread))
 }

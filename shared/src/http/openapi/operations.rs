@@ -27,7 +27,7 @@ use crate::http::handlers::messages::{
     SendMessageRequest,
 };
 use crate::http::handlers::profile::ProfileUpdateRequest;
-use crate::http::handlers::rooms::CreateRoomRequest;
+use crate::http::handlers::rooms::{CreateRoomRequest, MuteRequest};
 use crate::http::views::{
     BlockedUser, Detail, Member, Message, OwnProfile, Page, Registered, Room, RoomDetail, Tokens,
     UnreadCount,
@@ -408,6 +408,12 @@ fn doc(route: Route, c: &mut Components) -> Doc {
             vec![(204, "Removed", None)],
         )
         .failing(&[Forbidden, NotFound, Conflict]),
+        Route::RoomMute => Doc::new(
+            "Mute the room for yourself (its messages count as no unread ones), or unmute it",
+            vec![(200, "Your unread count now", Some(c.schema::<UnreadCount>()))],
+        )
+        .json::<MuteRequest>(c)
+        .failing(&[NotFound]),
         Route::RoomRead => Doc::new(
             "Mark the room read up to a message (members' sockets get `receipt`, yours `unread`)",
             vec![(200, "Your unread count now", Some(c.schema::<UnreadCount>()))],
