@@ -17,7 +17,16 @@ pub const fn route_needs(route: Route) -> Needs {
         mail: matches!(route, Register | ResendOtp | PasswordReset),
         blobs: matches!(
             route,
-            ProfileGet | ProfileUpdate | RoomGet | MembersList | MembersAdd | MemberUpdate
+            ProfileGet
+                | ProfileUpdate
+                | RoomGet
+                | MembersList
+                | MembersAdd
+                | MemberUpdate
+                | AttachmentCreate
+                | AttachmentGet
+                | MessagesSend
+                | MessageDelete
         ),
         // Messages and their changes and read marks are pushed; ending
         // sessions closes their sockets (a password reset, a logout, a

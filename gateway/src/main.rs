@@ -93,6 +93,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .into())
         }
     };
+    if let Some(media) = &media {
+        media.clone().keep_swept(std::time::Duration::from_secs(60));
+    }
     let sockets = local_gateway::Sockets {
         local: sockets,
         relay: relay_handle,
@@ -148,7 +151,10 @@ fn embedded_context(
     sockets: Arc<ChannelNotifier>,
     data_dir: Option<DataDir>,
 ) -> Result<Embedded, Box<dyn std::error::Error>> {
-    let blobs = Arc::new(MemoryBlobStore::new(base_url));
+    let blobs = Arc::new(MemoryBlobStore::new(
+        base_url,
+        config.core.jwt_secret.expose(),
+    ));
     let committer = local_gateway::data_dir::Committer::new();
     let store = Arc::new(match &data_dir {
         Some(dir) => dir.load(&blobs)?.with_commit(committer.clone()),
@@ -212,12 +218,19 @@ async fn redis_context(
     let (media, blobs): (Media, Arc<dyn chat_core::ports::BlobStore>) =
         match std::env::var_os("MEDIA_DIR") {
             Some(dir) => {
-                let files = Arc::new(FileBlobStore::open(dir, base_url)?);
+                let files = Arc::new(FileBlobStore::open(
+                    dir,
+                    base_url,
+                    config.core.jwt_secret.expose(),
+                )?);
                 (Media::Files(files.clone()), files)
             }
             None => {
                 tracing::warn!("MEDIA_DIR not set: pictures stay in this process's memory");
-                let memory = Arc::new(MemoryBlobStore::new(base_url));
+                let memory = Arc::new(MemoryBlobStore::new(
+                    base_url,
+                    config.core.jwt_secret.expose(),
+                ));
                 (Media::Memory(memory.clone()), memory)
             }
         };

@@ -34,7 +34,7 @@ fn new_ctx(notifier: Arc<ChannelNotifier>) -> Ctx {
         Arc::new(MemoryStore::new()),
         notifier,
         Arc::new(ConsoleMailer),
-        Arc::new(MemoryBlobStore::new("http://127.0.0.1")),
+        Arc::new(MemoryBlobStore::new("http://127.0.0.1", &[7; 32])),
         Arc::new(ManualClock::new(NOW)),
         Arc::new(chat_core::adapters::UlidGenerator::default()),
     )
@@ -200,6 +200,7 @@ fn benches(c: &mut Criterion) {
         deleted_at: None,
         change: 0,
         reactions: Vec::new(),
+        attachments: Vec::new(),
     };
     c.bench_function("fan out to a room of 50 connected members", |b| {
         b.to_async(&rt).iter(|| async {

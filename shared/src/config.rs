@@ -15,6 +15,8 @@
 //! | `MAX_GROUP_MEMBERS` | 256 | largest group room |
 //! | `MAX_SOCKETS_PER_USER` | 20 | WebSocket connections one user may hold open at once (at most 1,000) |
 //! | `SEND_MAX_PER_MINUTE` | 300 | messages one user may send to one room per minute (REST and WebSocket) |
+//! | `MAX_ATTACHMENT_BYTES` | 10485760 | largest file attached to a message (at most 5 GiB, S3's largest single upload) |
+//! | `ATTACHMENT_TYPES` | `image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain` | media types a message may carry (images are checked by their bytes) |
 //! | `MAIL_FROM` | `Chat <no-reply@example.com>` | sender of OTP mail |
 
 use std::str::FromStr;
@@ -67,6 +69,10 @@ pub struct Settings {
     pub max_sockets_per_user: usize,
     /// Messages one user may send to one room per minute.
     pub send_max_per_minute: u32,
+    /// Largest file attached to a message, in bytes.
+    pub max_attachment_bytes: u64,
+    /// Media types a message may carry.
+    pub attachment_types: Vec<String>,
     /// Sender address of OTP mail.
     pub mail_from: String,
 }
@@ -86,6 +92,17 @@ impl Default for Settings {
             max_group_members: 256,
             max_sockets_per_user: 20,
             send_max_per_minute: 300,
+            max_attachment_bytes: 10 * 1024 * 1024,
+            attachment_types: [
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "application/pdf",
+                "text/plain",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
             mail_from: "Chat <no-reply@example.com>".into(),
         }
     }
@@ -170,8 +187,42 @@ pub fn settings_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Setting
             MAX_SOCKETS_PER_USER_CEILING,
         )?,
         send_max_per_minute: number(lookup, "SEND_MAX_PER_MINUTE", d.send_max_per_minute)?,
+        max_attachment_bytes: at_most(
+            "MAX_ATTACHMENT_BYTES",
+            number(lookup, "MAX_ATTACHMENT_BYTES", d.max_attachment_bytes)?,
+            MAX_ATTACHMENT_BYTES_CEILING,
+        )?,
+        attachment_types: match lookup("ATTACHMENT_TYPES") {
+            Some(raw) => media_types(&raw)?,
+            None => d.attachment_types,
+        },
         mail_from: lookup("MAIL_FROM").unwrap_or(d.mail_from),
     })
+}
+
+/// The most `MAX_ATTACHMENT_BYTES` may be: S3's largest single upload.
+pub const MAX_ATTACHMENT_BYTES_CEILING: u64 = 5 * 1024 * 1024 * 1024;
+
+/// A comma-separated list of media types (`type/subtype`, lower case).
+fn media_types(raw: &str) -> Result<Vec<String>, ConfigError> {
+    let types: Vec<String> = raw
+        .split(',')
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let valid = |t: &String| {
+        let mut parts = t.split('/');
+        matches!((parts.next(), parts.next(), parts.next()), (Some(a), Some(b), None)
+            if !a.is_empty() && !b.is_empty()
+                && t.bytes().all(|c| c.is_ascii_alphanumeric() || b"/.+-".contains(&c)))
+    };
+    if types.is_empty() || !types.iter().all(valid) {
+        return Err(ConfigError::Invalid {
+            name: "ATTACHMENT_TYPES",
+            reason: "must be a comma-separated list of media types such as image/png".into(),
+        });
+    }
+    Ok(types)
 }
 
 /// The most `MAX_SOCKETS_PER_USER` may be: DynamoDB lists a user's sockets

@@ -125,6 +125,41 @@ pub struct MessageEvent {
     /// Its reactions as the recipient sees them (absent if none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<ReactionCount>,
+    /// The files it carries (absent if none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentInfo>,
+}
+
+/// A file a message carries; members get its bytes through
+/// `GET /api/chat/rooms/{id}/messages/{message_id}/attachments/{attachment_id}/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AttachmentInfo {
+    /// Its id.
+    pub id: String,
+    /// The name the sender gave it.
+    pub filename: String,
+    /// Its media type.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+impl AttachmentInfo {
+    /// The files of `m` (none once it is deleted).
+    pub fn of(m: &Message) -> Vec<Self> {
+        if m.is_deleted() {
+            return Vec::new();
+        }
+        m.attachments
+            .iter()
+            .map(|a| Self {
+                id: a.id.clone(),
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: a.size,
+            })
+            .collect()
+    }
 }
 
 /// One emoji on a message: how many reacted with it and whether the one
@@ -173,6 +208,7 @@ impl MessageEvent {
             edited_at: m.edited_at,
             change: m.change,
             reactions: ReactionCount::of(m, viewer),
+            attachments: AttachmentInfo::of(m),
         }
     }
 }

@@ -555,13 +555,53 @@ pub struct Blob {
     pub content_type: String,
 }
 
-/// Stores files such as profile pictures.
+/// Where and how a client uploads one file: a `PUT` of exactly the bytes
+/// announced, with these headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSlot {
+    /// The URL to `PUT` to.
+    pub url: String,
+    /// Headers the upload must carry, as given.
+    pub headers: Vec<(String, String)>,
+}
+
+/// What a stored blob is: its size, media type and first bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobHead {
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its media type, as stored.
+    pub content_type: String,
+    /// Its first bytes (at most as many as asked for).
+    pub prefix: bytes::Bytes,
+}
+
+/// How long an uploaded file that no message took stays stored.
+pub const UNREFERENCED_UPLOAD_SECS: i64 = 24 * 3600;
+
+/// Stores files such as profile pictures and attachments.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
     /// Stores `blob` under `key`, replacing what was there.
     async fn put(&self, key: &str, blob: Blob) -> Result<()>;
     /// A URL from which a client can fetch the blob for a limited time.
     async fn url(&self, key: &str, now: Timestamp) -> Result<String>;
+    /// A URL a client may `PUT` exactly `size` bytes of `content_type` to,
+    /// under `key`, until `expires_at`. What is uploaded there is pending:
+    /// it is deleted after [`UNREFERENCED_UPLOAD_SECS`] unless kept.
+    async fn upload_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<UploadSlot>;
+    /// The size, type and first `prefix` bytes of the blob under `key`.
+    async fn head(&self, key: &str, prefix: usize) -> Result<Option<BlobHead>>;
+    /// Keeps an uploaded blob for good (a message took it) or, with `keep`
+    /// false, lets it be deleted as an unreferenced upload is.
+    async fn keep(&self, key: &str, keep: bool) -> Result<()>;
 }
 
 /// Tells the time. Injected so that expiry can be tested.

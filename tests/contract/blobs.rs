@@ -114,7 +114,7 @@ async fn embedded_urls_serve_the_uploaded_bytes() {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let store = Arc::new(MemoryBlobStore::new(&base));
+    let store = Arc::new(MemoryBlobStore::new(&base, &[7; 32]));
     let router = local_gateway::media::router(local_gateway::media::Media::Memory(store.clone()));
     tokio::spawn(local_gateway::serve(
         listener,
@@ -126,4 +126,150 @@ async fn embedded_urls_serve_the_uploaded_bytes() {
     let (status, content_type, body) = fetch(&url).await;
     assert_eq!((status, content_type.as_str()), (200, "image/png"));
     assert_eq!(body, PNG);
+}
+
+/// PUTs `bytes` to an upload slot with its headers; the status.
+async fn put_into(slot: &chat_core::ports::UploadSlot, bytes: &[u8]) -> u16 {
+    let mut request = reqwest::Client::new().put(&slot.url).body(bytes.to_vec());
+    for (name, value) in &slot.headers {
+        request = request.header(name, value);
+    }
+    request.send().await.expect("upload").status().as_u16()
+}
+
+#[tokio::test]
+async fn s3_upload_slots_fix_type_and_size_and_tag_uploads_pending_until_kept() {
+    let (ctx, resources) = dynamodb().await;
+    let key = "attachments/R1/U1/A1";
+    let now = ctx.clock.now();
+    let slot = ctx
+        .blobs
+        .upload_url(key, "image/png", PNG.len() as u64, now, now.plus_secs(900))
+        .await
+        .expect("slot");
+    // The signature covers the type and the pending tag: a client must send them.
+    let query: std::collections::HashMap<String, String> = reqwest::Url::parse(&slot.url)
+        .expect("url")
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let signed = query
+        .get("X-Amz-SignedHeaders")
+        .cloned()
+        .unwrap_or_default();
+    for header in ["content-length", "content-type", "x-amz-tagging"] {
+        assert!(
+            signed.split(';').any(|h| h == header),
+            "{header} in {signed}"
+        );
+    }
+    assert!(slot
+        .headers
+        .iter()
+        .any(|(name, value)| name == "x-amz-tagging" && value == "state=pending"));
+    assert_eq!(put_into(&slot, PNG).await, 200);
+
+    let head = ctx.blobs.head(key, 8).await.expect("head").expect("there");
+    assert_eq!(
+        (head.size, head.content_type.as_str(), head.prefix.as_ref()),
+        (PNG.len() as u64, "image/png", &PNG[..8])
+    );
+    assert!(ctx
+        .blobs
+        .head("attachments/R1/U1/none", 8)
+        .await
+        .expect("head")
+        .is_none());
+
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&resources.sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = resources.bucket.clone();
+    let tags = || {
+        let (s3, bucket) = (s3.clone(), bucket.clone());
+        async move {
+            s3.get_object_tagging()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .expect("tags")
+                .tag_set()
+                .iter()
+                .map(|t| format!("{}={}", t.key(), t.value()))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(tags().await, ["state=pending"]);
+    ctx.blobs.keep(key, true).await.expect("keep");
+    assert_eq!(tags().await, ["state=kept"]);
+    ctx.blobs.keep(key, false).await.expect("release");
+    assert_eq!(tags().await, ["state=pending"]);
+    let (status, _, body) = fetch(&ctx.blobs.url(key, ctx.clock.now()).await.expect("url")).await;
+    assert_eq!((status, body.as_slice()), (200, PNG));
+}
+
+#[tokio::test]
+async fn embedded_upload_slots_take_exactly_what_they_announce() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let store = Arc::new(MemoryBlobStore::new(&base, &[7; 32]));
+    let router = local_gateway::media::router(local_gateway::media::Media::Memory(store.clone()));
+    tokio::spawn(local_gateway::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    let key = "attachments/R1/U1/A1";
+    let now = chat_core::ports::Clock::now(&chat_core::adapters::SystemClock);
+    let slot = store
+        .upload_url(key, "image/png", PNG.len() as u64, now, now.plus_secs(900))
+        .await
+        .expect("slot");
+
+    let mut wrong_type = slot.clone();
+    wrong_type.headers = vec![("content-type".into(), "text/html".into())];
+    assert_eq!(put_into(&wrong_type, PNG).await, 400);
+    assert_eq!(put_into(&slot, &PNG[1..]).await, 400, "too short");
+    assert_eq!(
+        put_into(&slot, &[PNG, b"x"].concat()).await,
+        400,
+        "too long"
+    );
+    let mut bigger = slot.clone();
+    bigger.url = bigger
+        .url
+        .replace(&format!("size={}", PNG.len()), "size=100000");
+    assert_eq!(put_into(&bigger, PNG).await, 403, "the size is signed");
+    let expired = store
+        .upload_url(key, "image/png", PNG.len() as u64, now, now.plus_secs(-1))
+        .await
+        .expect("slot");
+    assert_eq!(put_into(&expired, PNG).await, 403);
+    assert!(store.get(key).is_none(), "nothing was stored");
+
+    assert_eq!(put_into(&slot, PNG).await, 200);
+    let url = store.url(key, now).await.expect("url");
+    let (status, content_type, body) = fetch(&url).await;
+    assert_eq!(
+        (status, content_type.as_str(), body.as_slice()),
+        (200, "image/png", PNG)
+    );
+    let (status, _, _) = fetch(&url.replace("sig=", "sig=x")).await;
+    assert_eq!(status, 403, "a tampered link");
+    let (status, _, _) = fetch(&format!("{base}/media/{key}")).await;
+    assert_eq!(status, 403, "an unsigned link");
+
+    // Unkept, it goes after a day; kept, it stays.
+    let day = chat_core::ports::UNREFERENCED_UPLOAD_SECS;
+    assert_eq!(store.sweep(now.plus_secs(day - 60)).expect("sweep"), 0);
+    store.keep(key, true).await.expect("keep");
+    assert_eq!(store.sweep(now.plus_secs(day + 60)).expect("sweep"), 0);
+    store.keep(key, false).await.expect("release");
+    assert_eq!(store.sweep(now.plus_secs(2 * day + 60)).expect("sweep"), 1);
+    assert!(store.get(key).is_none());
 }

@@ -41,6 +41,7 @@ fn message(
         deleted_at: None,
         change: 0,
         reactions: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

@@ -62,6 +62,7 @@ fn message(ctx: &Ctx, room: &RoomId, sender: &UserId, i: i64) -> Message {
         deleted_at: None,
         change: 0,
         reactions: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

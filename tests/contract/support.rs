@@ -54,7 +54,7 @@ pub fn embedded() -> Ctx {
         Arc::new(MemoryStore::new()),
         Arc::new(ChannelNotifier::default()),
         Arc::new(RecordingMailer::default()),
-        Arc::new(MemoryBlobStore::new("http://127.0.0.1:1")),
+        Arc::new(MemoryBlobStore::new("http://127.0.0.1:1", &[7; 32])),
         Arc::new(ManualClock::starting_now()),
         Arc::new(chat_core::adapters::UlidGenerator::default()),
     )
@@ -77,7 +77,7 @@ pub fn redis_over(store: chat_redis::RedisStore) -> Ctx {
         Arc::new(store),
         Arc::new(ChannelNotifier::default()),
         Arc::new(RecordingMailer::default()),
-        Arc::new(MemoryBlobStore::new("http://127.0.0.1:1")),
+        Arc::new(MemoryBlobStore::new("http://127.0.0.1:1", &[7; 32])),
         Arc::new(ManualClock::starting_now()),
         Arc::new(chat_core::adapters::UlidGenerator::default()),
     )

@@ -52,7 +52,7 @@ pub async fn spawn_app() -> TestApp {
 /// (with `E2E_BACKEND=aws`) DynamoDB, S3 and SES on the moto emulator with the
 /// API Gateway notifier posting to the gateway's own `@connections` API, or
 /// (with `E2E_BACKEND=redis`) the Redis store on `REDIS_URL`.
-fn backend() -> String {
+pub fn backend() -> String {
     std::env::var("E2E_BACKEND").unwrap_or_default()
 }
 
@@ -118,7 +118,7 @@ async fn spawn(
             .await
             .expect("relay");
         relay = Some(relaying.clone());
-        let blobs = Arc::new(MemoryBlobStore::new(&base));
+        let blobs = Arc::new(MemoryBlobStore::new(&base, &[7; 32]));
         let ctx = Ctx::with_store(
             &config,
             Arc::new(store),
@@ -155,7 +155,7 @@ async fn spawn(
         ctx.mailer = Arc::new(TeeMailer(ctx.mailer.clone(), mailer.clone()));
         (ctx, None)
     } else {
-        let blobs = Arc::new(MemoryBlobStore::new(&base));
+        let blobs = Arc::new(MemoryBlobStore::new(&base, &[7; 32]));
         let ctx = Ctx::with_store(
             &config,
             Arc::new(MemoryStore::new()),

@@ -69,16 +69,25 @@ fn policies_grant_exactly_the_capabilities_each_route_needs() {
             needs.mail,
             "{function}: ses"
         );
-        assert_eq!(
-            actions.contains("s3:GetObject"),
-            needs.blobs,
-            "{function}: s3 read"
-        );
-        assert_eq!(
-            actions.contains("s3:PutObject"),
-            function == "profile-update",
-            "{function}: s3 write"
-        );
+        let s3: BTreeSet<&str> = actions
+            .iter()
+            .filter(|a| a.starts_with("s3:"))
+            .map(String::as_str)
+            .collect();
+        let expected: BTreeSet<&str> = match function.as_str() {
+            // Pictures are written where they are read.
+            "profile-update" => ["s3:GetObject", "s3:PutObject"].into(),
+            // Presigning an upload that carries the pending tag.
+            "attachment-create" => ["s3:PutObject", "s3:PutObjectTagging"].into(),
+            // Reading an upload's first bytes, then keeping it.
+            "messages-send" => ["s3:GetObject", "s3:PutObjectTagging"].into(),
+            // Letting a deleted message's files expire.
+            "message-delete" => ["s3:PutObjectTagging"].into(),
+            _ if needs.blobs => ["s3:GetObject"].into(),
+            _ => BTreeSet::new(),
+        };
+        assert_eq!(s3, expected, "{function}: s3");
+        assert_eq!(!s3.is_empty(), needs.blobs, "{function}: s3 client");
         assert_eq!(
             actions.contains("execute-api:ManageConnections"),
             needs.notifier,
@@ -108,6 +117,9 @@ struct World {
     room: String,
     message: String,
     direct_with: String,
+    /// A message carrying `attachment`.
+    with_file: String,
+    attachment: String,
 }
 
 async fn world() -> World {
@@ -187,7 +199,38 @@ async fn world() -> World {
     )
     .await
     .expect("send");
+    let slot = chat_core::usecases::attachments::create_slot(
+        &ctx,
+        &alice,
+        &created.room.id,
+        "text/plain".into(),
+        5,
+    )
+    .await
+    .expect("slot");
+    ctx.blobs
+        .put(
+            &chat_core::domain::Attachment::key(&created.room.id, &alice, &slot.id),
+            chat_core::ports::Blob {
+                bytes: bytes::Bytes::from_static(b"notes"),
+                content_type: "text/plain".into(),
+            },
+        )
+        .await
+        .expect("upload");
+    let with_file = chat_core::usecases::messages::send_with_files(
+        &ctx,
+        &alice,
+        &created.room.id,
+        None,
+        None,
+        &[chat_core::usecases::attachments::named(&slot.id, Some("notes.txt")).expect("named")],
+    )
+    .await
+    .expect("send a file");
     World {
+        with_file: with_file.message.id.to_string(),
+        attachment: slot.id.clone(),
         ctx,
         counter,
         access: tokens.access,
@@ -363,6 +406,30 @@ fn scenario(w: &World) -> Vec<(Route, ApiRequest)> {
                 "POST",
                 &[("id", room)],
                 json!({"message_id": w.message}),
+                true,
+            ),
+        ),
+        (
+            Route::AttachmentCreate,
+            request(
+                w,
+                "POST",
+                &[("id", room)],
+                json!({"content_type": "text/plain", "size": 5}),
+                true,
+            ),
+        ),
+        (
+            Route::AttachmentGet,
+            request(
+                w,
+                "GET",
+                &[
+                    ("id", room),
+                    ("message_id", &w.with_file),
+                    ("attachment_id", &w.attachment),
+                ],
+                json!({}),
                 true,
             ),
         ),

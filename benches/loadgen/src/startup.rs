@@ -192,6 +192,8 @@ pub fn binaries(dir: Option<PathBuf>) -> Vec<(String, PathBuf)> {
         "block-add",
         "block-remove",
         "room-mute",
+        "attachment-create",
+        "attachment-get",
         "members-list",
         "members-add",
         "member-update",

@@ -6,6 +6,7 @@ mod blobs;
 mod clock;
 mod files;
 mod ids;
+pub mod local_media;
 mod mail;
 mod memory;
 mod notifier;
@@ -34,7 +35,10 @@ pub fn embedded_context(config: &Config, public_base_url: &str) -> Ctx {
         Arc::new(MemoryStore::new()),
         Arc::new(ChannelNotifier::default()),
         Arc::new(ConsoleMailer),
-        Arc::new(MemoryBlobStore::new(public_base_url)),
+        Arc::new(MemoryBlobStore::new(
+            public_base_url,
+            config.jwt_secret.expose(),
+        )),
         Arc::new(SystemClock),
         Arc::new(UlidGenerator::default()),
     )

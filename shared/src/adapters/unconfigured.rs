@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use crate::domain::Timestamp;
-use crate::ports::{Blob, BlobStore, Delivery, Mail, Mailer, Notifier};
+use crate::ports::{Blob, BlobHead, BlobStore, Delivery, Mail, Mailer, Notifier, UploadSlot};
 use crate::{Error, Result};
 
 /// Stands in for a capability a function was deployed without (a Lambda
@@ -30,6 +30,25 @@ impl BlobStore for Unconfigured {
     }
 
     async fn url(&self, _key: &str, _now: Timestamp) -> Result<String> {
+        Err(self.error())
+    }
+
+    async fn upload_url(
+        &self,
+        _key: &str,
+        _content_type: &str,
+        _size: u64,
+        _now: Timestamp,
+        _expires_at: Timestamp,
+    ) -> Result<UploadSlot> {
+        Err(self.error())
+    }
+
+    async fn head(&self, _key: &str, _prefix: usize) -> Result<Option<BlobHead>> {
+        Err(self.error())
+    }
+
+    async fn keep(&self, _key: &str, _keep: bool) -> Result<()> {
         Err(self.error())
     }
 }

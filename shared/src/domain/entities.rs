@@ -261,7 +261,35 @@ pub struct Message {
     /// emojis were first used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// The files it carries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
+
+/// A file a message carries. Its bytes are stored under
+/// [`Attachment::key`], which its room and uploader are part of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Opaque id.
+    pub id: String,
+    /// The name the uploader gave it.
+    pub filename: String,
+    /// Its media type, as stored.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+impl Attachment {
+    /// Where the bytes of attachment `id`, uploaded by `uploader` to
+    /// `room`, are stored.
+    pub fn key(room: &RoomId, uploader: &UserId, id: &str) -> String {
+        format!("attachments/{room}/{uploader}/{id}")
+    }
+}
+
+/// Files one message may carry.
+pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
 
 /// One emoji on a message and the members who reacted with it (never none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,8 +9,8 @@ pub(crate) mod text;
 mod time;
 
 pub use entities::{
-    Connection, Member, Message, MessagePreview, ProfileUpdate, Reaction, Role, Room, RoomKind,
-    User, DIRECT_ROOM_SIZE, MAX_REACTIONS_PER_MESSAGE,
+    Attachment, Connection, Member, Message, MessagePreview, ProfileUpdate, Reaction, Role, Room,
+    RoomKind, User, DIRECT_ROOM_SIZE, MAX_ATTACHMENTS_PER_MESSAGE, MAX_REACTIONS_PER_MESSAGE,
 };
 pub use ids::{MessageId, RoomId, UserId};
 pub use text::{Email, Emoji, MessageBody, Password, ProfileText, RoomName, Username};

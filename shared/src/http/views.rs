@@ -8,7 +8,7 @@ use crate::domain::{
     self, Email, MessageBody, MessageId, ProfileText, Role, RoomId, RoomKind, RoomName, Timestamp,
     UserId, Username,
 };
-use crate::events::ReactionCount;
+use crate::events::{AttachmentInfo, ReactionCount};
 use crate::usecases::auth::TokenPair;
 use crate::usecases::messages::Status;
 use crate::usecases::rooms::{MemberView, Unread};
@@ -191,6 +191,58 @@ impl Member {
     }
 }
 
+/// An upload slot: the id to name in a message, and how to upload.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadSlotView {
+    /// The attachment's id, for the message's `attachments`.
+    pub id: String,
+    /// The media type the upload must have.
+    pub content_type: String,
+    /// The size the upload must have, in bytes.
+    pub size: u64,
+    /// How to upload: `PUT` the bytes to `url` with `headers`.
+    pub upload: UploadInstructions,
+    /// Until when the slot takes the upload.
+    pub expires_at: Timestamp,
+}
+
+/// A `PUT` to make.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadInstructions {
+    /// Always `PUT`.
+    pub method: &'static str,
+    /// Where.
+    pub url: String,
+    /// Headers to send, exactly.
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+impl From<&crate::usecases::attachments::Slot> for UploadSlotView {
+    fn from(slot: &crate::usecases::attachments::Slot) -> Self {
+        Self {
+            id: slot.id.clone(),
+            content_type: slot.content_type.clone(),
+            size: slot.size,
+            upload: UploadInstructions {
+                method: "PUT",
+                url: slot.upload.url.clone(),
+                headers: slot.upload.headers.iter().cloned().collect(),
+            },
+            expires_at: slot.expires_at,
+        }
+    }
+}
+
+/// A download URL of one attachment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentDownload {
+    /// The attachment.
+    #[serde(flatten)]
+    pub attachment: AttachmentInfo,
+    /// Where to fetch its bytes, for a limited time.
+    pub url: String,
+}
+
 /// A user the caller blocks.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BlockedUser {
@@ -252,6 +304,8 @@ pub struct Message {
     /// Its reactions: each emoji with its count and whether the caller
     /// reacted with it, in the order the emojis were first used.
     pub reactions: Vec<ReactionCount>,
+    /// The files it carries.
+    pub attachments: Vec<AttachmentInfo>,
 }
 
 impl Message {
@@ -278,6 +332,7 @@ impl Message {
             deleted: m.is_deleted(),
             change: m.change,
             reactions: ReactionCount::of(m, Some(caller)),
+            attachments: AttachmentInfo::of(m),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::domain::{
     Emoji, Message, MessageBody, MessageId, Role, RoomId, UserId, MAX_REACTIONS_PER_MESSAGE,
 };
 use crate::ports::{Append, ChangeMessage, MessageChange, RateDecision, Receipts};
-use crate::usecases::{profile, realtime, rooms};
+use crate::usecases::{attachments, profile, realtime, rooms};
 use crate::{Ctx, Error, Result};
 
 /// Messages per page when the client does not say.
@@ -175,6 +175,22 @@ pub async fn send(
     body: MessageBody,
     client_id: Option<String>,
 ) -> Result<Sent> {
+    send_with_files(ctx, caller, room, Some(body), client_id, &[]).await
+}
+
+/// Sends a message carrying the uploads `files` names (see
+/// [`attachments::take`]); the text may be left out when it carries files.
+pub async fn send_with_files(
+    ctx: &Ctx,
+    caller: &UserId,
+    room: &RoomId,
+    body: Option<MessageBody>,
+    client_id: Option<String>,
+    files: &[attachments::Named],
+) -> Result<Sent> {
+    if body.is_none() && files.is_empty() {
+        return Err(Error::field("message", "This field is required."));
+    }
     let (found, _) = rooms::room_for_member(ctx, caller, room).await?;
     rooms::check_may_write(ctx, caller, &found).await?;
     let now = ctx.clock.now();
@@ -187,6 +203,8 @@ pub async fn send(
         return Err(Error::RateLimited { retry_after_secs });
     }
     let sender = profile::me(ctx, caller).await?;
+    let attachments = attachments::take(ctx, caller, room, files).await?;
+    let body = body.unwrap_or_else(|| MessageBody::from_trusted(String::new()));
     let message = Message {
         id: MessageId::from_trusted(ctx.ids.new_id_at(now)),
         room_id: room.clone(),
@@ -200,6 +218,7 @@ pub async fn send(
         deleted_at: None,
         change: 0,
         reactions: Vec::new(),
+        attachments,
     };
     Ok(match ctx.messages.append(&message).await? {
         Append::Stored { seq } => {
@@ -304,6 +323,7 @@ pub async fn delete(ctx: &Ctx, caller: &UserId, room: &RoomId, message: &Message
                 Error::forbidden("Only the sender or an admin of the room can delete a message.")
             })?;
             realtime::fan_out_change(ctx, &deleted).await;
+            attachments::release(ctx, room, &deleted.sender_id, &deleted.attachments).await;
             Ok(())
         }
     }

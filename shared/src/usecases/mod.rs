@@ -2,6 +2,7 @@
 //! [`Ctx`](crate::Ctx); inputs are already-parsed domain values, outputs are
 //! domain values that the HTTP layer renders.
 
+pub mod attachments;
 pub mod auth;
 pub mod blocks;
 pub mod messages;

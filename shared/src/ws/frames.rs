@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::domain::{MessageBody, MessageId, RoomId};
 use crate::error::Validator;
 use crate::fields::Field;
-use crate::usecases::messages;
+use crate::usecases::{attachments, messages};
 use crate::{Error, Result};
 
 /// The actions a frame may name.
@@ -57,6 +57,9 @@ pub struct SendFrame {
     /// The sender's idempotency key.
     #[serde(default)]
     pub client_id: Field<Value>,
+    /// Uploads to carry: ids or `{id, filename}`.
+    #[serde(default)]
+    pub attachments: Field<Value>,
 }
 
 /// `typing`.
@@ -99,10 +102,12 @@ pub struct SyncFrame {
 /// A parsed send: its validated content.
 #[derive(Debug)]
 pub struct Send {
-    /// The text.
-    pub body: MessageBody,
+    /// The text (none when files are attached and no text was given).
+    pub body: Option<MessageBody>,
     /// The idempotency key.
     pub client_id: Option<String>,
+    /// The uploads it names.
+    pub files: Vec<attachments::Named>,
 }
 
 impl ClientFrame {
@@ -169,11 +174,17 @@ impl SendFrame {
     /// The text and idempotency key, or every problem with them.
     pub fn validate(self) -> Result<Send> {
         let mut v = Validator::new();
+        let files = self
+            .attachments
+            .optional(&mut v, "attachments")
+            .and_then(|raw| v.check("attachments", attachments::parse_list(raw)))
+            .unwrap_or_default();
         let body = match self.message {
             Field::Missing => self.content,
             given => given,
         };
         let body = match body {
+            Field::Missing if !files.is_empty() => None,
             Field::Missing => {
                 v.add("message", crate::fields::REQUIRED);
                 None
@@ -187,8 +198,14 @@ impl SendFrame {
         let client_id = text(&self.client_id, &mut v, "client_id")
             .and_then(|c| v.check("client_id", messages::parse_client_id(&c)));
         v.finish()?;
-        let body = body.ok_or_else(|| Error::field("message", crate::fields::REQUIRED))?;
-        Ok(Send { body, client_id })
+        if body.is_none() && files.is_empty() {
+            return Err(Error::field("message", crate::fields::REQUIRED));
+        }
+        Ok(Send {
+            body,
+            client_id,
+            files,
+        })
     }
 }
 

@@ -217,7 +217,15 @@ async fn dispatch(ctx: &Ctx, connection: &Connection, frame: ClientFrame) -> Res
     match frame {
         ClientFrame::Send(send) => {
             let send = send.validate()?;
-            messages::send(ctx, &connection.user_id, &room, send.body, send.client_id).await?;
+            messages::send_with_files(
+                ctx,
+                &connection.user_id,
+                &room,
+                send.body,
+                send.client_id,
+                &send.files,
+            )
+            .await?;
             Ok(())
         }
         ClientFrame::Typing(typing) => {

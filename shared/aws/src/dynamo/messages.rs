@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use chat_core::domain::{
-    Emoji, Message, MessageBody, MessageId, Reaction, RoomId, UserId, Username,
+    Attachment, Emoji, Message, MessageBody, MessageId, Reaction, RoomId, UserId, Username,
 };
 use chat_core::ports::{Append, ChangeMessage, MessageChange, MessageStore};
 use chat_core::{Error, Result};
@@ -85,7 +85,46 @@ fn message_item(m: &Message, seq: u64) -> Item {
     if !m.reactions.is_empty() {
         out.insert("reactions".into(), reactions_value(&m.reactions));
     }
+    if !m.attachments.is_empty() {
+        out.insert("attachments".into(), attachments_value(&m.attachments));
+    }
     out
+}
+
+/// Attachments as a list of `{id, filename, content_type, size}` maps.
+fn attachments_value(attachments: &[Attachment]) -> AttributeValue {
+    AttributeValue::L(
+        attachments
+            .iter()
+            .map(|a| {
+                AttributeValue::M(HashMap::from([
+                    ("id".to_owned(), s(&a.id)),
+                    ("filename".to_owned(), s(&a.filename)),
+                    ("content_type".to_owned(), s(&a.content_type)),
+                    ("size".to_owned(), n(a.size)),
+                ]))
+            })
+            .collect(),
+    )
+}
+
+fn attachments_from(i: &Item) -> Result<Vec<Attachment>> {
+    let Some(AttributeValue::L(list)) = i.get("attachments") else {
+        return Ok(Vec::new());
+    };
+    list.iter()
+        .map(|entry| {
+            let AttributeValue::M(m) = entry else {
+                return Err(Error::internal("a stored attachment is not a map"));
+            };
+            Ok(Attachment {
+                id: item::get_s(m, "id")?,
+                filename: item::get_s(m, "filename")?,
+                content_type: item::get_s(m, "content_type")?,
+                size: item::get_n(m, "size")?,
+            })
+        })
+        .collect()
 }
 
 /// Reactions as a list of `{emoji, user_ids}` maps, in their order.
@@ -145,6 +184,7 @@ fn message_from(i: &Item) -> Result<Message> {
         deleted_at: item::opt_ts(i, "deleted_at"),
         change: item::opt_n(i, "change").unwrap_or(0),
         reactions: reactions_from(i)?,
+        attachments: attachments_from(i)?,
     })
 }
 

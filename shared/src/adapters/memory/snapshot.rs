@@ -387,6 +387,7 @@ mod tests {
             deleted_at: None,
             change: 0,
             reactions: Vec::new(),
+            attachments: Vec::new(),
         };
         store.append(&message).await?;
         store

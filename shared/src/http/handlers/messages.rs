@@ -2,14 +2,17 @@
 
 use http::StatusCode;
 use serde::Deserialize;
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{caller, created_or_ok, message_param, ok, room_param, ApiRequest, ApiResponse};
 use crate::domain::{Emoji, MessageBody, MessageId};
 use crate::error::Validator;
+use crate::events::AttachmentInfo;
 use crate::fields::Field;
 use crate::http::body::{json_body, query_params};
-use crate::http::views::{Message, Page, UnreadCount};
+use crate::http::views::{AttachmentDownload, Message, Page, UnreadCount, UploadSlotView};
+use crate::usecases::attachments;
 use crate::usecases::messages::{self, Window, DEFAULT_PAGE, MAX_PAGE};
 use crate::usecases::{realtime, rooms};
 use crate::{Ctx, Result};
@@ -86,7 +89,7 @@ pub async fn messages_list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
 /// `POST /api/chat/rooms/{id}/messages/`
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendMessageRequest {
-    /// The text (the seed's name).
+    /// The text (the seed's name); may be left out when files are attached.
     #[serde(default)]
     #[schema(value_type = MessageBody)]
     message: Field<String>,
@@ -98,38 +101,126 @@ pub struct SendMessageRequest {
     #[serde(default)]
     #[schema(value_type = String, pattern = "^[!-~]{1,64}$")]
     client_id: Field<String>,
+    /// Files uploaded through upload slots of this room: their ids, or
+    /// `{id, filename}` (at most 10).
+    #[serde(default)]
+    #[schema(value_type = Vec<attachments::AttachmentRef>)]
+    attachments: Field<Value>,
+}
+
+/// What a send asks for.
+#[derive(Debug)]
+pub struct Draft {
+    /// The text, if any.
+    pub text: Option<MessageBody>,
+    /// The idempotency key.
+    pub client_id: Option<String>,
+    /// The files it carries.
+    pub files: Vec<attachments::Named>,
 }
 
 impl SendMessageRequest {
-    /// The text and the idempotency key.
-    pub fn validate(self) -> Result<(MessageBody, Option<String>)> {
+    /// The text, the idempotency key and the files.
+    pub fn validate(self) -> Result<Draft> {
         let mut v = Validator::new();
+        let files = self
+            .attachments
+            .optional(&mut v, "attachments")
+            .and_then(|raw| v.check("attachments", attachments::parse_list(raw)))
+            .unwrap_or_default();
         // The seed calls it `message`; `content` is accepted as an alias.
         let (name, text) = if self.message.is_present() || !self.content.is_present() {
             ("message", self.message)
         } else {
             ("content", self.content)
         };
-        let text = text
-            .required(&mut v, name)
-            .and_then(|t| v.check(name, MessageBody::parse(&t)));
+        let text = if files.is_empty() || text.is_present() {
+            text.required(&mut v, name)
+                .and_then(|t| v.check(name, MessageBody::parse(&t)))
+        } else {
+            None
+        };
         let client_id = self
             .client_id
             .optional(&mut v, "client_id")
             .and_then(|c| v.check("client_id", messages::parse_client_id(&c)));
-        match text {
-            Some(text) => v.finish().map(|()| (text, client_id)),
-            None => Err(v.into_error()),
-        }
+        v.finish().map(|()| Draft {
+            text,
+            client_id,
+            files,
+        })
     }
 }
 
 pub async fn messages_send(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
     let me = caller(ctx, req)?;
     let room = room_param(req)?;
-    let (text, client_id) = json_body::<SendMessageRequest>(req)?.validate()?;
-    let sent = messages::send(ctx, &me, &room, text, client_id).await?;
+    let draft = json_body::<SendMessageRequest>(req)?.validate()?;
+    let sent =
+        messages::send_with_files(ctx, &me, &room, draft.text, draft.client_id, &draft.files)
+            .await?;
     created_or_ok(sent.created, &Message::sent(&sent.message, &me))
+}
+
+/// `POST /api/chat/rooms/{id}/attachments/`
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UploadRequest {
+    /// The file's media type (one this deployment accepts).
+    #[serde(default)]
+    #[schema(value_type = String, required = true, example = "image/png")]
+    content_type: Field<String>,
+    /// The file's size in bytes: the upload must have exactly this many.
+    #[serde(default)]
+    #[schema(value_type = u64, required = true, minimum = 1)]
+    size: Field<String>,
+}
+
+impl UploadRequest {
+    /// The type and size.
+    pub fn validate(self, ctx: &Ctx) -> Result<(String, u64)> {
+        let mut v = Validator::new();
+        let content_type = self
+            .content_type
+            .required(&mut v, "content_type")
+            .and_then(|raw| v.check("content_type", attachments::parse_content_type(ctx, &raw)));
+        let size = self.size.required(&mut v, "size").and_then(|raw| {
+            let size = raw
+                .parse::<u64>()
+                .map_err(|_| "A valid integer is required.".to_owned())
+                .and_then(|n| attachments::check_size(ctx, n));
+            v.check("size", size)
+        });
+        match (content_type, size) {
+            (Some(content_type), Some(size)) => v.finish().map(|()| (content_type, size)),
+            _ => Err(v.into_error()),
+        }
+    }
+}
+
+pub async fn attachment_create(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
+    let me = caller(ctx, req)?;
+    let room = room_param(req)?;
+    let (content_type, size) = json_body::<UploadRequest>(req)?.validate(ctx)?;
+    let slot = attachments::create_slot(ctx, &me, &room, content_type, size).await?;
+    created_or_ok(true, &UploadSlotView::from(&slot))
+}
+
+pub async fn attachment_get(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
+    let me = caller(ctx, req)?;
+    let room = room_param(req)?;
+    let message = message_param(req)?;
+    let id = req.param("attachment_id").unwrap_or_default();
+    let (attachment, url) = attachments::download(ctx, &me, &room, &message, id).await?;
+    let info = AttachmentInfo {
+        id: attachment.id,
+        filename: attachment.filename,
+        content_type: attachment.content_type,
+        size: attachment.size,
+    };
+    ok(&AttachmentDownload {
+        attachment: info,
+        url,
+    })
 }
 
 /// `PATCH /api/chat/rooms/{id}/messages/{message_id}/`

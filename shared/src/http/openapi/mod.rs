@@ -103,6 +103,7 @@ fn path_parameters(path: &str) -> Vec<Parameter> {
             let (schema, description): (RefOr<Schema>, _) = match name {
                 "user_id" => (UserId::schema(), "A user's id"),
                 "message_id" => (MessageId::schema(), "A message's id"),
+                "attachment_id" => (MessageId::schema(), "An attachment's id"),
                 _ => (RoomId::schema(), "A room's id"),
             };
             ParameterBuilder::new()

@@ -24,13 +24,13 @@ use crate::http::handlers::blocks::BlockRequest;
 use crate::http::handlers::members::{AddMemberRequest, UpdateMemberRequest};
 use crate::http::handlers::messages::{
     EditMessageRequest, HistoryQuery, ReactionQuery, ReactionRequest, ReadRequest,
-    SendMessageRequest,
+    SendMessageRequest, UploadRequest,
 };
 use crate::http::handlers::profile::ProfileUpdateRequest;
 use crate::http::handlers::rooms::{CreateRoomRequest, MuteRequest};
 use crate::http::views::{
-    BlockedUser, Detail, Member, Message, OwnProfile, Page, Registered, Room, RoomDetail, Tokens,
-    UnreadCount,
+    AttachmentDownload, BlockedUser, Detail, Member, Message, OwnProfile, Page, Registered, Room,
+    RoomDetail, Tokens, UnreadCount, UploadSlotView,
 };
 use crate::http::Route;
 
@@ -359,7 +359,7 @@ fn doc(route: Route, c: &mut Components) -> Doc {
             ],
         )
         .json::<SendMessageRequest>(c)
-        .failing(&[NotFound, Throttled]),
+        .failing(&[Forbidden, NotFound, Throttled]),
         Route::MessageEdit => Doc::new(
             "Edit your message (it keeps its place; members get `message_updated`)",
             vec![(200, "The message as it is now", Some(c.schema::<Message>()))],
@@ -371,6 +371,17 @@ fn doc(route: Route, c: &mut Components) -> Doc {
             vec![(204, "Deleted (or deleted already)", None)],
         )
         .failing(&[Forbidden, NotFound]),
+        Route::AttachmentCreate => Doc::new(
+            "Ask for an upload slot: then PUT the file's bytes as it says, and send a message naming its id",
+            vec![(201, "The slot", Some(c.schema::<UploadSlotView>()))],
+        )
+        .json::<UploadRequest>(c)
+        .failing(&[Forbidden, NotFound, Throttled]),
+        Route::AttachmentGet => Doc::new(
+            "A download URL of a message's file, valid for a limited time (members)",
+            vec![(200, "The file and its URL", Some(c.schema::<AttachmentDownload>()))],
+        )
+        .failing(&[NotFound]),
         Route::ReactionAdd => Doc::new(
             "React to a message with an emoji (once per emoji; members get `message_updated`)",
             vec![(200, "The message with its reactions", Some(c.schema::<Message>()))],
