@@ -16,6 +16,7 @@
 //! | `MAX_SOCKETS_PER_USER` | 20 | WebSocket connections one user may hold open at once (at most 1,000) |
 //! | `SEND_MAX_PER_MINUTE` | 300 | messages one user may send to one room per minute (REST and WebSocket) |
 //! | `MAX_ATTACHMENT_BYTES` | 10485760 | largest file attached to a message (at most 5 GiB, S3's largest single upload) |
+//! | `MAX_UPLOADS_PER_MINUTE` | 30 | upload slots one user may open per minute, all rooms together |
 //! | `ATTACHMENT_TYPES` | `image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain` | media types a message may carry (images are checked by their bytes) |
 //! | `MAIL_FROM` | `Chat <no-reply@example.com>` | sender of OTP mail |
 
@@ -73,6 +74,8 @@ pub struct Settings {
     pub max_attachment_bytes: u64,
     /// Media types a message may carry.
     pub attachment_types: Vec<String>,
+    /// Upload slots one user may open per minute, all rooms together.
+    pub max_uploads_per_minute: u32,
     /// Sender address of OTP mail.
     pub mail_from: String,
 }
@@ -103,6 +106,7 @@ impl Default for Settings {
             ]
             .map(str::to_owned)
             .to_vec(),
+            max_uploads_per_minute: 30,
             mail_from: "Chat <no-reply@example.com>".into(),
         }
     }
@@ -192,6 +196,7 @@ pub fn settings_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Setting
             number(lookup, "MAX_ATTACHMENT_BYTES", d.max_attachment_bytes)?,
             MAX_ATTACHMENT_BYTES_CEILING,
         )?,
+        max_uploads_per_minute: number(lookup, "MAX_UPLOADS_PER_MINUTE", d.max_uploads_per_minute)?,
         attachment_types: match lookup("ATTACHMENT_TYPES") {
             Some(raw) => media_types(&raw)?,
             None => d.attachment_types,

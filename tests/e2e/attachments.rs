@@ -213,3 +213,23 @@ async fn bad_attachments_get_clean_errors() -> TestResult {
     assert_eq!(status, StatusCode::NOT_FOUND);
     Ok(())
 }
+
+#[tokio::test]
+async fn upload_slots_are_limited_per_user_across_rooms() -> TestResult {
+    let mut settings = crate::support::settings();
+    settings.max_uploads_per_minute = 2;
+    let app = crate::support::spawn_app_with(settings).await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let one = app.group(&alice, "one", &[&bob]).await;
+    let two = app.group(&alice, "two", &[&bob]).await;
+    for room in [&one, &two] {
+        let (status, body) = slot(&app, &alice, room, "text/plain", 5).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = slot(&app, &alice, &one, "text/plain", 5).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (status, _) = slot(&app, &bob, &one, "text/plain", 5).await;
+    assert_eq!(status, StatusCode::CREATED, "another user is not affected");
+    Ok(())
+}

@@ -11,7 +11,7 @@ use crate::domain::{
 use serde_json::Value;
 
 use crate::ports::{RateDecision, UploadSlot};
-use crate::usecases::{profile, rooms};
+use crate::usecases::{messages, profile, rooms};
 use crate::{Ctx, Error, Result};
 
 /// How long an upload slot stays open.
@@ -95,7 +95,8 @@ fn parse_id(raw: &str) -> Option<String> {
 }
 
 /// Opens an upload slot in `room` for `caller`, a member who may write
-/// there. Counted against the sending limit, in a window of its own.
+/// there. Counted against the sending limit (in a window of its own) and
+/// against `MAX_UPLOADS_PER_MINUTE` over all the user's rooms.
 pub async fn create_slot(
     ctx: &Ctx,
     caller: &UserId,
@@ -103,13 +104,18 @@ pub async fn create_slot(
     content_type: String,
     size: u64,
 ) -> Result<Slot> {
-    let (found, _) = rooms::room_for_member(ctx, caller, room).await?;
-    rooms::check_may_write(ctx, caller, &found).await?;
+    messages::writer_in(ctx, caller, room, "attach").await?;
     let now = ctx.clock.now();
-    let window = format!("attach:{caller}:{room}");
+    // Each slot may bring up to MAX_ATTACHMENT_BYTES: bounded per user too,
+    // whatever how many rooms they write in.
     if let RateDecision::Limited { retry_after_secs } = ctx
         .limiter
-        .hit(&window, 60, ctx.settings.send_max_per_minute, now)
+        .hit(
+            &format!("uploads:{caller}"),
+            60,
+            ctx.settings.max_uploads_per_minute,
+            now,
+        )
         .await?
     {
         return Err(Error::RateLimited { retry_after_secs });

@@ -166,6 +166,33 @@ async fn before_seq(ctx: &Ctx, room: &RoomId, raw: &str) -> Result<u64> {
     }
 }
 
+/// Checks that `caller` may write to `room` (a member, with no block in a
+/// direct room) and counts one `action` against `SEND_MAX_PER_MINUTE`,
+/// each action in a window of its own per user and room.
+pub(crate) async fn writer_in(
+    ctx: &Ctx,
+    caller: &UserId,
+    room: &RoomId,
+    action: &str,
+) -> Result<()> {
+    let (found, _) = rooms::room_for_member(ctx, caller, room).await?;
+    rooms::check_may_write(ctx, caller, &found).await?;
+    let window = format!("{action}:{caller}:{room}");
+    match ctx
+        .limiter
+        .hit(
+            &window,
+            60,
+            ctx.settings.send_max_per_minute,
+            ctx.clock.now(),
+        )
+        .await?
+    {
+        RateDecision::Limited { retry_after_secs } => Err(Error::RateLimited { retry_after_secs }),
+        RateDecision::Allowed => Ok(()),
+    }
+}
+
 /// Sends a message as `caller`. With a `client_id`, a retry returns the
 /// message stored the first time instead of storing another.
 pub async fn send(
@@ -191,17 +218,8 @@ pub async fn send_with_files(
     if body.is_none() && files.is_empty() {
         return Err(Error::field("message", "This field is required."));
     }
-    let (found, _) = rooms::room_for_member(ctx, caller, room).await?;
-    rooms::check_may_write(ctx, caller, &found).await?;
+    writer_in(ctx, caller, room, "send").await?;
     let now = ctx.clock.now();
-    let window = format!("send:{caller}:{room}");
-    if let RateDecision::Limited { retry_after_secs } = ctx
-        .limiter
-        .hit(&window, 60, ctx.settings.send_max_per_minute, now)
-        .await?
-    {
-        return Err(Error::RateLimited { retry_after_secs });
-    }
     let sender = profile::me(ctx, caller).await?;
     let attachments = attachments::take(ctx, caller, room, files).await?;
     let body = body.unwrap_or_else(|| MessageBody::from_trusted(String::new()));
@@ -343,21 +361,7 @@ pub async fn react(
     emoji: Emoji,
     add: bool,
 ) -> Result<Message> {
-    let (found, _) = rooms::room_for_member(ctx, caller, room).await?;
-    rooms::check_may_write(ctx, caller, &found).await?;
-    let window = format!("react:{caller}:{room}");
-    if let RateDecision::Limited { retry_after_secs } = ctx
-        .limiter
-        .hit(
-            &window,
-            60,
-            ctx.settings.send_max_per_minute,
-            ctx.clock.now(),
-        )
-        .await?
-    {
-        return Err(Error::RateLimited { retry_after_secs });
-    }
+    writer_in(ctx, caller, room, "react").await?;
     let change = MessageChange::React {
         emoji,
         by: caller.clone(),

@@ -52,6 +52,33 @@ impl DynamoStore {
         &self.table
     }
 
+    /// Every item of partition `pk` whose sort key starts with `prefix`,
+    /// page after page, strongly consistent.
+    async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<item::Item>> {
+        let mut out = Vec::new();
+        let mut start: Option<item::Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", item::s(pk))
+                .expression_attribute_values(":prefix", item::s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| translate("Query", e))?;
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// Reads items by key in batches of 100, retrying keys DynamoDB leaves
     /// unprocessed under load.
     async fn batch_get(

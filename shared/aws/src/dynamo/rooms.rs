@@ -213,30 +213,11 @@ impl RoomStore for DynamoStore {
     }
 
     async fn members(&self, room: &RoomId) -> Result<Vec<Member>> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(room_pk(room)))
-                .expression_attribute_values(":prefix", s(MEMBER_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| translate("Query", e))?;
-            for i in page.items() {
-                out.push(member_from(i)?);
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
-        }
-        Ok(out)
+        self.query_prefix(&room_pk(room), MEMBER_PREFIX)
+            .await?
+            .iter()
+            .map(member_from)
+            .collect()
     }
 
     async fn rooms_of(&self, user: &UserId) -> Result<Vec<Room>> {

@@ -291,36 +291,15 @@ impl UserStore for DynamoStore {
 
     async fn blocks_of(&self, user: &UserId) -> Result<Blocks> {
         let mut blocks = Blocks::default();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(user_pk(user)))
-                .expression_attribute_values(":prefix", s(BLOCKS_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| translate("Query", e))?;
-            for i in page.items() {
-                let sk = item::get_s(i, SK)?;
-                if let Some(id) = sk.strip_prefix(BLOCKED_BY_PREFIX) {
-                    blocks.blocked_by.push(UserId::from_trusted(id.to_owned()));
-                } else if let Some(id) = sk.strip_prefix(BLOCKING_PREFIX) {
-                    blocks.blocking.push(Block {
-                        user_id: UserId::from_trusted(id.to_owned()),
-                        at: item::get_ts(i, "at")?,
-                    });
-                }
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+        for i in self.query_prefix(&user_pk(user), BLOCKS_PREFIX).await? {
+            let sk = item::get_s(&i, SK)?;
+            if let Some(id) = sk.strip_prefix(BLOCKED_BY_PREFIX) {
+                blocks.blocked_by.push(UserId::from_trusted(id.to_owned()));
+            } else if let Some(id) = sk.strip_prefix(BLOCKING_PREFIX) {
+                blocks.blocking.push(Block {
+                    user_id: UserId::from_trusted(id.to_owned()),
+                    at: item::get_ts(&i, "at")?,
+                });
             }
         }
         blocks
