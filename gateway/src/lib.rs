@@ -11,6 +11,7 @@
 //! - [`data_dir`]: `DATA_DIR`, the embedded state kept across restarts.
 //! - [`rest`]: one axum route per entry of [`chat_core::http::ROUTES`].
 //! - [`media`]: serves the embedded blob store's pictures under `/media/`.
+//! - [`web`]: the reference web client at `/`.
 //! - [`websocket`]: API Gateway WebSocket emulation over the same handlers.
 //! - [`management`]: the `@connections` management API.
 //! - [`smtp`]: mail over SMTP (`SMTP_URL`), for deployments without SES.
@@ -24,6 +25,7 @@ pub mod media;
 pub mod rest;
 pub mod serve;
 pub mod smtp;
+pub mod web;
 pub mod websocket;
 
 use std::sync::Arc;
@@ -66,6 +68,7 @@ pub fn public_app(
     if let Some(blobs) = media {
         router = router.merge(media::router(blobs));
     }
+    router = router.merge(web::router());
     router.fallback(rest::not_found).layer(cors)
 }
 

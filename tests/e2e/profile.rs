@@ -82,3 +82,48 @@ async fn the_email_cannot_be_changed_through_the_profile() -> TestResult {
     assert!(body["email"].is_array());
     Ok(())
 }
+
+#[tokio::test]
+async fn users_are_found_by_name_to_start_a_chat_and_only_verified_ones() -> TestResult {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let (status, _) = app
+        .register("carol", "carol@example.com", "correct horse battery")
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (status, found) = app
+        .get("/api/users/lookup/?username=BOB", &alice.access)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found, json!({ "id": bob.id, "username": "bob" }));
+    for (query, expected) in [
+        ("username=nobody", StatusCode::NOT_FOUND),
+        ("username=carol", StatusCode::NOT_FOUND),
+        ("username=no%20spaces", StatusCode::BAD_REQUEST),
+        ("", StatusCode::BAD_REQUEST),
+    ] {
+        let (status, body) = app
+            .get(&format!("/api/users/lookup/?{query}"), &alice.access)
+            .await;
+        assert_eq!(status, expected, "{query}: {body}");
+    }
+    let (status, _) = app
+        .call(Method::GET, "/api/users/lookup/?username=bob", None, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Names cannot be listed by trying them all.
+    let mut limited = false;
+    for i in 0..70 {
+        let (status, _) = app
+            .get(
+                &format!("/api/users/lookup/?username=guess{i}"),
+                &alice.access,
+            )
+            .await;
+        limited |= status == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(limited, "60 lookups a minute");
+    Ok(())
+}

@@ -332,6 +332,11 @@ fn scenario(w: &World) -> Vec<(Route, ApiRequest)> {
             request(w, "POST", &[], json!({"user_id": w.carol}), true),
         ),
         (Route::BlocksList, request(w, "GET", &[], json!({}), true)),
+        (Route::UserLookup, {
+            let mut lookup = request(w, "GET", &[], json!({}), true);
+            lookup.query.insert("username".into(), "bob".into());
+            lookup
+        }),
         (
             Route::BlockRemove,
             request(w, "DELETE", &[("user_id", &w.carol)], json!({}), true),

@@ -188,6 +188,7 @@ pub fn binaries(dir: Option<PathBuf>) -> Vec<(String, PathBuf)> {
         "message-delete",
         "reaction-add",
         "reaction-remove",
+        "user-lookup",
         "blocks-list",
         "block-add",
         "block-remove",

@@ -40,6 +40,7 @@ fn binary(name: &str) -> &'static str {
         "message-delete" => env!("CARGO_BIN_EXE_message-delete"),
         "reaction-add" => env!("CARGO_BIN_EXE_reaction-add"),
         "blocks-list" => env!("CARGO_BIN_EXE_blocks-list"),
+        "user-lookup" => env!("CARGO_BIN_EXE_user-lookup"),
         "attachment-create" => env!("CARGO_BIN_EXE_attachment-create"),
         "attachment-get" => env!("CARGO_BIN_EXE_attachment-get"),
         "room-mute" => env!("CARGO_BIN_EXE_room-mute"),
@@ -790,7 +791,7 @@ fn the_suite_covers_every_function_binary() {
             name.strip_suffix(".rs").map(str::to_owned)
         })
         .collect();
-    assert_eq!(names.len(), 35, "{names:?}");
+    assert_eq!(names.len(), 36, "{names:?}");
     for name in names {
         assert!(!binary(&name).is_empty(), "{name}");
     }

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use crate::domain::{ProfileUpdate, User, UserId};
+use crate::domain::{ProfileUpdate, User, UserId, Username};
 use crate::ports::{Blob, UpdateProfile};
 use crate::{Ctx, Error, Result};
 
@@ -21,6 +21,29 @@ pub async fn me(ctx: &Ctx, user: &UserId) -> Result<User> {
         .user_by_id(user)
         .await?
         .ok_or_else(Error::account_gone)
+}
+
+/// Name lookups one user may make per minute.
+pub const LOOKUPS_PER_MINUTE: u32 = 60;
+
+/// The verified account named `username` (compared as usernames are), for
+/// starting a chat by name; `None` for no such (or no verified) account.
+/// Limited to [`LOOKUPS_PER_MINUTE`] per caller, so that names cannot be
+/// listed by trying them all.
+pub async fn lookup(ctx: &Ctx, caller: &UserId, username: &Username) -> Result<Option<User>> {
+    let window = format!("lookup:{caller}");
+    if let crate::ports::RateDecision::Limited { retry_after_secs } = ctx
+        .limiter
+        .hit(&window, 60, LOOKUPS_PER_MINUTE, ctx.clock.now())
+        .await?
+    {
+        return Err(Error::RateLimited { retry_after_secs });
+    }
+    Ok(ctx
+        .users
+        .user_by_username(username)
+        .await?
+        .filter(|u| u.email_verified))
 }
 
 /// Applies a partial profile change and, when given, stores a new picture.

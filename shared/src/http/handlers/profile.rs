@@ -9,7 +9,7 @@ use crate::domain::{ProfileText, ProfileUpdate, Username};
 use crate::error::Validator;
 use crate::fields::Field;
 use crate::http::body::{json_body, multipart, Form};
-use crate::http::views::OwnProfile;
+use crate::http::views::{OwnProfile, Sender};
 use crate::usecases::profile::{self, Picture};
 use crate::{Ctx, Result};
 
@@ -128,4 +128,41 @@ pub async fn profile_update(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> 
     v.finish()?;
     let user = profile::update(ctx, &me, change, picture).await?;
     ok(&OwnProfile::new(ctx, &user).await?)
+}
+
+/// The query of `GET /api/users/lookup/`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LookupQuery {
+    /// The username to find (compared without case).
+    #[serde(default)]
+    #[param(value_type = Username, required = true)]
+    username: Field<String>,
+}
+
+impl LookupQuery {
+    /// The username.
+    pub fn validate(self) -> Result<Username> {
+        let mut v = Validator::new();
+        let name = self
+            .username
+            .required(&mut v, "username")
+            .and_then(|raw| v.check("username", Username::parse(&raw)));
+        match name {
+            Some(name) => v.finish().map(|()| name),
+            None => Err(v.into_error()),
+        }
+    }
+}
+
+pub async fn user_lookup(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse> {
+    let me = caller(ctx, req)?;
+    let username = crate::http::body::query_params::<LookupQuery>(req)?.validate()?;
+    let found = profile::lookup(ctx, &me, &username)
+        .await?
+        .ok_or_else(crate::Error::user_not_found)?;
+    ok(&Sender {
+        id: found.id,
+        username: found.username,
+    })
 }

@@ -26,11 +26,11 @@ use crate::http::handlers::messages::{
     EditMessageRequest, HistoryQuery, ReactionQuery, ReactionRequest, ReadRequest,
     SendMessageRequest, UploadRequest,
 };
-use crate::http::handlers::profile::ProfileUpdateRequest;
+use crate::http::handlers::profile::{LookupQuery, ProfileUpdateRequest};
 use crate::http::handlers::rooms::{CreateRoomRequest, MuteRequest};
 use crate::http::views::{
     AttachmentDownload, BlockedUser, Detail, Member, Message, OwnProfile, Page, Registered, Room,
-    RoomDetail, Tokens, UnreadCount, UploadSlotView,
+    RoomDetail, Sender, Tokens, UnreadCount, UploadSlotView,
 };
 use crate::http::Route;
 
@@ -304,6 +304,15 @@ fn doc(route: Route, c: &mut Components) -> Doc {
                 vec![(200, "The profile", Some(c.schema::<OwnProfile>()))],
             );
             doc.body = Some(profile_change(c));
+            doc
+        }
+        Route::UserLookup => {
+            let mut doc = Doc::new(
+                "Find a verified user by username, to start a chat (60 lookups a minute)",
+                vec![(200, "The user", Some(c.schema::<Sender>()))],
+            )
+            .failing(&[BadRequest, NotFound, Throttled]);
+            doc.query = LookupQuery::into_params(|| None);
             doc
         }
         Route::BlocksList => Doc::new(

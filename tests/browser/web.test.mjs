@@ -1,0 +1,148 @@
+// The reference web client (web/, served by the gateway at /) driven the
+// way people use it: two browser contexts are two people who sign up
+// through the page (the code read from the gateway's console), find each
+// other by username and chat both ways, with typing shown to the other
+// side and markup from the other side shown as text.
+//
+// Run by `bash .ci/test-all` with the other browser tests.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const targetDir = process.env.CARGO_TARGET_DIR ?? `${root}target`;
+const gatewayBin = process.env.GATEWAY_BIN ?? `${targetDir}/debug/local-gateway`;
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+let gateway; // { process, base, console }
+let browser;
+
+before(async () => {
+  const child = spawn(gatewayBin, [], {
+    env: { ...process.env, PORT: '0', RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+  });
+  const base = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const found = String(chunk).match(/http:\/\/127\.0\.0\.1:\d+/);
+      if (found) resolve(found[0]);
+    });
+  });
+  gateway = { process: child, base, console: () => output };
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  gateway?.process.kill('SIGTERM');
+});
+
+/** The code the gateway printed for `email`. */
+async function codeFor(email) {
+  const pattern = new RegExp(`mail to ${email.replace(/[.+]/g, '\\$&')} -+\\n[\\s\\S]*?verification code is (\\d{6})`);
+  for (let i = 0; i < 100; i += 1) {
+    const found = gateway.console().match(pattern);
+    if (found) return found[1];
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no code mailed to ${email}`);
+}
+
+/** A person in a browser context of their own, signed up through the page. */
+async function person(name) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on('dialog', (dialog) => {
+    problems.push(`a dialog opened: ${dialog.message()}`);
+    dialog.dismiss();
+  });
+  page.on('pageerror', (error) => problems.push(String(error)));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  await page.goto(`${gateway.base}/`);
+  const email = `${name}@example.com`;
+  const signup = page.getByRole('form', { name: 'Sign up' });
+  await signup.getByLabel('Username').fill(name);
+  await signup.getByLabel('E-mail').fill(email);
+  await signup.getByLabel('Password').fill('correct horse battery');
+  await signup.getByRole('button', { name: 'Sign up' }).click();
+  const verify = page.getByRole('form', { name: 'Confirm your e-mail' });
+  await verify.getByLabel('Code').fill(await codeFor(email));
+  await verify.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByText(`Signed in as ${name}`).waitFor();
+  return { page, problems };
+}
+
+async function send(page, text) {
+  await page.getByLabel('Message', { exact: true }).fill(text);
+  await page.getByLabel('Message', { exact: true }).press('Enter');
+}
+
+function messages(page) {
+  return page.getByRole('list', { name: 'Messages' }).locator('li .text');
+}
+
+test('two people sign up through the page, find each other by name and chat both ways', async () => {
+  const alice = await person('alice');
+  const bob = await person('bob');
+
+  // The page is served with a policy that allows only its own origin.
+  const response = await alice.page.request.get(`${gateway.base}/`);
+  assert.match(response.headers()['content-security-policy'], /default-src 'self'/);
+
+  const direct = alice.page.getByRole('form', { name: 'Start a direct chat' });
+  await direct.getByLabel('Chat with (username)').fill('BOB');
+  await direct.getByRole('button', { name: 'Start' }).click();
+  await alice.page.getByRole('heading', { name: 'bob' }).waitFor();
+  await send(alice.page, 'hello bob');
+  await messages(alice.page).filter({ hasText: 'hello bob' }).waitFor();
+
+  // Bob sees the room appear with its unread message, opens it, answers.
+  const room = bob.page.getByRole('button', { name: /alice/ });
+  await room.waitFor();
+  await room.click();
+  await messages(bob.page).filter({ hasText: 'hello bob' }).waitFor();
+
+  await bob.page.getByLabel('Message', { exact: true }).pressSequentially('hi al');
+  await alice.page.getByText('bob is typing…').waitFor();
+  await bob.page.getByLabel('Message', { exact: true }).fill('hi alice');
+  await bob.page.getByLabel('Message', { exact: true }).press('Enter');
+  await messages(alice.page).filter({ hasText: 'hi alice' }).waitFor();
+
+  // Markup from the other side is shown as the text it is.
+  const markup = '<img src=x onerror=alert(1)> <b>bold?</b>';
+  await send(alice.page, markup);
+  await messages(bob.page).filter({ hasText: '<img src=x' }).waitFor();
+  const shown = await messages(bob.page).last().textContent();
+  assert.equal(shown, markup);
+  assert.equal(await bob.page.locator('#messages img, #messages b').count(), 0);
+
+  // Each side has every message once, in order.
+  for (const side of [alice, bob]) {
+    assert.deepEqual(await messages(side.page).allTextContents(), ['hello bob', 'hi alice', markup]);
+    assert.deepEqual(side.problems, []);
+  }
+});
+
+test('a name nobody has gets a clear error', async () => {
+  const carol = await person('carol');
+  const direct = carol.page.getByRole('form', { name: 'Start a direct chat' });
+  await direct.getByLabel('Chat with (username)').fill('nobody');
+  await direct.getByRole('button', { name: 'Start' }).click();
+  await carol.page.getByRole('alert').filter({ hasText: 'There is no user called nobody.' }).waitFor();
+});
