@@ -72,7 +72,10 @@ function describe(res, data) {
 
 let refreshing = null;
 
-/** Rotates the refresh token once, however many calls find the access token expired. */
+/**
+ * Rotates the refresh token once, however many calls find the access token
+ * expired: 'ok', 'refused' (the session is over) or 'offline' (try later).
+ */
 function refreshTokens() {
   if (!refreshing) {
     refreshing = (async () => {
@@ -82,12 +85,13 @@ function refreshTokens() {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ refresh: state.tokens?.refresh }),
         });
-        if (!res.ok) return false;
+        if (res.status >= 500 || res.status === 429) return 'offline';
+        if (!res.ok) return 'refused';
         const data = await res.json();
         saveTokens({ access: data.access, refresh: data.refresh });
-        return true;
+        return 'ok';
       } catch {
-        return false;
+        return 'offline';
       } finally {
         setTimeout(() => {
           refreshing = null;
@@ -114,7 +118,9 @@ async function api(method, path, body, { auth = true, retried = false } = {}) {
     throw new ApiError(0, 'The server cannot be reached. Check your connection.');
   }
   if (res.status === 401 && auth && state.tokens && !retried) {
-    if (await refreshTokens()) return api(method, path, body, { auth, retried: true });
+    const refreshed = await refreshTokens();
+    if (refreshed === 'ok') return api(method, path, body, { auth, retried: true });
+    if (refreshed === 'offline') throw new ApiError(0, 'The server cannot be reached. Check your connection.');
     signedOut('Your session has ended: please sign in again.');
     throw new ApiError(401, 'Your session has ended.');
   }
@@ -317,13 +323,27 @@ $('new-group').addEventListener('submit', guarded(async (event) => {
 
 async function openRoom(id) {
   const room = state.rooms.find((r) => r.id === id);
-  state.open = { id, title: room ? roomTitle(room) : '', lastSeq: 0, next: null, seen: new Set() };
+  state.open = {
+    id,
+    title: room ? roomTitle(room) : '',
+    lastSeq: 0,
+    next: null,
+    seen: new Set(),
+    others: [],
+    // Per other member: how far their read and delivered marks reached.
+    read: new Map(),
+    delivered: new Map(),
+  };
   $('chat').hidden = false;
   $('chat-title').textContent = state.open.title;
   $('messages').replaceChildren();
   $('typing').textContent = '';
-  const page = await api('GET', `/api/chat/rooms/${id}/messages/?limit=${PAGE}`);
+  const [detail, page] = await Promise.all([
+    api('GET', `/api/chat/rooms/${id}/`),
+    api('GET', `/api/chat/rooms/${id}/messages/?limit=${PAGE}`),
+  ]);
   if (state.open?.id !== id) return;
+  state.open.others = detail.members.map((m) => m.user.id).filter((u) => u !== state.me.id);
   for (const message of [...page.results].reverse()) addMessage(fromHistory(message));
   state.open.next = page.next;
   $('older').hidden = !page.next;
@@ -361,6 +381,7 @@ function fromHistory(m) {
     timestamp: m.timestamp,
     seq: m.seq,
     deleted: m.deleted,
+    status: m.status,
   };
 }
 
@@ -381,8 +402,50 @@ function renderMessage(m) {
   time.dateTime = m.timestamp;
   time.textContent = new Date(m.timestamp).toLocaleTimeString();
   meta.append(time);
+  if (m.sender_id === state.me?.id) {
+    const mark = document.createElement('span');
+    mark.className = 'mark';
+    meta.append(' ', mark);
+    item.dataset.status = m.status || 'sent';
+    showMark(item);
+  }
   item.append(who, text, meta);
   return item;
+}
+
+const RANK = { sent: 0, delivered: 1, read: 2 };
+
+/** Shows how far one of the user's own messages got. */
+function showMark(item) {
+  const mark = item.querySelector('.mark');
+  if (mark) mark.textContent = item.dataset.status;
+}
+
+/** Whether every other member's furthest mark among `marks` reached `seq`. */
+function allReached(seq, ...marks) {
+  const others = state.open?.others ?? [];
+  const furthest = (u) => Math.max(0, ...marks.map((m) => m.get(u) ?? 0));
+  return others.length > 0 && others.every((u) => furthest(u) >= seq);
+}
+
+/** Moves the marks of the user's own messages after a receipt. */
+function onReceipt(event) {
+  const open = state.open;
+  if (!open || event.room_id !== open.id) return;
+  const marks = event.status === 'read' ? open.read : open.delivered;
+  for (const user of event.user_ids) {
+    if (user !== state.me?.id) marks.set(user, Math.max(marks.get(user) ?? 0, event.seq));
+  }
+  for (const item of $('messages').querySelectorAll('li[data-status]')) {
+    const seq = Number(item.dataset.seq);
+    let status = 'sent';
+    if (allReached(seq, open.read)) status = 'read';
+    else if (allReached(seq, open.read, open.delivered)) status = 'delivered';
+    if (RANK[status] > RANK[item.dataset.status]) {
+      item.dataset.status = status;
+      showMark(item);
+    }
+  }
 }
 
 /** Adds a message of the open room once, in seq order. */
@@ -467,7 +530,9 @@ function connect() {
   if (!state.tokens) return;
   const socket = new WebSocket(`${WS_URL}?token=${encodeURIComponent(state.tokens.access)}`);
   state.socket = socket;
+  let opened = false;
   socket.addEventListener('open', () => {
+    opened = true;
     state.backoff = 500;
     setStatus('Connected.');
     // Whatever happened while the socket was down: catch up.
@@ -483,15 +548,17 @@ function connect() {
     }
     onEvent(data);
   });
-  socket.addEventListener('close', () => {
+  socket.addEventListener('close', (event) => {
     if (state.socket !== socket) return; // closed on purpose
     state.socket = null;
     setStatus('Connection lost: reconnecting…');
     const wait = state.backoff;
     state.backoff = Math.min(state.backoff * 2, 30000);
+    // 1008: the token expired or the session ended; a refusal before the
+    // socket opened may be the same. Rotate the tokens first then.
+    const tokenTrouble = event.code === 1008 || !opened;
     state.reconnectTimer = setTimeout(async () => {
-      // The socket may have ended with the access token: rotate it first.
-      if (!(await refreshTokens())) {
+      if (tokenTrouble && (await refreshTokens()) === 'refused') {
         signedOut('Your session has ended: please sign in again.');
         return;
       }
@@ -532,6 +599,9 @@ function onEvent(event) {
           }, 5000);
         }
       }
+      break;
+    case 'receipt':
+      onReceipt(event);
       break;
     case 'message_updated':
     case 'message_deleted':

@@ -61,10 +61,32 @@ async function codeFor(email) {
   throw new Error(`no code mailed to ${email}`);
 }
 
-/** A person in a browser context of their own, signed up through the page. */
-async function person(name) {
+/**
+ * A person in a browser context of their own, signed up through the page.
+ * With `cuttable`, their sockets go through a route the test can cut:
+ * `cut()` drops them and refuses new ones until `mend()`.
+ */
+async function person(name, { cuttable = false } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
+  const link = { cut: false, sockets: [] };
+  if (cuttable) {
+    await page.routeWebSocket(/\/ws\//, (ws) => {
+      if (link.cut) {
+        ws.close({ code: 4001, reason: 'still cut' });
+        return;
+      }
+      ws.connectToServer();
+      link.sockets.push(ws);
+    });
+  }
+  const cut = async () => {
+    link.cut = true;
+    for (const ws of link.sockets.splice(0)) await ws.close({ code: 4000, reason: 'cut by the test' });
+  };
+  const mend = () => {
+    link.cut = false;
+  };
   const problems = [];
   page.on('dialog', (dialog) => {
     problems.push(`a dialog opened: ${dialog.message()}`);
@@ -85,7 +107,7 @@ async function person(name) {
   await verify.getByLabel('Code').fill(await codeFor(email));
   await verify.getByRole('button', { name: 'Confirm' }).click();
   await page.getByText(`Signed in as ${name}`).waitFor();
-  return { page, problems };
+  return { page, problems, cut, mend };
 }
 
 async function send(page, text) {
@@ -118,6 +140,9 @@ test('two people sign up through the page, find each other by name and chat both
   await room.click();
   await messages(bob.page).filter({ hasText: 'hello bob' }).waitFor();
 
+  // Bob read it: Alice sees so.
+  await alice.page.locator('#messages li', { hasText: 'hello bob' }).locator('.mark', { hasText: 'read' }).waitFor();
+
   await bob.page.getByLabel('Message', { exact: true }).pressSequentially('hi al');
   await alice.page.getByText('bob is typing…').waitFor();
   await bob.page.getByLabel('Message', { exact: true }).fill('hi alice');
@@ -145,4 +170,41 @@ test('a name nobody has gets a clear error', async () => {
   await direct.getByLabel('Chat with (username)').fill('nobody');
   await direct.getByRole('button', { name: 'Start' }).click();
   await carol.page.getByRole('alert').filter({ hasText: 'There is no user called nobody.' }).waitFor();
+});
+
+test('a group of three chats, and a cut socket comes back with what it missed, once and in order', async () => {
+  const dan = await person('dan', { cuttable: true });
+  const eve = await person('eve');
+  const fay = await person('fay');
+
+  const group = dan.page.getByRole('form', { name: 'Create a group' });
+  await group.getByLabel('Group name').fill('trio');
+  await group.getByLabel('Members (usernames, comma-separated)').fill('eve, FAY');
+  await group.getByRole('button', { name: 'Create' }).click();
+  await dan.page.getByRole('heading', { name: 'trio' }).waitFor();
+  await send(dan.page, 'welcome, both');
+  for (const other of [eve, fay]) {
+    const room = other.page.getByRole('button', { name: /trio/ });
+    await room.waitFor();
+    await room.click();
+    await messages(other.page).filter({ hasText: 'welcome, both' }).waitFor();
+  }
+  // Read by both others: read.
+  await dan.page.locator('#messages li', { hasText: 'welcome, both' }).locator('.mark', { hasText: 'read' }).waitFor();
+
+  await dan.cut();
+  await dan.page.getByText('Connection lost: reconnecting…').waitFor();
+  for (const text of ['one', 'two', 'three']) {
+    await send(eve.page, text);
+    await messages(eve.page).filter({ hasText: new RegExp(`^${text}$`) }).waitFor();
+  }
+  await send(fay.page, 'four');
+  await messages(fay.page).filter({ hasText: 'four' }).waitFor();
+  dan.mend();
+  await messages(dan.page).filter({ hasText: 'four' }).waitFor({ timeout: 40000 });
+  await dan.page.getByText('Connected.').waitFor();
+  assert.deepEqual(await messages(dan.page).allTextContents(), ['welcome, both', 'one', 'two', 'three', 'four']);
+  // The browser reports the refused reconnects; nothing else went wrong.
+  const unexpected = (side) => side.problems.filter((p) => !/WebSocket/.test(p));
+  for (const side of [dan, eve, fay]) assert.deepEqual(unexpected(side), []);
 });

@@ -424,8 +424,10 @@ pub struct WsClient {
     >,
 }
 
-/// How long a test waits for an event that should come.
-pub const EVENT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a test waits for an event that should come. Generous: on the
+/// AWS pass every push goes through the emulator, which a full run loads
+/// heavily (a passing test never waits this long).
+pub const EVENT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl TestApp {
     /// Opens a socket at `path` (e.g. `/ws/?token=...`); the handshake's
