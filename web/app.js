@@ -578,9 +578,9 @@ function onEvent(event) {
         }
         addMessage(event);
         if (event.sender_id !== state.me?.id) markRead();
-      } else {
-        roomsChanged();
       }
+      // The list shows each room's last message: it moved.
+      roomsChanged();
       break;
     case 'synced':
       if (open && event.room_id === open.id && event.has_more) {

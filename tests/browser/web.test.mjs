@@ -16,6 +16,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const targetDir = process.env.CARGO_TARGET_DIR ?? `${root}target`;
 const gatewayBin = process.env.GATEWAY_BIN ?? `${targetDir}/debug/local-gateway`;
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+// The README shows the main screens as this run sees them.
+const screenshots = `${root}docs/screenshots`;
 
 let gateway; // { process, base, console }
 let browser;
@@ -97,6 +99,8 @@ async function person(name, { cuttable = false } = {}) {
     if (message.type() === 'error') problems.push(message.text());
   });
   await page.goto(`${gateway.base}/`);
+  await page.setViewportSize({ width: 1100, height: 720 });
+  if (name === 'alice') await page.screenshot({ path: `${screenshots}/sign-in.png` });
   const email = `${name}@example.com`;
   const signup = page.getByRole('form', { name: 'Sign up' });
   await signup.getByLabel('Username').fill(name);
@@ -156,6 +160,10 @@ test('two people sign up through the page, find each other by name and chat both
   const shown = await messages(bob.page).last().textContent();
   assert.equal(shown, markup);
   assert.equal(await bob.page.locator('#messages img, #messages b').count(), 0);
+
+  await alice.page.screenshot({ path: `${screenshots}/chat.png` });
+  await bob.page.setViewportSize({ width: 390, height: 740 });
+  await bob.page.screenshot({ path: `${screenshots}/chat-phone.png` });
 
   // Each side has every message once, in order.
   for (const side of [alice, bob]) {
