@@ -23,7 +23,7 @@ const state = {
   reconnectTimer: null,
   typingSentAt: 0,
   typingTimer: null,
-  pendingSend: null, // { text, clientId } of a send not yet acknowledged
+  pendingSend: null, // { text, clientId } of a send that failed, for its retry
   roomsTimer: null,
 };
 
@@ -475,25 +475,38 @@ function markRead() {
   }, 200);
 }
 
-$('compose').addEventListener('submit', guarded(async () => {
+// Sends go out one after another, in the order they were typed; the box is
+// cleared at once so the next message can be typed while one is on its way.
+let sending = Promise.resolve();
+
+$('compose').addEventListener('submit', (event) => {
+  event.preventDefault();
   const open = state.open;
   const box = $('compose-text');
   const text = box.value;
   if (!open || !text.trim()) return;
   // A retry of the same text reuses its client_id: the server stores it once.
-  if (!state.pendingSend || state.pendingSend.text !== text) {
-    state.pendingSend = { text, clientId: crypto.randomUUID() };
-  }
-  const sent = await api('POST', `/api/chat/rooms/${open.id}/messages/`, {
-    message: text,
-    client_id: state.pendingSend.clientId,
-  });
+  const clientId = state.pendingSend?.text === text ? state.pendingSend.clientId : crypto.randomUUID();
   state.pendingSend = null;
   box.value = '';
-  addMessage(fromHistory(sent));
   sendFrame({ action: 'typing', room_id: open.id, is_typing: false });
   state.typingSentAt = 0;
-}));
+  sending = sending.then(async () => {
+    try {
+      const sent = await api('POST', `/api/chat/rooms/${open.id}/messages/`, {
+        message: text,
+        client_id: clientId,
+      });
+      setError('');
+      addMessage(fromHistory(sent));
+    } catch (error) {
+      // Give the text back (unless something new was typed) for a retry.
+      state.pendingSend = { text, clientId };
+      if (!box.value && state.open?.id === open.id) box.value = text;
+      setError(error.message);
+    }
+  });
+});
 
 $('compose-text').addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey) {

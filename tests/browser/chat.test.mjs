@@ -11,18 +11,11 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { codeFor, launchChromium, startGateway } from './support.mjs';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const targetDir = process.env.CARGO_TARGET_DIR ?? `${root}target`;
-const gatewayBin = process.env.GATEWAY_BIN ?? `${targetDir}/debug/local-gateway`;
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-
-let gateway; // { process, base, mail }
+let gateway; // { process, base, console }
 let appOrigin; // the allowed origin
 let foreignOrigin; // an origin the gateway does not allow
 const pageServers = [];
@@ -38,40 +31,6 @@ async function servePage() {
   await once(server, 'listening');
   pageServers.push(server);
   return `http://127.0.0.1:${server.address().port}`;
-}
-
-/** Starts the gateway binary on a free port, allowing only `allowedOrigin`. */
-async function startGateway(allowedOrigin) {
-  const child = spawn(gatewayBin, [], {
-    env: { ...process.env, PORT: '0', RUST_LOG: 'warn', CORS_ALLOWED_ORIGINS: allowedOrigin },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  let stdout = '';
-  const base = await new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}: ${stderr}`)));
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      const found = stdout.match(/http:\/\/127\.0\.0\.1:\d+/);
-      if (found) resolve(found[0]);
-    });
-  });
-  return { process: child, base, mail: () => stderr };
-}
-
-/** The verification code the gateway printed for `email`, once it is there. */
-async function codeFor(email) {
-  const pattern = new RegExp(`mail to ${email.replace(/[.+]/g, '\\$&')} -+\\n[\\s\\S]*?verification code is (\\d{6})`);
-  for (let i = 0; i < 100; i += 1) {
-    const found = gateway.mail().match(pattern);
-    if (found) return found[1];
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no code mailed to ${email}`);
 }
 
 async function newPage(origin) {
@@ -113,7 +72,7 @@ async function signUp(page, name) {
   });
   assert.equal(registered.status, 201, JSON.stringify(registered));
   const verified = await call(page, 'POST', '/api/users/verify-email/', {
-    body: { email, otp: await codeFor(email) },
+    body: { email, otp: await codeFor(gateway, email) },
   });
   assert.equal(verified.status, 200, JSON.stringify(verified));
   const login = await call(page, 'POST', '/api/users/token/', { body: { email, password } });
@@ -126,19 +85,8 @@ async function signUp(page, name) {
 before(async () => {
   appOrigin = await servePage();
   foreignOrigin = await servePage();
-  gateway = await startGateway(appOrigin);
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  gateway = await startGateway({ CORS_ALLOWED_ORIGINS: appOrigin });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -286,7 +234,7 @@ test('a page of an origin the gateway does not allow cannot read the API', async
     body: { username: 'mallory', email: 'mallory@example.com', password: 'correct horse battery' },
   });
   assert.match(register.error ?? '', /Failed to fetch/, JSON.stringify(register));
-  assert.doesNotMatch(gateway.mail(), /mallory/, 'the refused preflight kept the POST from being sent');
+  assert.doesNotMatch(gateway.console(), /mallory/, 'the refused preflight kept the POST from being sent');
 });
 
 test('a WebSocket with a bad token never opens', async () => {

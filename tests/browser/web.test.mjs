@@ -8,14 +8,8 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { codeFor, launchChromium, root, startGateway } from './support.mjs';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const targetDir = process.env.CARGO_TARGET_DIR ?? `${root}target`;
-const gatewayBin = process.env.GATEWAY_BIN ?? `${targetDir}/debug/local-gateway`;
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 // The README shows the main screens as this run sees them.
 const screenshots = `${root}docs/screenshots`;
 
@@ -23,45 +17,14 @@ let gateway; // { process, base, console }
 let browser;
 
 before(async () => {
-  const child = spawn(gatewayBin, [], {
-    env: { ...process.env, PORT: '0', RUST_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr.on('data', (chunk) => {
-    output += chunk;
-  });
-  const base = await new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const found = String(chunk).match(/http:\/\/127\.0\.0\.1:\d+/);
-      if (found) resolve(found[0]);
-    });
-  });
-  gateway = { process: child, base, console: () => output };
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  gateway = await startGateway();
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
   gateway?.process.kill('SIGTERM');
 });
-
-/** The code the gateway printed for `email`. */
-async function codeFor(email) {
-  const pattern = new RegExp(`mail to ${email.replace(/[.+]/g, '\\$&')} -+\\n[\\s\\S]*?verification code is (\\d{6})`);
-  for (let i = 0; i < 100; i += 1) {
-    const found = gateway.console().match(pattern);
-    if (found) return found[1];
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no code mailed to ${email}`);
-}
 
 /**
  * A person in a browser context of their own, signed up through the page.
@@ -108,7 +71,7 @@ async function person(name, { cuttable = false } = {}) {
   await signup.getByLabel('Password').fill('correct horse battery');
   await signup.getByRole('button', { name: 'Sign up' }).click();
   const verify = page.getByRole('form', { name: 'Confirm your e-mail' });
-  await verify.getByLabel('Code').fill(await codeFor(email));
+  await verify.getByLabel('Code').fill(await codeFor(gateway, email));
   await verify.getByRole('button', { name: 'Confirm' }).click();
   await page.getByText(`Signed in as ${name}`).waitFor();
   return { page, problems, cut, mend };
@@ -202,16 +165,32 @@ test('a group of three chats, and a cut socket comes back with what it missed, o
 
   await dan.cut();
   await dan.page.getByText('Connection lost: reconnecting…').waitFor();
-  for (const text of ['one', 'two', 'three']) {
-    await send(eve.page, text);
-    await messages(eve.page).filter({ hasText: new RegExp(`^${text}$`) }).waitFor();
-  }
+  // A draft typed while a message is on its way stays in the box.
+  await eve.page.route(/\/messages\/$/, async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    const response = await route.fetch();
+    await new Promise((r) => setTimeout(r, 500));
+    return route.fulfill({ response });
+  });
+  const answered = eve.page.waitForResponse((r) => r.request().method() === 'POST' && /\/messages\/$/.test(r.url()));
+  await send(eve.page, 'on its way');
+  await eve.page.getByLabel('Message', { exact: true }).fill('a draft');
+  await answered;
+  await eve.page.evaluate(() => new Promise((r) => setTimeout(r, 100)));
+  assert.equal(await eve.page.getByLabel('Message', { exact: true }).inputValue(), 'a draft');
+  await eve.page.unroute(/\/messages\/$/);
+  await eve.page.getByLabel('Message', { exact: true }).fill('');
+
+  // Typed one after the other without waiting: each goes out, in order.
+  for (const text of ['one', 'two', 'three']) await send(eve.page, text);
+  await messages(eve.page).filter({ hasText: /^three$/ }).waitFor();
+  assert.deepEqual(await messages(eve.page).allTextContents(), ['welcome, both', 'on its way', 'one', 'two', 'three']);
   await send(fay.page, 'four');
   await messages(fay.page).filter({ hasText: 'four' }).waitFor();
   dan.mend();
   await messages(dan.page).filter({ hasText: 'four' }).waitFor({ timeout: 40000 });
   await dan.page.getByText('Connected.').waitFor();
-  assert.deepEqual(await messages(dan.page).allTextContents(), ['welcome, both', 'one', 'two', 'three', 'four']);
+  assert.deepEqual(await messages(dan.page).allTextContents(), ['welcome, both', 'on its way', 'one', 'two', 'three', 'four']);
   // The browser reports the refused reconnects; nothing else went wrong.
   const unexpected = (side) => side.problems.filter((p) => !/WebSocket/.test(p));
   for (const side of [dan, eve, fay]) assert.deepEqual(unexpected(side), []);
