@@ -8,6 +8,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { codeFor, launchChromium, root, startGateway } from './support.mjs';
 
 // The README shows the main screens as this run sees them.
@@ -194,4 +195,217 @@ test('a group of three chats, and a cut socket comes back with what it missed, o
   // The browser reports the refused reconnects; nothing else went wrong.
   const unexpected = (side) => side.problems.filter((p) => !/WebSocket/.test(p));
   for (const side of [dan, eve, fay]) assert.deepEqual(unexpected(side), []);
+});
+
+/** A PNG drawn by `page`'s canvas: a coloured disc with a letter. */
+async function drawnPicture(page, letter, colour) {
+  const data = await page.evaluate(({ letter, colour }) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 96;
+    canvas.height = 96;
+    const g = canvas.getContext('2d');
+    g.fillStyle = colour;
+    g.beginPath();
+    g.arc(48, 48, 46, 0, 2 * Math.PI);
+    g.fill();
+    g.fillStyle = '#fff';
+    g.font = 'bold 56px sans-serif';
+    g.textAlign = 'center';
+    g.textBaseline = 'middle';
+    g.fillText(letter, 48, 52);
+    return canvas.toDataURL('image/png').split(',')[1];
+  }, { letter, colour });
+  return Buffer.from(data, 'base64');
+}
+
+/** Whether the image `locator` points at loaded (the browser decoded it). */
+async function loaded(locator) {
+  await locator.waitFor();
+  await locator.page().waitForFunction((img) => img.complete && img.naturalWidth > 0, await locator.elementHandle());
+  return true;
+}
+
+async function directChat(from, to) {
+  const direct = from.page.getByRole('form', { name: 'Start a direct chat' });
+  await direct.getByLabel('Chat with (username)').fill(to);
+  await direct.getByRole('button', { name: 'Start' }).click();
+  await from.page.getByRole('heading', { name: to }).waitFor();
+}
+
+test('a picture set in the profile shows to the other side, and the rooms list follows presence', async () => {
+  const gina = await person('gina');
+  const hank = await person('hank');
+
+  await gina.page.getByRole('button', { name: 'Profile' }).click();
+  const dialog = gina.page.getByRole('dialog', { name: 'Your profile' });
+  await dialog.getByLabel('First name').fill('Gina');
+  await dialog.getByLabel('About you').fill('Plays the <b>drums</b>');
+  await dialog.getByLabel(/^Picture/).setInputFiles({
+    name: 'gina.png',
+    mimeType: 'image/png',
+    buffer: await drawnPicture(gina.page, 'G', '#8250df'),
+  });
+  await dialog.getByRole('button', { name: 'Save profile' }).click();
+  await gina.page.getByText('Profile saved.').waitFor();
+  assert.ok(await loaded(dialog.getByRole('img', { name: 'Your picture' })));
+  await dialog.getByRole('button', { name: 'Close' }).click();
+
+  // A file that is not an image is refused with the server's words.
+  await gina.page.getByRole('button', { name: 'Profile' }).click();
+  await dialog.getByLabel(/^Picture/).setInputFiles({ name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('not a picture') });
+  await dialog.getByRole('button', { name: 'Save profile' }).click();
+  await gina.page.getByRole('alert').filter({ hasText: /profile_picture: Upload a valid image/ }).waitFor();
+  await dialog.getByRole('button', { name: 'Close' }).click();
+
+  await directChat(hank, 'gina');
+  await send(hank.page, 'hi gina');
+  const room = hank.page.locator('#rooms').getByRole('button', { name: /^gina/ });
+  await room.filter({ hasText: 'online' }).waitFor();
+  await gina.page.locator('#rooms').getByRole('button', { name: /^hank/ }).click();
+  await send(gina.page, 'hello hank');
+
+  await hank.page.getByRole('button', { name: 'Members' }).click();
+  const panel = hank.page.getByRole('region', { name: 'Members of this room' });
+  assert.ok(await loaded(panel.getByRole('img', { name: "gina's picture" })));
+  await panel.getByText('member, online').first().waitFor();
+  // Her messages carry her picture too.
+  assert.ok(await loaded(hank.page.locator('#messages li', { hasText: 'hello hank' }).locator('img.avatar')));
+  await hank.page.screenshot({ path: `${screenshots}/members.png` });
+
+  // Gina goes away: Hank's list and the room say when she was last seen.
+  await gina.page.context().close();
+  await room.filter({ hasText: 'last seen' }).waitFor();
+  await panel.getByText(/member, last seen/).waitFor();
+  assert.deepEqual(hank.problems, []);
+});
+
+test('edits, deletions, reactions and attachments reach the other side, live and after a reconnect', async () => {
+  const ivy = await person('ivy');
+  const jack = await person('jack', { cuttable: true });
+  await directChat(ivy, 'jack');
+  await send(ivy.page, 'first draft');
+  await jack.page.locator('#rooms').getByRole('button', { name: /^ivy/ }).click();
+  const jackSees = (text) => messages(jack.page).filter({ hasText: text });
+  await jackSees('first draft').waitFor();
+
+  // Edit: the sender's own message, by keyboard.
+  const draftId = await ivy.page.locator('#messages li', { hasText: 'first draft' }).getAttribute('data-id');
+  const mine = ivy.page.locator(`#messages li[data-id="${draftId}"]`);
+  await mine.getByRole('button', { name: 'Edit message' }).click();
+  await ivy.page.getByLabel('New text').fill('final text');
+  await ivy.page.getByLabel('New text').press('Enter');
+  await jackSees('final text').waitFor();
+  await jack.page.locator('#messages li', { hasText: 'final text' }).getByText('(edited)').waitFor();
+  // Only the sender may edit.
+  assert.equal(await jack.page.locator('#messages li', { hasText: 'final text' }).getByRole('button', { name: 'Edit message' }).count(), 0);
+
+  // Reactions: Jack's shows to Ivy, hers joins his.
+  const theirs = jack.page.locator('#messages li', { hasText: 'final text' });
+  await theirs.getByLabel('Add a reaction').click();
+  await theirs.getByRole('button', { name: 'React with 👍' }).click();
+  await theirs.getByRole('button', { name: '👍 1: take back your reaction' }).waitFor();
+  await mine.getByRole('button', { name: '👍 1: react too' }).click();
+  await mine.getByRole('button', { name: '👍 2: take back your reaction' }).waitFor();
+  await theirs.getByRole('button', { name: '👍 2: take back your reaction' }).waitFor();
+
+  // Attachments: a picture and a text file, uploaded then named by the message.
+  await ivy.page.getByLabel('Attach files').setInputFiles([
+    { name: 'photo.png', mimeType: 'image/png', buffer: await drawnPicture(ivy.page, 'P', '#cf222e') },
+    { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('bring snacks\n') },
+  ]);
+  await send(ivy.page, 'a photo and notes');
+  const carried = jack.page.locator('#messages li', { hasText: 'a photo and notes' });
+  assert.ok(await loaded(carried.getByRole('img', { name: 'photo.png' })));
+  await carried.getByRole('link', { name: 'notes.txt (1 KB)' }).waitFor();
+  const download = jack.page.waitForEvent('download');
+  await carried.getByRole('link', { name: 'notes.txt (1 KB)' }).click();
+  const file = await download;
+  assert.equal(file.suggestedFilename(), 'notes.txt');
+  assert.equal((await readFile(await file.path())).toString(), 'bring snacks\n');
+  await ivy.page.screenshot({ path: `${screenshots}/chat-features.png` });
+
+  // Delete: two steps; the message keeps its place without its text.
+  await mine.getByRole('button', { name: 'Delete message' }).click();
+  await mine.getByRole('button', { name: 'Delete message' }).click();
+  await jack.page.locator('#messages li.deleted').getByText('(deleted)').waitFor();
+  assert.deepEqual(await messages(jack.page).allTextContents(), ['(deleted)', 'a photo and notes']);
+
+  // While Jack's socket is cut, Ivy edits and reacts: he gets both once back.
+  await jack.cut();
+  await jack.page.getByText('Connection lost: reconnecting…').waitFor();
+  const photoId = await ivy.page.locator('#messages li', { hasText: 'a photo and notes' }).getAttribute('data-id');
+  const photo = ivy.page.locator(`#messages li[data-id="${photoId}"]`);
+  await photo.getByRole('button', { name: 'Edit message' }).click();
+  await ivy.page.getByLabel('New text').fill('a photo, notes attached');
+  await ivy.page.getByRole('button', { name: 'Save' }).click();
+  await photo.getByLabel('Add a reaction').click();
+  await photo.getByRole('button', { name: 'React with 🎉' }).click();
+  await photo.getByRole('button', { name: '🎉 1: take back your reaction' }).waitFor();
+  jack.mend();
+  const caught = jack.page.locator('#messages li', { hasText: 'a photo, notes attached' });
+  await caught.getByRole('button', { name: '🎉 1: react too' }).waitFor({ timeout: 40000 });
+  assert.deepEqual(await messages(jack.page).allTextContents(), ['(deleted)', 'a photo, notes attached']);
+  const unexpected = (side) => side.problems.filter((p) => !/WebSocket/.test(p));
+  for (const side of [ivy, jack]) assert.deepEqual(unexpected(side), []);
+});
+
+test('an admin adds, promotes and removes members, and the page works by keyboard on a phone-sized screen', async () => {
+  const kim = await person('kim');
+  const leo = await person('leo');
+  const max = await person('max');
+
+  const group = kim.page.getByRole('form', { name: 'Create a group' });
+  await group.getByLabel('Group name').fill('crew');
+  await group.getByLabel('Members (usernames, comma-separated)').fill('leo');
+  await group.getByRole('button', { name: 'Create' }).click();
+  await kim.page.getByRole('heading', { name: 'crew' }).waitFor();
+  await kim.page.getByRole('button', { name: 'Members' }).click();
+  const panel = kim.page.getByRole('region', { name: 'Members of this room' });
+  const add = panel.getByRole('form', { name: 'Add a member' });
+  await add.getByLabel('Add (username)').fill('max');
+  await add.getByRole('button', { name: 'Add' }).click();
+  await panel.getByRole('button', { name: 'Remove max' }).waitFor();
+  await send(kim.page, 'welcome max');
+  await max.page.locator('#rooms').getByRole('button', { name: /^crew/ }).click();
+  await messages(max.page).filter({ hasText: 'welcome max' }).waitFor();
+
+  // Leo is made an admin: his page now offers him the admin's controls.
+  await panel.getByLabel('Role of leo').selectOption('admin');
+  await panel.locator('li', { hasText: 'leo' }).locator('.about', { hasText: /^admin/ }).waitFor();
+  await leo.page.locator('#rooms').getByRole('button', { name: /^crew/ }).click();
+  await leo.page.getByRole('button', { name: 'Members' }).click();
+  await leo.page.getByRole('region', { name: 'Members of this room' }).getByRole('button', { name: 'Remove max' }).waitFor();
+  // Max is no admin: no such controls for him.
+  await max.page.getByRole('button', { name: 'Members' }).click();
+  await max.page.getByRole('region', { name: 'Members of this room' }).getByText('leo').waitFor();
+  assert.equal(await max.page.getByRole('button', { name: /^Remove/ }).count(), 0);
+
+  // Removed, Max can no longer write there, and is told so.
+  await panel.getByRole('button', { name: 'Remove max' }).click();
+  await panel.getByRole('button', { name: 'Remove max' }).waitFor({ state: 'detached' });
+  await send(max.page, 'still here?');
+  await max.page.getByRole('alert').filter({ hasText: 'You are no longer a member of this room.' }).waitFor();
+  assert.equal(await messages(kim.page).filter({ hasText: 'still here?' }).count(), 0);
+
+  // A phone-sized window: nothing needs sideways scrolling, and a message is
+  // typed and sent with the keyboard alone.
+  await leo.page.setViewportSize({ width: 390, height: 844 });
+  const width = await leo.page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `the page is ${width} px wide`);
+  await leo.page.getByLabel('Message', { exact: true }).focus();
+  await leo.page.keyboard.type('from my phone');
+  await leo.page.keyboard.press('Enter');
+  await messages(kim.page).filter({ hasText: 'from my phone' }).waitFor();
+  // Every control a person can reach has a name a screen reader reads out.
+  const unnamed = await leo.page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button, summary, a')]
+    .filter((el) => el.getClientRects().length > 0)
+    .filter((el) => {
+      const label = el.getAttribute('aria-label') || [...(el.labels ?? [])].map((l) => l.textContent).join('') || el.textContent;
+      return !label.trim();
+    })
+    .map((el) => el.outerHTML));
+  assert.deepEqual(unnamed, []);
+  for (const side of [kim, leo, max]) {
+    assert.deepEqual(side.problems.filter((p) => !/status of 404/.test(p)), []);
+  }
 });
