@@ -30,9 +30,10 @@ after(async () => {
 /**
  * A person in a browser context of their own, signed up through the page.
  * With `cuttable`, their sockets go through a route the test can cut:
- * `cut()` drops them and refuses new ones until `mend()`.
+ * `cut()` drops them and refuses new ones until `mend()`. `server` is the
+ * gateway they use.
  */
-async function person(name, { cuttable = false } = {}) {
+async function person(name, { cuttable = false, server = gateway } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const link = { cut: false, sockets: [] };
@@ -62,7 +63,7 @@ async function person(name, { cuttable = false } = {}) {
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(message.text());
   });
-  await page.goto(`${gateway.base}/`);
+  await page.goto(`${server.base}/`);
   await page.setViewportSize({ width: 1100, height: 720 });
   if (name === 'alice') await page.screenshot({ path: `${screenshots}/sign-in.png` });
   const email = `${name}@example.com`;
@@ -72,7 +73,7 @@ async function person(name, { cuttable = false } = {}) {
   await signup.getByLabel('Password').fill('correct horse battery');
   await signup.getByRole('button', { name: 'Sign up' }).click();
   const verify = page.getByRole('form', { name: 'Confirm your e-mail' });
-  await verify.getByLabel('Code').fill(await codeFor(gateway, email));
+  await verify.getByLabel('Code').fill(await codeFor(server, email));
   await verify.getByRole('button', { name: 'Confirm' }).click();
   await page.getByText(`Signed in as ${name}`).waitFor();
   return { page, problems, cut, mend };
@@ -407,5 +408,36 @@ test('an admin adds, promotes and removes members, and the page works by keyboar
   assert.deepEqual(unnamed, []);
   for (const side of [kim, leo, max]) {
     assert.deepEqual(side.problems.filter((p) => !/status of 404/.test(p)), []);
+  }
+});
+
+test('a person is told when they send too fast, and when their session was ended elsewhere', async () => {
+  const strict = await startGateway({ SEND_MAX_PER_MINUTE: '3' });
+  try {
+    const nia = await person('nia', { server: strict });
+    await person('oto', { server: strict });
+    await directChat(nia, 'oto');
+    for (const text of ['m1', 'm2', 'm3']) await send(nia.page, text);
+    await messages(nia.page).filter({ hasText: 'm3' }).waitFor();
+    await send(nia.page, 'one too many');
+    await nia.page.getByRole('alert').filter({ hasText: /^Too many requests: try again in \d+ seconds\.$/ }).waitFor();
+    // The text is given back, to send again later.
+    assert.equal(await nia.page.getByLabel('Message', { exact: true }).inputValue(), 'one too many');
+    assert.equal(await messages(nia.page).filter({ hasText: 'one too many' }).count(), 0);
+
+    // Signed out elsewhere (this session's refresh token revoked): the page
+    // says so and shows the sign-in form.
+    const tokens = await nia.page.evaluate(() => JSON.parse(localStorage.getItem('chat.tokens')));
+    const res = await fetch(`${strict.base}/api/users/logout/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.access}` },
+      body: JSON.stringify({ refresh: tokens.refresh }),
+    });
+    assert.equal(res.status, 200);
+    await nia.page.getByRole('alert').filter({ hasText: 'Your session has ended: please sign in again.' }).waitFor();
+    await nia.page.getByRole('form', { name: 'Sign in' }).waitFor();
+    assert.equal(await nia.page.evaluate(() => localStorage.getItem('chat.tokens')), null);
+  } finally {
+    strict.process.kill('SIGTERM');
   }
 });
