@@ -78,15 +78,25 @@ let refreshing = null;
 /**
  * Rotates the refresh token once, however many calls find the access token
  * expired: 'ok', 'refused' (the session is over) or 'offline' (try later).
+ * Tabs share the tokens (localStorage) and take turns (a Web Lock), so a
+ * tab that finds them rotated by another takes the new pair instead of
+ * presenting a spent refresh token, which would end the session.
  */
 function refreshTokens() {
   if (!refreshing) {
-    refreshing = (async () => {
+    const spent = state.tokens?.access;
+    const rotate = async () => {
+      const stored = loadTokens();
+      if (!stored) return 'refused';
+      if (stored.access !== spent) {
+        state.tokens = stored;
+        return 'ok';
+      }
       try {
         const res = await fetch(`${API}/api/users/token/refresh/`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ refresh: state.tokens?.refresh }),
+          body: JSON.stringify({ refresh: stored.refresh }),
         });
         if (res.status >= 500 || res.status === 429) return 'offline';
         if (!res.ok) return 'refused';
@@ -95,15 +105,28 @@ function refreshTokens() {
         return 'ok';
       } catch {
         return 'offline';
-      } finally {
-        setTimeout(() => {
-          refreshing = null;
-        }, 0);
       }
-    })();
+    };
+    refreshing = (navigator.locks ? navigator.locks.request('chat.tokens', rotate) : rotate()).finally(() => {
+      setTimeout(() => {
+        refreshing = null;
+      }, 0);
+    });
   }
   return refreshing;
 }
+
+// Another tab signed in, rotated the tokens or signed out.
+window.addEventListener('storage', (event) => {
+  if (event.key !== 'chat.tokens' && event.key !== null) return;
+  const stored = loadTokens();
+  if (!stored && state.me) {
+    signedOut('You signed out in another tab.');
+  } else if (stored) {
+    state.tokens = stored;
+    if (!state.me) start().catch((error) => setError(error.message));
+  }
+});
 
 /** Calls the API; refreshes the session once on a 401. */
 async function api(method, path, body, { auth = true, retried = false } = {}) {

@@ -441,3 +441,44 @@ test('a person is told when they send too fast, and when their session was ended
     strict.process.kill('SIGTERM');
   }
 });
+
+test('two tabs of one person share the session: tokens rotated in one are taken by the other, and signing out signs both out', async () => {
+  // Access tokens live 6 s, and a spent refresh token presented more than
+  // 1 s later ends the session: a tab must not present one the other tab
+  // already rotated.
+  const brisk = await startGateway({ ACCESS_TOKEN_TTL_SECS: '6', REFRESH_GRACE_SECS: '1' });
+  try {
+    const pia = await person('pia', { server: brisk, cuttable: true });
+    await person('quin', { server: brisk });
+    await directChat(pia, 'quin');
+    const second = await pia.page.context().newPage();
+    const problems = [];
+    second.on('pageerror', (error) => problems.push(String(error)));
+    await second.goto(`${brisk.base}/`);
+    await second.getByText('Signed in as pia').waitFor();
+    await second.locator('#rooms').getByRole('button', { name: /^quin/ }).click();
+    await second.getByText('Connected.').waitFor();
+
+    // The first tab loses its socket; its reconnect rotates the tokens.
+    const rotated = pia.page.waitForResponse((r) => r.url().endsWith('/api/users/token/refresh/') && r.ok());
+    await pia.cut();
+    await rotated;
+    pia.mend();
+    // The second tab's socket then expires with the old access token.
+    await new Promise((r) => setTimeout(r, 7000));
+    await send(pia.page, 'from the first tab');
+    await send(second, 'from the second tab');
+    for (const tab of [pia.page, second]) {
+      await messages(tab).filter({ hasText: 'from the second tab' }).waitFor();
+      await messages(tab).filter({ hasText: 'from the first tab' }).waitFor();
+      assert.equal(await tab.getByText('Your session has ended').count(), 0);
+    }
+
+    await pia.page.getByRole('button', { name: 'Sign out' }).click();
+    await second.getByRole('alert').filter({ hasText: 'You signed out in another tab.' }).waitFor();
+    await second.getByRole('form', { name: 'Sign in' }).waitFor();
+    assert.deepEqual(problems, []);
+  } finally {
+    brisk.process.kill('SIGTERM');
+  }
+});
