@@ -29,6 +29,9 @@ pub enum BackendError {
         /// Why it could not be read.
         source: chat_core::Error,
     },
+    /// The TLS trust settings cannot be used.
+    #[error(transparent)]
+    Tls(#[from] chat_aws::tls::TlsError),
     /// `CHAT_BACKEND` names no known backend.
     #[error("CHAT_BACKEND={0:?} is not a known backend (expected \"aws\" or \"embedded\")")]
     UnknownBackend(String),
@@ -54,12 +57,12 @@ pub async fn context_from_env<const NEEDS: u8>() -> Result<Ctx, BackendError> {
     match backend.as_str() {
         "aws" => {
             let aws = AwsSettings::from_lookup(|name| std::env::var(name).ok())?;
-            let sdk = setup::load_sdk_config().await;
-            let from_ssm = match (
-                std::env::var("JWT_SECRET"),
-                std::env::var("JWT_SECRET_PARAMETER"),
-            ) {
-                (Err(_), Ok(name)) => Some(
+            let sdk = setup::load_sdk_config().await?;
+            // The template declares JWT_SECRET empty, so that `sam local`'s
+            // env-vars file can set it: empty counts as unset.
+            let secret = std::env::var("JWT_SECRET").ok().filter(|s| !s.is_empty());
+            let from_ssm = match (&secret, std::env::var("JWT_SECRET_PARAMETER")) {
+                (None, Ok(name)) => Some(
                     secrets::from_ssm(&sdk, &name)
                         .await
                         .map_err(|source| BackendError::Secret { name, source })?,
@@ -67,10 +70,12 @@ pub async fn context_from_env<const NEEDS: u8>() -> Result<Ctx, BackendError> {
                 _ => None,
             };
             let config = Config::from_lookup(|name| match name {
-                "JWT_SECRET" => std::env::var(name).ok().or_else(|| from_ssm.clone()),
+                "JWT_SECRET" => secret.clone().or_else(|| from_ssm.clone()),
                 _ => std::env::var(name).ok(),
             })?;
-            Ok(setup::context_for::<NEEDS>(&config, &aws, &sdk)?)
+            let ctx = setup::context_for::<NEEDS>(&config, &aws, &sdk)?;
+            setup::open_connections(&sdk, &aws).await;
+            Ok(ctx)
         }
         "embedded" => Ok(chat_core::adapters::embedded_context(
             &Config::from_env()?,

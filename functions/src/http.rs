@@ -90,7 +90,8 @@ pub fn to_api_request(event: Request) -> ApiRequest {
             .http
             .source_ip
             .as_deref()
-            .and_then(|ip| ip.parse().ok()),
+            // SAM's sample events write it as a CIDR block (`…/32`).
+            .and_then(|ip| ip.split('/').next()?.parse().ok()),
         _ => None,
     };
     let (parts, body) = event.into_parts();

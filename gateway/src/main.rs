@@ -193,7 +193,7 @@ async fn aws_context(
     if aws.websocket_endpoint.is_none() {
         aws.websocket_endpoint = Some(format!("{management_base}/{LOCAL_STAGE}"));
     }
-    let sdk = setup::load_sdk_config().await;
+    let sdk = setup::load_sdk_config().await?;
     if std::env::var("CREATE_RESOURCES").is_ok_and(|v| v == "true") {
         setup::create_dev_resources(&sdk, &aws, &config.core.settings.mail_from).await?;
     }

@@ -197,6 +197,17 @@ impl Stack {
     }
 }
 
+impl Stack {
+    async fn sam_http(
+        &mut self,
+        name: &'static str,
+        request: HttpRequest,
+        stage: &str,
+    ) -> HttpAnswer {
+        http_answer(&self.invoke(name, request.sam_event(stage)).await)
+    }
+}
+
 /// A signed-in user.
 struct Session {
     access: String,
@@ -778,6 +789,91 @@ async fn concurrent_function_instances_number_a_rooms_messages_without_gaps() {
         )
         .await;
     assert_eq!(rooms.body[0]["last_seq"], total);
+}
+
+/// Events made by AWS's own tool, not only this suite's hand-built ones:
+/// SAM's `http-api-proxy` event (with its cookies, authorizer claims,
+/// client certificate and a source IP written as `192.168.0.1/32`) for
+/// each kind of request, on the default stage and a named one.
+#[tokio::test(flavor = "multi_thread")]
+async fn functions_serve_the_events_sam_generates() {
+    let mut stack = Stack::new().await;
+    let alice = stack.sign_up("alice").await;
+    let bob = stack.sign_up("bob").await;
+
+    let name = unique("sam");
+    let registered = stack
+        .sam_http(
+            "register",
+            HttpRequest::new("POST", "/api/users/register/").json(&json!({
+                "username": name, "email": format!("{name}@example.com"), "password": "correct horse battery"
+            })),
+            "$default",
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+
+    let me = stack
+        .sam_http(
+            "profile-get",
+            HttpRequest::new("GET", "/api/users/profile/").bearer(&alice.access),
+            "prod",
+        )
+        .await;
+    assert_eq!(me.status, 200, "{:?}", me.body);
+    assert_eq!(me.body["id"], alice.id.as_str());
+
+    let room = stack
+        .sam_http(
+            "direct-chat",
+            HttpRequest::new("POST", format!("/api/chat/direct-chat/{}/", bob.id))
+                .bearer(&alice.access),
+            "$default",
+        )
+        .await;
+    assert_eq!(room.status, 201, "{:?}", room.body);
+    let room_id = room.body["id"].as_str().expect("room id").to_owned();
+
+    for text in ["first", "second"] {
+        let sent = stack
+            .sam_http(
+                "messages-send",
+                HttpRequest::new("POST", format!("/api/chat/rooms/{room_id}/messages/"))
+                    .bearer(&alice.access)
+                    .json(&json!({ "message": text })),
+                "prod",
+            )
+            .await;
+        assert_eq!(sent.status, 201, "{:?}", sent.body);
+    }
+    let page = stack
+        .sam_http(
+            "messages-list",
+            HttpRequest::new("GET", format!("/api/chat/rooms/{room_id}/messages/"))
+                .bearer(&bob.access)
+                .query("limit", "1"),
+            "$default",
+        )
+        .await;
+    assert_eq!(page.status, 200, "{:?}", page.body);
+    assert_eq!(page.body["results"][0]["message"], "second");
+    assert_eq!(
+        page.body["results"].as_array().map(Vec::len),
+        Some(1),
+        "the query reached the function"
+    );
+
+    // Bad input through SAM's event is still a clean JSON error.
+    let refused = stack
+        .sam_http(
+            "messages-send",
+            HttpRequest::new("POST", format!("/api/chat/rooms/{room_id}/messages/"))
+                .bearer(&bob.access)
+                .text("application/json", "{not json"),
+            "$default",
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
 }
 
 #[test]

@@ -16,6 +16,7 @@
 //! - [`metrics`]: an SDK interceptor that counts requests per operation.
 //! - [`sdk_error`]: SDK errors translated to the domain error by predicate.
 //! - [`secrets`]: the token signing secret from SSM Parameter Store.
+//! - [`tls`]: whom the clients trust (the AWS roots, compiled in).
 
 pub mod dynamo;
 pub mod metrics;
@@ -26,3 +27,4 @@ pub mod secrets;
 pub mod ses;
 pub mod setup;
 pub mod table;
+pub mod tls;

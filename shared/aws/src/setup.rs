@@ -8,6 +8,8 @@
 //! | `PICTURE_URL_TTL_SECS` | | lifetime of presigned picture URLs (default 900) |
 //! | `S3_FORCE_PATH_STYLE` | | `true` for emulators (moto, LocalStack) |
 //! | `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>` | | standard SDK endpoint overrides |
+//! | `LOCAL_ENDPOINT_URL` | | the same as `AWS_ENDPOINT_URL` when not empty: the template declares it empty so that `sam local`'s env-vars file can set it |
+//! | `AWS_CA_BUNDLE`, `TLS_NATIVE_ROOTS` | | further roots to trust ([`crate::tls`]) |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +25,7 @@ use crate::metrics::RequestCounter;
 use crate::notifier::ApiGatewayNotifier;
 use crate::s3::S3BlobStore;
 use crate::ses::SesMailer;
+use crate::tls::{self, TlsError};
 
 /// Where the AWS resources are.
 #[derive(Debug, Clone)]
@@ -101,9 +104,47 @@ impl Needs {
 }
 
 /// The SDK configuration from the environment (region, credentials,
-/// `AWS_ENDPOINT_URL*`), loaded once per cold start.
-pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+/// `AWS_ENDPOINT_URL*`, and whom to trust: [`crate::tls`]), loaded once per
+/// cold start.
+pub async fn load_sdk_config() -> Result<SdkConfig, TlsError> {
+    let store = tls::trust_store(|name| std::env::var(name).ok())?;
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).http_client(tls::https_client(store)?);
+    if let Some(url) = std::env::var("LOCAL_ENDPOINT_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        loader = loader.endpoint_url(url);
+    }
+    Ok(loader.load().await)
+}
+
+/// Opens the connection to DynamoDB during init, so that the first request
+/// after a cold start does not pay for the TCP and TLS handshakes: one
+/// eventually consistent read of a key no item has (0.5 read units). The
+/// clients built from `sdk` share its HTTP client and so its connection
+/// pool. At most one second and no retry: an endpoint that cannot be
+/// reached must not hold the start up, and the request that needs the table
+/// reports the failure properly; here it is only logged.
+pub async fn open_connections(sdk: &SdkConfig, aws: &AwsSettings) {
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+    // Only the operation's deadline changes: the connection settings stay
+    // the SDK configuration's, so the connection lands in the shared pool.
+    let mut timeouts = TimeoutConfig::builder()
+        .operation_timeout(Duration::from_secs(1))
+        .build();
+    if let Some(base) = sdk.timeout_config() {
+        timeouts.take_defaults_from(base);
+    }
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(timeouts)
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), &aws.table);
+    if let Err(e) = store.touch().await {
+        tracing::warn!("opening the connection to DynamoDB at init: {e}");
+    }
 }
 
 /// A capability was needed but its setting is missing.

@@ -52,6 +52,21 @@ impl DynamoStore {
         &self.table
     }
 
+    /// Reads a key no item has (eventually consistent, 0.5 read units): a
+    /// request that opens the connection and checks the table is reachable.
+    pub async fn touch(&self) -> Result<()> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, item::s("WARMUP"))
+            .key(SK, item::s("WARMUP"))
+            .projection_expression(PK)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| translate("GetItem", e))
+    }
+
     /// Every item of partition `pk` whose sort key starts with `prefix`,
     /// page after page, strongly consistent.
     async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<item::Item>> {
