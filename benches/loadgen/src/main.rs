@@ -95,12 +95,23 @@ enum Cmd {
         /// Directory of cargo-lambda builds (`<dir>/<function>/bootstrap`).
         #[arg(long, default_value = "target/lambda")]
         lambda_dir: PathBuf,
-        /// AWS endpoint the functions are configured with (no request is made).
+        /// AWS endpoint the functions are configured with. The default
+        /// refuses connections: the DynamoDB connection a function opens at
+        /// init fails at once, so init is the function's own work.
         #[arg(long, default_value = "http://127.0.0.1:9")]
         aws_endpoint: String,
         /// Runs per binary; the median is reported.
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Also trust the system's root certificates (`TLS_NATIVE_ROOTS`),
+        /// as the functions did before they trusted the AWS roots only.
+        #[arg(long)]
+        native_roots: bool,
+        /// A live DynamoDB emulator (moto, DynamoDB Local): adds a report of
+        /// `verify-email` answering a request that reads the table, whose
+        /// first invocation shows what the connection opened at init saves.
+        #[arg(long)]
+        emulator: Option<String>,
     },
 }
 
@@ -227,17 +238,28 @@ async fn main() -> Result<(), String> {
             lambda_dir,
             aws_endpoint,
             runs,
+            native_roots,
+            emulator,
         } => {
             let hello = std::env::current_exe()
                 .map_err(|e| e.to_string())?
                 .with_file_name("hello-lambda");
+            let extra_env: Vec<(String, String)> = if native_roots {
+                vec![("TLS_NATIVE_ROOTS".into(), "true".into())]
+            } else {
+                Vec::new()
+            };
             let median = |mut rows: Vec<startup::Row>| {
                 rows.sort_by_key(|r| r.init);
                 rows.swap_remove(rows.len() / 2)
             };
+            let runs = runs.max(1);
             let mut samples = Vec::new();
-            for _ in 0..runs.max(1) {
-                samples.push(startup::measure(&hello, "hello-lambda", &aws_endpoint).await?);
+            for _ in 0..runs {
+                samples.push(
+                    startup::measure(&hello, "hello-lambda", &aws_endpoint, None, &extra_env)
+                        .await?,
+                );
             }
             let hello_row = median(samples);
             let binaries = startup::binaries(Some(lambda_dir));
@@ -245,17 +267,56 @@ async fn main() -> Result<(), String> {
                 return Err("no function binaries found: run `bash .ci/build-lambdas` or `cargo build --release -p chat-functions`".into());
             }
             let mut rows = Vec::new();
-            for (name, path) in binaries {
+            for (name, path) in &binaries {
                 let mut samples = Vec::new();
-                for _ in 0..runs.max(1) {
-                    samples.push(startup::measure(&path, &name, &aws_endpoint).await?);
+                for _ in 0..runs {
+                    samples
+                        .push(startup::measure(path, name, &aws_endpoint, None, &extra_env).await?);
                 }
                 rows.push(median(samples));
             }
+            let mut io_rows = Vec::new();
+            if let Some(endpoint) = &emulator {
+                startup::create_table(endpoint, "chat").await?;
+                if let Some((name, path)) = binaries.iter().find(|(n, _)| n == "verify-email") {
+                    let mut samples = Vec::new();
+                    for _ in 0..runs {
+                        samples.push(
+                            startup::measure(
+                                path,
+                                name,
+                                endpoint,
+                                Some(startup::io_event()),
+                                &extra_env,
+                            )
+                            .await?,
+                        );
+                    }
+                    io_rows.push(median(samples));
+                }
+            }
             if cli.json {
-                println!("{}", startup::to_json(&rows, &hello_row));
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "no_io": startup::to_json(&rows, &hello_row),
+                        "with_dynamodb": startup::to_json(&io_rows, &hello_row),
+                    })
+                );
             } else {
-                startup::print(&rows, &hello_row);
+                startup::print(
+                    "Lambda start-up (local Runtime API stub; invocations answered without I/O)",
+                    &rows,
+                    &hello_row,
+                );
+                if !io_rows.is_empty() {
+                    println!();
+                    startup::print(
+                        "With a request that reads DynamoDB on the emulator (the connection opened at init)",
+                        &io_rows,
+                        &hello_row,
+                    );
+                }
             }
         }
     }

@@ -1,8 +1,9 @@
 //! Lambda start-up, measured locally: each function binary is started against
 //! a stub of the Lambda Runtime API, and the report gives the time from
 //! process start to its first `invocation/next` request (its init: tracing,
-//! configuration, SDK and clients), one warm invocation round trip, the peak
-//! RSS and the binary's size, next to a hello-world `lambda_runtime` binary
+//! configuration, SDK and clients, the DynamoDB connection opened), the
+//! first and the second invocation round trips, the peak RSS and the
+//! binary's and zip's sizes, next to a hello-world `lambda_runtime` binary
 //! measured in the same run.
 
 use std::path::{Path, PathBuf};
@@ -25,9 +26,11 @@ use crate::stats;
 pub struct Row {
     pub name: String,
     pub init: Duration,
-    pub invoke: Duration,
+    pub first: Duration,
+    pub second: Duration,
     pub peak_rss_kib: Option<u64>,
     pub size_bytes: u64,
+    pub zip_bytes: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -39,13 +42,14 @@ enum Seen {
 #[derive(Clone)]
 struct Stub {
     seen: mpsc::UnboundedSender<Seen>,
-    event: Arc<Mutex<Option<Value>>>,
+    events: Arc<Mutex<std::collections::VecDeque<Value>>>,
 }
 
 async fn next(State(stub): State<Stub>) -> impl IntoResponse {
     let _ = stub.seen.send(Seen::Next(Instant::now()));
-    // The first call gets the event; later calls wait (the function is idle).
-    let event = stub.event.lock().await.take();
+    // Each call gets the next event; once they are used up, calls wait (the
+    // function is idle).
+    let event = stub.events.lock().await.pop_front();
     let Some(event) = event else {
         std::future::pending::<()>().await;
         return (HeaderMap::new(), String::new());
@@ -97,12 +101,34 @@ fn event_for(name: &str) -> Value {
     }
 }
 
-/// Measures one binary.
-pub async fn measure(path: &Path, name: &str, aws_endpoint: &str) -> Result<Row, String> {
+/// A request that reads DynamoDB and no CPU-heavy work: a code for an
+/// address nobody registered (one conditional update, refused), so that the
+/// first invocation after a cold start shows what the connection costs.
+pub fn io_event() -> Value {
+    let mut event = event_for("verify-email");
+    event["rawPath"] = "/api/users/verify-email/".into();
+    event["requestContext"]["http"]["method"] = "POST".into();
+    event["requestContext"]["http"]["path"] = "/api/users/verify-email/".into();
+    event["body"] = json!({ "email": "nobody@example.com", "otp": "123456" })
+        .to_string()
+        .into();
+    event
+}
+
+/// Measures one binary over two invocations of `event` (the route's I/O-free
+/// event when `None`), with `extra_env` added to the function's environment.
+pub async fn measure(
+    path: &Path,
+    name: &str,
+    aws_endpoint: &str,
+    event: Option<Value>,
+    extra_env: &[(String, String)],
+) -> Result<Row, String> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let event = event.unwrap_or_else(|| event_for(name));
     let stub = Stub {
         seen: tx,
-        event: Arc::new(Mutex::new(Some(event_for(name)))),
+        events: Arc::new(Mutex::new([event.clone(), event].into())),
     };
     let app = Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -134,6 +160,7 @@ pub async fn measure(path: &Path, name: &str, aws_endpoint: &str) -> Result<Row,
         .env("WEBSOCKET_ENDPOINT", format!("{aws_endpoint}/bench"))
         .env("JWT_SECRET", "start-up benchmark secret of 32 bytes!")
         .env("RUST_LOG", "error")
+        .envs(extra_env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -145,15 +172,26 @@ pub async fn measure(path: &Path, name: &str, aws_endpoint: &str) -> Result<Row,
             return Err(format!("{name}: no first request ({other:?})"));
         }
     };
-    let finished = match wait(&mut rx).await {
-        Some(Seen::Done(at)) => at,
-        other => {
-            let _ = child.kill();
-            return Err(format!("{name}: no response ({other:?})"));
-        }
-    };
-    // The function asks for the next event once it is idle again.
-    let _ = wait(&mut rx).await;
+    let mut rounds = Vec::new();
+    let mut asked = first;
+    for round in ["first", "second"] {
+        let answered = match wait(&mut rx).await {
+            Some(Seen::Done(at)) => at,
+            other => {
+                let _ = child.kill();
+                return Err(format!("{name}: no {round} response ({other:?})"));
+            }
+        };
+        rounds.push(answered.duration_since(asked));
+        // The function asks for the next event once it is idle again.
+        asked = match wait(&mut rx).await {
+            Some(Seen::Next(at)) => at,
+            other => {
+                let _ = child.kill();
+                return Err(format!("{name}: no request after the {round} ({other:?})"));
+            }
+        };
+    }
     let peak_rss_kib = stats::peak_rss_kib(child.id());
     let _ = child.kill();
     let _ = child.wait();
@@ -161,9 +199,13 @@ pub async fn measure(path: &Path, name: &str, aws_endpoint: &str) -> Result<Row,
     Ok(Row {
         name: name.to_owned(),
         init: first.duration_since(started),
-        invoke: finished.duration_since(first),
+        first: rounds[0],
+        second: rounds[1],
         peak_rss_kib,
         size_bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        zip_bytes: std::fs::metadata(path.with_file_name("bootstrap.zip"))
+            .map(|m| m.len())
+            .ok(),
     })
 }
 
@@ -225,22 +267,25 @@ pub fn binaries(dir: Option<PathBuf>) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-pub fn print(rows: &[Row], hello: &Row) {
-    println!("Lambda start-up (local Runtime API stub; warm invocation answered without I/O):");
+pub fn print(title: &str, rows: &[Row], hello: &Row) {
+    println!("{title}:");
     println!(
-        "  {:<16} {:>9} {:>9} {:>9} {:>9} {:>10} {:>7}",
-        "function", "init ms", "x hello", "invoke ms", "RSS MiB", "size MiB", "x hello"
+        "  {:<18} {:>8} {:>7} {:>8} {:>8} {:>8} {:>9} {:>8}",
+        "function", "init ms", "x hello", "1st ms", "2nd ms", "RSS MiB", "size MiB", "zip MiB"
     );
+    let mib = |bytes: u64| bytes as f64 / 1048576.0;
     let line = |r: &Row| {
         println!(
-            "  {:<16} {:>9.2} {:>9.1} {:>9.3} {:>9.1} {:>10.2} {:>7.1}",
+            "  {:<18} {:>8.2} {:>7.1} {:>8.3} {:>8.3} {:>8.1} {:>9.2} {:>8}",
             r.name,
             stats::ms(r.init),
             r.init.as_secs_f64() / hello.init.as_secs_f64().max(1e-9),
-            r.invoke.as_secs_f64() * 1000.0,
+            r.first.as_secs_f64() * 1000.0,
+            r.second.as_secs_f64() * 1000.0,
             r.peak_rss_kib.unwrap_or(0) as f64 / 1024.0,
-            r.size_bytes as f64 / 1048576.0,
-            r.size_bytes as f64 / (hello.size_bytes.max(1) as f64),
+            mib(r.size_bytes),
+            r.zip_bytes
+                .map_or_else(String::new, |z| format!("{:.2}", mib(z))),
         )
     };
     line(hello);
@@ -253,10 +298,48 @@ pub fn to_json(rows: &[Row], hello: &Row) -> Value {
     let row = |r: &Row| {
         json!({
             "function": r.name, "init_ms": stats::ms(r.init), "init_ratio_to_hello": r.init.as_secs_f64() / hello.init.as_secs_f64().max(1e-9),
-            "invoke_ms": r.invoke.as_secs_f64() * 1000.0, "peak_rss_kib": r.peak_rss_kib, "size_bytes": r.size_bytes,
+            "first_invoke_ms": r.first.as_secs_f64() * 1000.0, "second_invoke_ms": r.second.as_secs_f64() * 1000.0,
+            "peak_rss_kib": r.peak_rss_kib, "size_bytes": r.size_bytes, "zip_bytes": r.zip_bytes,
         })
     };
     json!({ "hello": row(hello), "functions": rows.iter().map(row).collect::<Vec<_>>() })
+}
+
+/// Creates the table the functions use on an emulator (moto, DynamoDB
+/// Local) at `endpoint`, unless it is there: keys `pk`/`sk`, on demand.
+pub async fn create_table(endpoint: &str, table: &str) -> Result<(), String> {
+    let body = json!({
+        "TableName": table,
+        "AttributeDefinitions": [
+            { "AttributeName": "pk", "AttributeType": "S" },
+            { "AttributeName": "sk", "AttributeType": "S" }
+        ],
+        "KeySchema": [
+            { "AttributeName": "pk", "KeyType": "HASH" },
+            { "AttributeName": "sk", "KeyType": "RANGE" }
+        ],
+        "BillingMode": "PAY_PER_REQUEST"
+    });
+    let answer = reqwest::Client::new()
+        .post(endpoint)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", "DynamoDB_20120810.CreateTable")
+        // Emulators read the region and key id from it; they check no signature.
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=bench/20261128/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| format!("creating the table on {endpoint}: {e}"))?;
+    let status = answer.status();
+    let text = answer.text().await.unwrap_or_default();
+    if status.is_success() || text.contains("ResourceInUseException") {
+        Ok(())
+    } else {
+        Err(format!("creating the table on {endpoint}: {status} {text}"))
+    }
 }
 
 async fn wait(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Option<Seen> {

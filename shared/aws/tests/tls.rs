@@ -12,8 +12,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+use aws_config::SdkConfig;
 use chat_aws::dynamo::DynamoStore;
 use chat_aws::setup::{self, AwsSettings};
 use chat_aws::tls;
@@ -109,13 +108,8 @@ async fn start_server() -> (String, Arc<Seen>) {
 /// The SDK configuration a function builds, with `lookup` as its environment.
 fn sdk_config(endpoint: &str, lookup: impl Fn(&str) -> Option<String>) -> SdkConfig {
     let store = tls::trust_store(lookup).expect("trust store");
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "test",
-        )))
+    setup::emulator_sdk_config(endpoint)
+        .into_builder()
         .http_client(tls::https_client(store).expect("https client"))
         .build()
 }
