@@ -1,4 +1,4 @@
-//! Fixed-window counters that expire with their window.
+//! Fixed-window counters that expire a window after theirs ends.
 
 use async_trait::async_trait;
 use chat_core::domain::Timestamp;
@@ -17,13 +17,19 @@ impl RateLimiter for RedisStore {
         now: Timestamp,
     ) -> Result<RateDecision> {
         let window = RateWindow::containing(now, window_secs);
+        // The key names its window, so a later window never reads this
+        // count; it is kept one window longer than needed because Redis
+        // expires it by its own clock, which may run ahead of this
+        // process's (another host, or a test's clock): expiring it at the
+        // window's end would forget hits made in the window's last moments.
+        let slack = i64::try_from(window_secs.min(366 * 86_400)).unwrap_or(0);
         let allowed: i64 = self
             .script(
                 "rate limit",
                 scripts::RATE_HIT
                     .key(self.keys.rate(key, window.start_secs))
                     .arg(limit)
-                    .arg(window.end.millis().max(1)),
+                    .arg(window.end.plus_secs(slack).millis().max(1)),
             )
             .await?;
         Ok(if allowed == 1 {
