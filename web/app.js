@@ -191,6 +191,8 @@ function signedOut(message) {
   state.me = null;
   state.rooms = [];
   state.presence.clear();
+  clearTimeout(state.roomsTimer);
+  clearTimeout(readTimer);
   closeRoom();
   if ($('profile').open) $('profile').close();
   closeSocket();
