@@ -125,6 +125,23 @@ impl<T> Field<T> {
         }
     }
 
+    /// The request's only field, required and read by `parse`: its value,
+    /// or the validation error naming `name`.
+    pub fn parse_required<U>(
+        self,
+        name: &str,
+        parse: impl FnOnce(T) -> Result<U, String>,
+    ) -> crate::Result<U> {
+        let mut v = Validator::new();
+        let value = self
+            .required(&mut v, name)
+            .and_then(|raw| v.check(name, parse(raw)));
+        match value {
+            Some(value) => v.finish().map(|()| value),
+            None => Err(v.into_error()),
+        }
+    }
+
     /// A field that may be left out, but not sent as null.
     pub fn optional(self, v: &mut Validator, name: &str) -> Option<T> {
         match self {

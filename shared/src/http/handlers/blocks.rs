@@ -6,7 +6,6 @@ use utoipa::ToSchema;
 
 use super::{caller, created_or_ok, ok, user_param, ApiRequest, ApiResponse};
 use crate::domain::UserId;
-use crate::error::Validator;
 use crate::fields::Field;
 use crate::http::body::json_body;
 use crate::http::views::BlockedUser;
@@ -31,17 +30,9 @@ pub struct BlockRequest {
 impl BlockRequest {
     /// The user to block.
     pub fn validate(self) -> Result<UserId> {
-        let mut v = Validator::new();
-        let user = self.user_id.required(&mut v, "user_id").and_then(|u| {
-            v.check(
-                "user_id",
-                UserId::parse(&u).ok_or_else(|| "User not found.".to_owned()),
-            )
-        });
-        match user {
-            Some(user) => v.finish().map(|()| user),
-            None => Err(v.into_error()),
-        }
+        self.user_id.parse_required("user_id", |u| {
+            UserId::parse(&u).ok_or_else(|| "User not found.".to_owned())
+        })
     }
 }
 

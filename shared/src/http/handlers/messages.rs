@@ -235,15 +235,8 @@ pub struct EditMessageRequest {
 impl EditMessageRequest {
     /// The new text.
     pub fn validate(self) -> Result<MessageBody> {
-        let mut v = Validator::new();
-        let text = self
-            .message
-            .required(&mut v, "message")
-            .and_then(|t| v.check("message", MessageBody::parse(&t)));
-        match text {
-            Some(text) => v.finish().map(|()| text),
-            None => Err(v.into_error()),
-        }
+        self.message
+            .parse_required("message", |t| MessageBody::parse(&t))
     }
 }
 
@@ -276,15 +269,7 @@ pub struct ReactionRequest {
 impl ReactionRequest {
     /// The emoji.
     pub fn validate(self) -> Result<Emoji> {
-        let mut v = Validator::new();
-        let emoji = self
-            .emoji
-            .required(&mut v, "emoji")
-            .and_then(|raw| v.check("emoji", Emoji::parse(&raw)));
-        match emoji {
-            Some(emoji) => v.finish().map(|()| emoji),
-            None => Err(v.into_error()),
-        }
+        self.emoji.parse_required("emoji", |raw| Emoji::parse(&raw))
     }
 }
 
@@ -335,20 +320,9 @@ pub struct ReadRequest {
 impl ReadRequest {
     /// The message read up to.
     pub fn validate(self) -> Result<MessageId> {
-        let mut v = Validator::new();
-        let id = self
-            .message_id
-            .required(&mut v, "message_id")
-            .and_then(|raw| {
-                v.check(
-                    "message_id",
-                    MessageId::parse(&raw).ok_or_else(|| "Not a message id.".to_owned()),
-                )
-            });
-        match id {
-            Some(id) => v.finish().map(|()| id),
-            None => Err(v.into_error()),
-        }
+        self.message_id.parse_required("message_id", |raw| {
+            MessageId::parse(&raw).ok_or_else(|| "Not a message id.".to_owned())
+        })
     }
 }
 

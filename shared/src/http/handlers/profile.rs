@@ -143,15 +143,8 @@ pub struct LookupQuery {
 impl LookupQuery {
     /// The username.
     pub fn validate(self) -> Result<Username> {
-        let mut v = Validator::new();
-        let name = self
-            .username
-            .required(&mut v, "username")
-            .and_then(|raw| v.check("username", Username::parse(&raw)));
-        match name {
-            Some(name) => v.finish().map(|()| name),
-            None => Err(v.into_error()),
-        }
+        self.username
+            .parse_required("username", |raw| Username::parse(&raw))
     }
 }
 
