@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use chat_aws::secrets;
-use chat_aws::setup::{self, AwsSettings, MissingSetting};
+use chat_aws::setup::{self, AwsSettings, MissingSetting, Needs};
 use chat_core::config::{Config, ConfigError};
 use chat_core::Ctx;
 
@@ -39,8 +39,8 @@ pub enum BackendError {
 
 /// [`context_from_env`], logging why when it fails: the function's log is
 /// where an operator looks when a cold start fails.
-pub async fn init<const NEEDS: u8>() -> Result<Arc<Ctx>, BackendError> {
-    context_from_env::<NEEDS>()
+pub async fn init(needs: Needs) -> Result<Arc<Ctx>, BackendError> {
+    context_from_env(needs)
         .await
         .map(Arc::new)
         .inspect_err(|e| {
@@ -48,11 +48,10 @@ pub async fn init<const NEEDS: u8>() -> Result<Arc<Ctx>, BackendError> {
         })
 }
 
-/// Reads the environment and builds the context with the clients in `NEEDS`
-/// (a [`chat_aws::setup::Needs::bits`] value).
+/// Reads the environment and builds the context with the clients `needs` names.
 /// On AWS the signing secret comes from the SSM parameter named by
 /// `JWT_SECRET_PARAMETER` unless `JWT_SECRET` itself is set.
-pub async fn context_from_env<const NEEDS: u8>() -> Result<Ctx, BackendError> {
+pub async fn context_from_env(needs: Needs) -> Result<Ctx, BackendError> {
     let backend = std::env::var("CHAT_BACKEND").unwrap_or_else(|_| "aws".into());
     match backend.as_str() {
         "aws" => {
@@ -73,7 +72,7 @@ pub async fn context_from_env<const NEEDS: u8>() -> Result<Ctx, BackendError> {
                 "JWT_SECRET" => secret.clone().or_else(|| from_ssm.clone()),
                 _ => std::env::var(name).ok(),
             })?;
-            let ctx = setup::context_for::<NEEDS>(&config, &aws, &sdk)?;
+            let ctx = setup::context(&config, &aws, &sdk, needs, None)?;
             setup::open_connections(&sdk, &aws).await;
             Ok(ctx)
         }

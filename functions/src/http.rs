@@ -10,7 +10,8 @@ use chat_aws::setup::Needs;
 use crate::backend;
 
 /// What a REST route's function uses besides DynamoDB: the route → clients
-/// table, fixed at compile time so that each binary links only those clients.
+/// table. A function builds only these clients at its cold start, and its
+/// template policy allows only these services.
 pub const fn route_needs(route: Route) -> Needs {
     use Route::*;
     Needs {
@@ -48,17 +49,12 @@ pub const fn route_needs(route: Route) -> Needs {
     }
 }
 
-/// The `NEEDS` a route's binary passes to [`run`].
-pub const fn needs(route: Route) -> u8 {
-    route_needs(route).bits()
-}
-
 /// Serves `route` until the Lambda runtime stops: initialises tracing, builds
-/// the context once (with the clients in `NEEDS`, which must be
-/// [`needs`]`(route)`), then handles each invocation with the shared handler.
-pub async fn run<const NEEDS: u8>(route: Route) -> Result<(), lambda_http::Error> {
+/// the context once (with the clients [`route_needs`] names), then handles
+/// each invocation with the shared handler.
+pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let ctx = backend::init::<NEEDS>().await?;
+    let ctx = backend::init(route_needs(route)).await?;
     lambda_http::run(service_fn(move |event: Request| {
         let ctx = ctx.clone();
         async move {

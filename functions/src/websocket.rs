@@ -11,7 +11,7 @@ use crate::backend;
 /// for another route is answered 400: the API's routes are wired wrongly.
 pub async fn run(route_key: &'static str) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let ctx = backend::init::<{ Needs::WEBSOCKET.bits() }>().await?;
+    let ctx = backend::init(Needs::WEBSOCKET).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<WsEvent>| {
         let ctx = ctx.clone();
         async move {

@@ -1,4 +1,5 @@
-//! Every function binary has exactly one template function; every route of
+//! Every function (a route `CHAT_ROUTE` names) has exactly one template
+//! function, all built from the one binary; every route of
 //! the route table is in the template, the README and the local gateway
 //! (the OpenAPI description is generated from the table: `chat_core::http::openapi`); the
 //! table matches the adapter's definition. Each check is a function that
@@ -18,34 +19,40 @@ pub fn template() -> Value {
     serde_yaml::from_str(&text).expect("template is YAML")
 }
 
-/// The binaries of the functions package: Cargo finds one per file in
-/// `functions/src/bin/`.
-pub fn binaries() -> BTreeSet<String> {
-    std::fs::read_dir(root().join("functions/src/bin"))
-        .expect("functions/src/bin")
-        .filter_map(|entry| {
-            let name = entry.expect("entry").file_name().into_string().ok()?;
-            name.strip_suffix(".rs").map(str::to_owned)
-        })
+/// The one binary every function is built from.
+pub const BINARY: &str = "chat-lambda";
+
+/// The functions the binary serves: the names `CHAT_ROUTE` takes.
+pub fn function_names() -> BTreeSet<String> {
+    chat_functions::route::names()
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 
-/// Template functions: logical id → binary.
+/// The function a template function serves: its `CHAT_ROUTE`, if it builds
+/// [`BINARY`] (otherwise what it builds, which names no function).
+pub fn function_of(resource: &Value) -> String {
+    let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+        .as_str()
+        .unwrap_or_default();
+    if binary != BINARY {
+        return format!("binary {binary}");
+    }
+    resource["Properties"]["Environment"]["Variables"]["CHAT_ROUTE"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Template functions: logical id → the function it serves.
 pub fn template_functions(t: &Value) -> BTreeMap<String, String> {
     t["Resources"]
         .as_mapping()
         .expect("resources")
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
-        .map(|(id, r)| {
-            (
-                id.as_str().unwrap_or_default().to_owned(),
-                r["Metadata"]["BuildProperties"]["Binary"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-        })
+        .map(|(id, r)| (id.as_str().unwrap_or_default().to_owned(), function_of(r)))
         .collect()
 }
 
@@ -56,9 +63,7 @@ pub fn template_routes(t: &Value) -> BTreeMap<(String, String), String> {
         if r["Type"] != "AWS::Serverless::Function" {
             continue;
         }
-        let binary = r["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap_or_default();
+        let binary = function_of(r);
         for (_, event) in r["Properties"]["Events"].as_mapping().into_iter().flatten() {
             if event["Type"] == "HttpApi" {
                 let method = event["Properties"]["Method"]
@@ -69,7 +74,7 @@ pub fn template_routes(t: &Value) -> BTreeMap<(String, String), String> {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                out.insert((method, path), binary.to_owned());
+                out.insert((method, path), binary.clone());
             }
         }
     }
@@ -113,13 +118,13 @@ pub fn function_problems(
     for bin in bins {
         let n = functions.values().filter(|b| *b == bin).count();
         if n != 1 {
-            problems.push(format!("binary {bin} has {n} template functions"));
+            problems.push(format!("function {bin} has {n} template functions"));
         }
     }
     for (id, bin) in functions {
         if !bins.contains(bin) {
             problems.push(format!(
-                "template function {id} builds {bin:?}, which is no binary"
+                "template function {id} serves {bin:?}, which is no function"
             ));
         }
     }
@@ -168,25 +173,29 @@ pub fn route_problems(
 }
 
 #[test]
-fn every_binary_has_exactly_one_function_and_back() {
-    let problems = function_problems(&binaries(), &template_functions(&template()));
+fn every_function_has_exactly_one_template_function_all_one_binary() {
+    let problems = function_problems(&function_names(), &template_functions(&template()));
     assert!(problems.is_empty(), "{problems:#?}");
     assert_eq!(
-        binaries().len(),
+        function_names().len(),
         ROUTES.len() + 3,
-        "one binary per REST route and three WebSocket routes"
+        "one function per REST route and three WebSocket routes"
     );
+    let binary = root()
+        .join("functions/src/bin")
+        .join(format!("{BINARY}.rs"));
+    assert!(binary.exists(), "{binary:?}");
 }
 
 #[test]
-fn removing_a_function_or_binary_is_caught() {
-    let bins = binaries();
+fn a_missing_function_or_another_binary_is_caught() {
+    let bins = function_names();
     let mut functions = template_functions(&template());
     functions.remove("MessagesSendFunction");
     let problems = function_problems(&bins, &functions);
     assert_eq!(
         problems,
-        vec!["binary messages-send has 0 template functions".to_owned()]
+        vec!["function messages-send has 0 template functions".to_owned()]
     );
     let mut fewer_bins = bins.clone();
     fewer_bins.remove("ws-default");
@@ -194,8 +203,19 @@ fn removing_a_function_or_binary_is_caught() {
     assert_eq!(
         problems,
         vec![
-            "template function WsDefaultFunction builds \"ws-default\", which is no binary"
+            "template function WsDefaultFunction serves \"ws-default\", which is no function"
                 .to_owned()
+        ]
+    );
+    let mut t = template();
+    t["Resources"]["RoomGetFunction"]["Metadata"]["BuildProperties"]["Binary"] =
+        Value::String("room-get".to_owned());
+    assert_eq!(
+        function_problems(&bins, &template_functions(&t)),
+        vec![
+            "function room-get has 0 template functions".to_owned(),
+            "template function RoomGetFunction serves \"binary room-get\", which is no function"
+                .to_owned(),
         ]
     );
 }
@@ -367,4 +387,47 @@ async fn the_local_gateway_serves_every_route() {
             "{method} {path}: the gateway does not serve it ({status} {body})"
         );
     }
+}
+
+/// What makes `sam build` build one artifact for all functions: it builds
+/// once per distinct (runtime, code URI, build metadata, handler,
+/// architecture) and copies the result to each function.
+pub fn build_definitions(t: &Value) -> BTreeSet<String> {
+    let globals = &t["Globals"]["Function"];
+    t["Resources"]
+        .as_mapping()
+        .expect("resources")
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+        .map(|r| {
+            let property = |name: &str| {
+                let own = &r["Properties"][name];
+                serde_yaml::to_string(if own.is_null() { &globals[name] } else { own })
+                    .unwrap_or_default()
+            };
+            [
+                serde_yaml::to_string(&r["Metadata"]).unwrap_or_default(),
+                property("CodeUri"),
+                property("Runtime"),
+                property("Handler"),
+                property("Architectures"),
+            ]
+            .join("|")
+        })
+        .collect()
+}
+
+#[test]
+fn sam_builds_the_binary_once_for_every_function() {
+    let t = template();
+    assert_eq!(
+        build_definitions(&t).len(),
+        1,
+        "{:#?}",
+        build_definitions(&t)
+    );
+    let mut different = t.clone();
+    different["Resources"]["TokenFunction"]["Metadata"]["BuildProperties"]["Binary"] =
+        Value::String("token".to_owned());
+    assert_eq!(build_definitions(&different).len(), 2);
 }

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::consistency::template;
 
-/// Function binary → the actions its template policy allows.
+/// Function (its `CHAT_ROUTE`) → the actions its template policy allows.
 fn policies() -> BTreeMap<String, BTreeSet<String>> {
     let t = template();
     let mut out = BTreeMap::new();
@@ -26,10 +26,7 @@ fn policies() -> BTreeMap<String, BTreeSet<String>> {
         if r["Type"] != "AWS::Serverless::Function" {
             continue;
         }
-        let binary = r["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let binary = crate::consistency::function_of(r);
         let mut actions = BTreeSet::new();
         for policy in r["Properties"]["Policies"]
             .as_sequence()

@@ -92,7 +92,7 @@ enum Cmd {
     },
     /// Lambda start-up report.
     Startup {
-        /// Directory of cargo-lambda builds (`<dir>/<function>/bootstrap`).
+        /// Directory of cargo-lambda builds (`<dir>/chat-lambda/bootstrap`).
         #[arg(long, default_value = "target/lambda")]
         lambda_dir: PathBuf,
         /// AWS endpoint the functions are configured with. The default
@@ -264,7 +264,7 @@ async fn main() -> Result<(), String> {
             let hello_row = median(samples);
             let binaries = startup::binaries(Some(lambda_dir));
             if binaries.is_empty() {
-                return Err("no function binaries found: run `bash .ci/build-lambdas` or `cargo build --release -p chat-functions`".into());
+                return Err("no function binaries found: run `bash .ci/build-lambdas` or `cargo build --release -p chat-functions --bin chat-lambda`".into());
             }
             let mut rows = Vec::new();
             for (name, path) in &binaries {

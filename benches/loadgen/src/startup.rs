@@ -146,6 +146,7 @@ pub async fn measure(
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", api.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("CHAT_ROUTE", name)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
@@ -209,61 +210,64 @@ pub async fn measure(
     })
 }
 
-/// The function binaries to measure: `target/lambda/<name>/bootstrap` (what
-/// cargo-lambda builds) or the release binaries beside this program.
+/// Every function, by the name its `CHAT_ROUTE` takes.
+pub const FUNCTIONS: &[&str] = &[
+    "register",
+    "verify-email",
+    "resend-otp",
+    "token",
+    "token-refresh",
+    "logout",
+    "password-reset",
+    "password-reset-confirm",
+    "profile-get",
+    "profile-update",
+    "user-lookup",
+    "blocks-list",
+    "block-add",
+    "block-remove",
+    "rooms-list",
+    "rooms-create",
+    "room-get",
+    "messages-list",
+    "messages-send",
+    "message-edit",
+    "message-delete",
+    "attachment-create",
+    "attachment-get",
+    "reaction-add",
+    "reaction-remove",
+    "members-list",
+    "members-add",
+    "member-update",
+    "member-remove",
+    "room-leave",
+    "room-read",
+    "room-mute",
+    "direct-chat",
+    "ws-connect",
+    "ws-default",
+    "ws-disconnect",
+];
+
+/// The functions to measure, each with the binary that runs it: the one
+/// `chat-lambda` binary, from `<dir>/chat-lambda/bootstrap` (what
+/// cargo-lambda builds) or the release build beside this program.
 pub fn binaries(dir: Option<PathBuf>) -> Vec<(String, PathBuf)> {
-    let names = [
-        "register",
-        "verify-email",
-        "resend-otp",
-        "token",
-        "token-refresh",
-        "logout",
-        "profile-get",
-        "profile-update",
-        "rooms-list",
-        "rooms-create",
-        "room-get",
-        "messages-list",
-        "messages-send",
-        "message-edit",
-        "message-delete",
-        "reaction-add",
-        "reaction-remove",
-        "user-lookup",
-        "blocks-list",
-        "block-add",
-        "block-remove",
-        "room-mute",
-        "attachment-create",
-        "attachment-get",
-        "members-list",
-        "members-add",
-        "member-update",
-        "member-remove",
-        "room-leave",
-        "room-read",
-        "direct-chat",
-        "ws-connect",
-        "ws-default",
-        "ws-disconnect",
-    ];
     let exe_dir = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf));
-    names
+    let candidates = [
+        dir.as_ref()
+            .map(|d| d.join("chat-lambda").join("bootstrap")),
+        exe_dir.as_ref().map(|d| d.join("chat-lambda")),
+    ];
+    let Some(binary) = candidates.into_iter().flatten().find(|p| p.exists()) else {
+        return Vec::new();
+    };
+    FUNCTIONS
         .iter()
-        .filter_map(|name| {
-            let candidates = [
-                dir.as_ref().map(|d| d.join(name).join("bootstrap")),
-                exe_dir.as_ref().map(|d| d.join(name)),
-            ];
-            candidates
-                .into_iter()
-                .flatten()
-                .find(|p| p.exists())
-                .map(|p| ((*name).to_owned(), p))
-        })
+        .map(|name| ((*name).to_owned(), binary.clone()))
         .collect()
 }
 

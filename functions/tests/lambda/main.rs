@@ -20,48 +20,8 @@ use events::{http_answer, ws_event, HttpAnswer, HttpRequest};
 use runtime::Function;
 use serde_json::{json, Value};
 
-/// The binary cargo built for each function this suite starts.
-fn binary(name: &str) -> &'static str {
-    match name {
-        "register" => env!("CARGO_BIN_EXE_register"),
-        "verify-email" => env!("CARGO_BIN_EXE_verify-email"),
-        "resend-otp" => env!("CARGO_BIN_EXE_resend-otp"),
-        "token" => env!("CARGO_BIN_EXE_token"),
-        "token-refresh" => env!("CARGO_BIN_EXE_token-refresh"),
-        "logout" => env!("CARGO_BIN_EXE_logout"),
-        "password-reset" => env!("CARGO_BIN_EXE_password-reset"),
-        "password-reset-confirm" => env!("CARGO_BIN_EXE_password-reset-confirm"),
-        "profile-get" => env!("CARGO_BIN_EXE_profile-get"),
-        "profile-update" => env!("CARGO_BIN_EXE_profile-update"),
-        "direct-chat" => env!("CARGO_BIN_EXE_direct-chat"),
-        "messages-send" => env!("CARGO_BIN_EXE_messages-send"),
-        "messages-list" => env!("CARGO_BIN_EXE_messages-list"),
-        "message-edit" => env!("CARGO_BIN_EXE_message-edit"),
-        "message-delete" => env!("CARGO_BIN_EXE_message-delete"),
-        "reaction-add" => env!("CARGO_BIN_EXE_reaction-add"),
-        "blocks-list" => env!("CARGO_BIN_EXE_blocks-list"),
-        "user-lookup" => env!("CARGO_BIN_EXE_user-lookup"),
-        "attachment-create" => env!("CARGO_BIN_EXE_attachment-create"),
-        "attachment-get" => env!("CARGO_BIN_EXE_attachment-get"),
-        "room-mute" => env!("CARGO_BIN_EXE_room-mute"),
-        "block-add" => env!("CARGO_BIN_EXE_block-add"),
-        "block-remove" => env!("CARGO_BIN_EXE_block-remove"),
-        "reaction-remove" => env!("CARGO_BIN_EXE_reaction-remove"),
-        "rooms-list" => env!("CARGO_BIN_EXE_rooms-list"),
-        "rooms-create" => env!("CARGO_BIN_EXE_rooms-create"),
-        "room-get" => env!("CARGO_BIN_EXE_room-get"),
-        "room-leave" => env!("CARGO_BIN_EXE_room-leave"),
-        "room-read" => env!("CARGO_BIN_EXE_room-read"),
-        "members-list" => env!("CARGO_BIN_EXE_members-list"),
-        "members-add" => env!("CARGO_BIN_EXE_members-add"),
-        "member-update" => env!("CARGO_BIN_EXE_member-update"),
-        "member-remove" => env!("CARGO_BIN_EXE_member-remove"),
-        "ws-connect" => env!("CARGO_BIN_EXE_ws-connect"),
-        "ws-default" => env!("CARGO_BIN_EXE_ws-default"),
-        "ws-disconnect" => env!("CARGO_BIN_EXE_ws-disconnect"),
-        other => panic!("no binary {other} in this suite"),
-    }
-}
+/// The one binary every function runs, told its route by `CHAT_ROUTE`.
+const BINARY: &str = env!("CARGO_BIN_EXE_chat-lambda");
 
 /// The deployed stack in miniature: resources on the emulator, the signing
 /// secret in SSM, a WebSocket management API, and the function processes,
@@ -129,7 +89,7 @@ impl Stack {
 
     async fn invoke(&mut self, name: &'static str, event: Value) -> Value {
         if !self.functions.contains_key(name) {
-            let function = Function::start(name, binary(name), &self.env).await;
+            let function = Function::start(name, BINARY, &self.env).await;
             self.functions.insert(name, function);
         }
         let function = self.functions.get_mut(name).expect("started above");
@@ -733,7 +693,7 @@ async fn concurrent_function_instances_number_a_rooms_messages_without_gaps() {
         } else {
             "ws-default"
         };
-        instances.push((i, Function::start(name, binary(name), &stack.env).await));
+        instances.push((i, Function::start(name, BINARY, &stack.env).await));
     }
     let senders = instances.into_iter().map(|(i, mut function)| {
         let (room, access) = (room.clone(), alice.access.clone());
@@ -876,20 +836,29 @@ async fn functions_serve_the_events_sam_generates() {
     assert_eq!(refused.status, 400, "{:?}", refused.body);
 }
 
-#[test]
-fn the_suite_covers_every_function_binary() {
-    // Cargo makes a binary of every file in `src/bin/`.
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/bin");
-    let names: Vec<String> = std::fs::read_dir(dir)
-        .expect("functions/src/bin")
-        .filter_map(|entry| {
-            let name = entry.expect("entry").file_name().into_string().ok()?;
-            name.strip_suffix(".rs").map(str::to_owned)
-        })
-        .collect();
-    assert_eq!(names.len(), 36, "{names:?}");
-    for name in names {
-        assert!(!binary(&name).is_empty(), "{name}");
+#[tokio::test]
+async fn a_function_whose_route_is_unknown_or_unset_fails_its_init_and_says_why() {
+    for (route, expected) in [
+        (
+            "messages-sned",
+            "CHAT_ROUTE=\"messages-sned\" names no route",
+        ),
+        ("", "CHAT_ROUTE is not set"),
+    ] {
+        let mut function = Function::start(route, BINARY, &[]).await;
+        let status = function
+            .exit_status(Duration::from_secs(30))
+            .await
+            .expect("the process exits during init");
+        assert!(!status.success(), "{status}");
+        let logs = function.logs();
+        assert!(logs.contains(expected), "the log says why: {logs}");
+        if !route.is_empty() {
+            assert!(
+                logs.contains("messages-send"),
+                "and names the routes: {logs}"
+            );
+        }
     }
 }
 
@@ -907,7 +876,7 @@ async fn a_function_whose_secret_is_missing_fails_its_init_and_says_why() {
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .to_vec();
-    let mut function = Function::start("profile-get", binary("profile-get"), &env).await;
+    let mut function = Function::start("profile-get", BINARY, &env).await;
     let status = function
         .exit_status(Duration::from_secs(30))
         .await

@@ -44,8 +44,9 @@ pub struct Function {
 }
 
 impl Function {
-    /// Starts `binary` as the Lambda service would, with `env` as its
-    /// configuration (and nothing else from the test's environment).
+    /// Starts `binary` as the Lambda service would for the function `name`
+    /// (its `CHAT_ROUTE`), with `env` as its configuration (and nothing else
+    /// from the test's environment).
     pub async fn start(name: &str, binary: &str, env: &[(String, String)]) -> Self {
         let (events, queue) = mpsc::unbounded_channel();
         let service = Service {
@@ -72,6 +73,7 @@ impl Function {
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("AWS_LAMBDA_RUNTIME_API", api.to_string())
+            .env("CHAT_ROUTE", name)
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")

@@ -87,20 +87,6 @@ impl Needs {
         blobs: false,
         notifier: true,
     };
-
-    /// As a number, for [`context_for`]'s const parameter.
-    pub const fn bits(self) -> u8 {
-        (self.mail as u8) | (self.blobs as u8) << 1 | (self.notifier as u8) << 2
-    }
-
-    /// Back from [`Needs::bits`].
-    pub const fn from_bits(bits: u8) -> Self {
-        Self {
-            mail: bits & 1 != 0,
-            blobs: bits & 2 != 0,
-            notifier: bits & 4 != 0,
-        }
-    }
 }
 
 /// The SDK configuration from the environment (region, credentials,
@@ -157,20 +143,8 @@ pub struct MissingSetting {
     pub variable: &'static str,
 }
 
-/// [`context`] with the needs fixed at compile time: a Lambda binary then
-/// links only the SDK clients its route uses, which keeps it small and its
-/// cold start short.
-pub fn context_for<const NEEDS: u8>(
-    config: &Config,
-    aws: &AwsSettings,
-    sdk: &SdkConfig,
-) -> Result<Ctx, MissingSetting> {
-    context(config, aws, sdk, Needs::from_bits(NEEDS), None)
-}
-
 /// The context of a function on AWS: DynamoDB for every store, and only the
 /// other clients `needs` names. `counter`, when given, counts DynamoDB requests.
-#[inline(always)]
 pub fn context(
     config: &Config,
     aws: &AwsSettings,
