@@ -1009,6 +1009,10 @@ function onEvent(event) {
         }
         addMessage(event);
         if (event.sender_id !== state.me?.id) markRead();
+        // The echo of one's own message says whom it reached.
+        if (event.delivered_to?.length) {
+          onReceipt({ room_id: event.room_id, seq: event.seq, status: 'delivered', user_ids: event.delivered_to });
+        }
       }
       // The list shows each room's last message: it moved.
       roomsChanged();

@@ -187,6 +187,9 @@ fn benches(c: &mut Criterion) {
 
     let (room50, inboxes) = room(&rt, &ctx, &sockets, 50);
     let inboxes = std::sync::Mutex::new(inboxes);
+    let members = rt
+        .block_on(chat_core::usecases::rooms::member_ids(&ctx, &room50))
+        .expect("members");
     let message = Message {
         id: MessageId::from_trusted("01JD0000000000000000000000".into()),
         room_id: room50,
@@ -204,7 +207,7 @@ fn benches(c: &mut Criterion) {
     };
     c.bench_function("fan out to a room of 50 connected members", |b| {
         b.to_async(&rt).iter(|| async {
-            realtime::fan_out_message(&ctx, &message).await;
+            realtime::fan_out_message(&ctx, &message, &members).await;
             // Empty the sockets' queues so that memory stays flat.
             if let Ok(mut inboxes) = inboxes.lock() {
                 for inbox in inboxes.iter_mut() {

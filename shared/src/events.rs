@@ -128,6 +128,12 @@ pub struct MessageEvent {
     /// The files it carries (absent if none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentInfo>,
+    /// On the sender's own connections only: the members it had reached when
+    /// it was echoed to them (absent if none). It stands for the `receipt`
+    /// with status `delivered` the sender would otherwise get next: one frame
+    /// instead of two.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delivered_to: Vec<UserId>,
 }
 
 /// A file a message carries; members get its bytes through
@@ -209,6 +215,7 @@ impl MessageEvent {
             change: m.change,
             reactions: ReactionCount::of(m, viewer),
             attachments: AttachmentInfo::of(m),
+            delivered_to: Vec::new(),
         }
     }
 }
@@ -256,6 +263,15 @@ impl ServerEvent {
     /// The event for a stored message, for `viewer`'s connections.
     pub fn message(m: &Message, viewer: Option<&UserId>) -> Self {
         ServerEvent::Message(MessageEvent::seen_by(m, viewer))
+    }
+
+    /// The event for a stored message on its sender's connections, saying
+    /// whom it reached (`delivered_to`).
+    pub fn echo(m: &Message, delivered_to: Vec<UserId>) -> Self {
+        ServerEvent::Message(MessageEvent {
+            delivered_to,
+            ..MessageEvent::seen_by(m, Some(&m.sender_id))
+        })
     }
 
     /// The event for a changed message, for `viewer`'s connections:

@@ -330,6 +330,16 @@ pub trait RoomStore: Send + Sync {
     async fn member(&self, room: &RoomId, user: &UserId) -> Result<Option<Member>>;
     /// Every member of a room.
     async fn members(&self, room: &RoomId) -> Result<Vec<Member>>;
+    /// The room with this id and every member of it, read together: what
+    /// sending a message needs to know (may the sender write, who gets it).
+    /// An adapter that can read both at once (one DynamoDB query) overrides
+    /// this.
+    async fn room_and_members(&self, id: &RoomId) -> Result<Option<(Room, Vec<Member>)>> {
+        let Some(room) = self.room(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some((room, self.members(id).await?)))
+    }
     /// Every room `user` belongs to.
     async fn rooms_of(&self, user: &UserId) -> Result<Vec<Room>>;
     /// Adds a member, keeping the room's counts in step, unless the room
@@ -373,6 +383,13 @@ pub trait MessageStore: Send + Sync {
     /// message's own `seq` is ignored. A message whose `client_id` the sender
     /// already used in this room is not stored again.
     async fn append(&self, message: &Message) -> Result<Append>;
+    /// [`append`](Self::append), told the room's `last_seq` as the caller has
+    /// just read it: an adapter that would read it first can start from it
+    /// instead (a stale one costs a retry, never a gap).
+    async fn append_after(&self, message: &Message, last_seq: u64) -> Result<Append> {
+        let _ = last_seq;
+        self.append(message).await
+    }
     /// One message of a room.
     async fn message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>>;
     /// Up to `limit` messages of the room, newest first, with a `seq` below
@@ -674,6 +691,22 @@ pub trait ReceiptStore: Send + Sync {
     /// Raises the read (and delivered) watermark of `user` to `upto`; false if
     /// it was already there or beyond.
     async fn mark_read(&self, room: &RoomId, user: &UserId, upto: u64) -> Result<bool>;
+    /// What a sent message `upto` leaves behind: its `sender` has read the
+    /// room up to it, and it reached `delivered`. An adapter that can raise
+    /// all these watermarks in one write (one DynamoDB update) overrides this.
+    async fn mark_sent(
+        &self,
+        room: &RoomId,
+        sender: &UserId,
+        delivered: &[UserId],
+        upto: u64,
+    ) -> Result<()> {
+        self.mark_read(room, sender, upto).await?;
+        if !delivered.is_empty() {
+            self.mark_delivered(room, delivered, upto).await?;
+        }
+        Ok(())
+    }
     /// The watermarks of a room.
     async fn receipts(&self, room: &RoomId) -> Result<Receipts>;
     /// How far `user` has read in each of `rooms` (0 where never), read in

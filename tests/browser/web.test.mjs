@@ -156,6 +156,9 @@ test('a group of three chats, and a cut socket comes back with what it missed, o
   await group.getByRole('button', { name: 'Create' }).click();
   await dan.page.getByRole('heading', { name: 'trio' }).waitFor();
   await send(dan.page, 'welcome, both');
+  // Both others are connected but have not opened the room: delivered (the
+  // echo of Dan's message says whom it reached).
+  await dan.page.locator('#messages li', { hasText: 'welcome, both' }).locator('.mark', { hasText: 'delivered' }).waitFor();
   for (const other of [eve, fay]) {
     const room = other.page.getByRole('button', { name: /trio/ });
     await room.waitFor();

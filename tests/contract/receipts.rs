@@ -6,8 +6,43 @@ use crate::support::{group, member, T0};
 
 contract!(
     watermarks_only_rise,
+    a_send_marks_its_sender_read_and_whom_it_reached,
     unread_counts_hold_under_concurrent_senders
 );
+
+async fn a_send_marks_its_sender_read_and_whom_it_reached(ctx: &Ctx) {
+    let room = RoomId::from_trusted("r-sent".into());
+    let [a, b, c] = ["a", "b", "c"].map(|u| UserId::from_trusted(u.into()));
+    ctx.receipts
+        .mark_sent(&room, &a, &[b.clone(), c.clone()], 5)
+        .await
+        .expect("mark");
+    let r = ctx.receipts.receipts(&room).await.expect("read");
+    assert_eq!(r.read.get(&a), Some(&5), "the sender has read it");
+    assert_eq!(r.read.get(&b), None);
+    for user in [&a, &b, &c] {
+        assert_eq!(r.delivered.get(user), Some(&5), "{user}");
+    }
+    // A watermark already further is kept; the others still rise.
+    ctx.receipts
+        .mark_delivered(&room, std::slice::from_ref(&b), 9)
+        .await
+        .expect("mark");
+    ctx.receipts
+        .mark_sent(&room, &a, &[b.clone(), c.clone()], 7)
+        .await
+        .expect("mark");
+    // Reaching nobody still records the sender's read mark.
+    ctx.receipts
+        .mark_sent(&room, &a, &[], 8)
+        .await
+        .expect("mark");
+    let r = ctx.receipts.receipts(&room).await.expect("read");
+    assert_eq!(r.read.get(&a), Some(&8));
+    assert_eq!(r.delivered.get(&a), Some(&8));
+    assert_eq!(r.delivered.get(&b), Some(&9), "never lowered");
+    assert_eq!(r.delivered.get(&c), Some(&7));
+}
 
 async fn watermarks_only_rise(ctx: &Ctx) {
     let room = RoomId::from_trusted("r1".into());

@@ -1,6 +1,7 @@
-//! What sending, editing, reacting to, deleting and reading a message cost in DynamoDB
-//! requests, counted by an SDK interceptor: none may grow with the room
-//! beyond the batched reads of the members' connections.
+//! What sending (over REST and over the socket), editing, reacting to,
+//! deleting and reading a message cost in DynamoDB requests, counted by an
+//! SDK interceptor: none may grow with the room beyond the batched reads of
+//! the members' connections, and none may cost more than its budget.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use chat_aws::setup::{AwsSettings, Needs};
 use chat_core::adapters::ChannelNotifier;
 use chat_core::domain::{Connection, Emoji, MessageBody, Role};
 use chat_core::usecases::{messages, realtime};
+use chat_core::ws::{self, WsEvent, WsRequestContext};
 use chat_core::Ctx;
 
 use crate::support::{config, group, member, user};
@@ -18,11 +20,23 @@ use crate::support::{config, group, member, user};
 /// Requests per DynamoDB operation.
 type Cost = BTreeMap<String, usize>;
 
+/// The most requests each operation may make (the first is a send over
+/// REST; over the socket the connection is read first).
+const BUDGETS: [(&str, usize); 6] = [
+    ("send a message", 6),
+    ("send a message over the socket", 7),
+    ("edit it", 8),
+    ("read it", 10),
+    ("react to it", 8),
+    ("delete it", 8),
+];
+
 /// In a fresh room of `size` members, each with an open connection: the
-/// requests of sending one message, then of its sender editing it, of
-/// another member reading it and reacting to it, and of the admin deleting
-/// it.
-async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 5] {
+/// requests of sending one message over REST and one over the sender's
+/// socket (a `$default` event, as API Gateway delivers it), then of its
+/// sender editing the first, of another member reading it and reacting to
+/// it, and of the admin deleting it.
+async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 6] {
     let resources = chat_tests::provision().await;
     let counter = RequestCounter::default();
     let aws = AwsSettings {
@@ -87,7 +101,39 @@ async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 5] {
     let send = counter.snapshot();
     // Every member's connection got the message.
     for inbox in &mut inboxes {
-        assert!(inbox.try_recv().is_some(), "a member missed the message");
+        let got = drain(inbox);
+        assert!(
+            got.contains("hello everyone"),
+            "a member missed the message: {got}"
+        );
+    }
+    counter.reset();
+    let frame = serde_json::json!({
+        "action": "send",
+        "room_id": room.id.as_str(),
+        "message": "and over the socket",
+    });
+    let answer = ws::handle(
+        &ctx,
+        WsEvent {
+            request_context: WsRequestContext {
+                route_key: "$default".into(),
+                connection_id: "conn0=".into(),
+                ..WsRequestContext::default()
+            },
+            body: Some(frame.to_string()),
+            ..WsEvent::default()
+        },
+    )
+    .await;
+    assert_eq!(answer.status_code, 200);
+    let socket_send = counter.snapshot();
+    for inbox in &mut inboxes {
+        let got = drain(inbox);
+        assert!(
+            got.contains("and over the socket"),
+            "a member missed the message sent over the socket: {got}"
+        );
     }
     let id = sent.message.id;
     counter.reset();
@@ -113,12 +159,20 @@ async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 5] {
         .expect("delete");
     let delete = counter.snapshot();
     [
-        ("send", send),
-        ("edit", edit),
-        ("read", read),
-        ("react to", react),
-        ("delete", delete),
+        ("send a message", send),
+        ("send a message over the socket", socket_send),
+        ("edit it", edit),
+        ("read it", read),
+        ("react to it", react),
+        ("delete it", delete),
     ]
+}
+
+/// Everything a connection was sent so far.
+fn drain(inbox: &mut chat_core::adapters::SocketQueue) -> String {
+    std::iter::from_fn(|| inbox.try_recv())
+        .map(|command| format!("{command:?}"))
+        .collect()
 }
 
 #[tokio::test]
@@ -126,7 +180,7 @@ async fn messages_cost_the_same_in_a_room_of_2_and_of_50() {
     let small = costs_in_a_room_of(2).await;
     let large = costs_in_a_room_of(50).await;
     for ((what, small), (_, large)) in small.iter().zip(large.iter()) {
-        println!("DynamoDB requests to {what} a message (room of 2 | room of 50):");
+        println!("DynamoDB requests: {what} (room of 2 | room of 50):");
         let operations: std::collections::BTreeSet<&String> =
             small.keys().chain(large.keys()).collect();
         for op in &operations {
@@ -146,9 +200,17 @@ async fn messages_cost_the_same_in_a_room_of_2_and_of_50() {
         // reads paged (1 MB per Query page): 50 members fit in one of each.
         assert_eq!(
             small, large,
-            "the cost to {what} must not grow with the room"
+            "the cost of \"{what}\" must not grow with the room"
         );
         assert!(!small.contains_key("Scan"), "never a scan");
-        assert!(small.values().sum::<usize>() <= 11, "{what}: {small:?}");
+        let budget = BUDGETS
+            .iter()
+            .find(|(name, _)| name == what)
+            .map(|(_, budget)| *budget)
+            .unwrap_or_default();
+        assert!(
+            small.values().sum::<usize>() <= budget,
+            "{what} costs more than {budget} requests: {small:?}"
+        );
     }
 }

@@ -15,7 +15,63 @@ contract!(
     racing_admins_always_leave_one_admin,
     ten_adds_racing_for_one_free_place_add_one,
     muting_is_a_flag_of_the_membership,
+    a_room_is_read_with_its_members,
 );
+
+/// What a send reads: the room and every member, as `room` and `members`
+/// give them; nothing for a room that does not exist.
+async fn a_room_is_read_with_its_members(ctx: &Ctx) {
+    let room = group(ctx, &uid("a"));
+    let members: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|u| {
+            member(
+                &room,
+                &uid(u),
+                if *u == "a" { Role::Admin } else { Role::Member },
+            )
+        })
+        .collect();
+    ctx.rooms
+        .create_group(&room, &members)
+        .await
+        .expect("create");
+    let (read, mut with) = ctx
+        .rooms
+        .room_and_members(&room.id)
+        .await
+        .expect("read")
+        .expect("found");
+    let stored = ctx
+        .rooms
+        .room(&room.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!((read.id.clone(), read.member_count), (stored.id, 3));
+    let mut alone = ctx.rooms.members(&room.id).await.expect("members");
+    with.sort_by(|x, y| x.user_id.cmp(&y.user_id));
+    alone.sort_by(|x, y| x.user_id.cmp(&y.user_id));
+    let view = |ms: &[chat_core::domain::Member]| {
+        ms.iter()
+            .map(|m| (m.user_id.clone(), m.role, m.joined_at))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(view(&with), view(&alone));
+    assert_eq!(
+        with.iter()
+            .map(|m| (m.user_id.as_str(), m.role))
+            .collect::<Vec<_>>(),
+        vec![("a", Role::Admin), ("b", Role::Member), ("c", Role::Member)]
+    );
+    let ghost = group(ctx, &uid("a"));
+    assert!(ctx
+        .rooms
+        .room_and_members(&ghost.id)
+        .await
+        .expect("read")
+        .is_none());
+}
 
 /// The size limit is part of the write: ten members added at once into a
 /// room with one free place make it full, never over.

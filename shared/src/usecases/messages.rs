@@ -4,7 +4,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::domain::{
-    Emoji, Message, MessageBody, MessageId, Role, RoomId, UserId, MAX_REACTIONS_PER_MESSAGE,
+    Emoji, Message, MessageBody, MessageId, Role, Room, RoomId, UserId, MAX_REACTIONS_PER_MESSAGE,
 };
 use crate::ports::{Append, ChangeMessage, MessageChange, RateDecision, Receipts};
 use crate::usecases::{attachments, profile, realtime, rooms};
@@ -168,15 +168,16 @@ async fn before_seq(ctx: &Ctx, room: &RoomId, raw: &str) -> Result<u64> {
 
 /// Checks that `caller` may write to `room` (a member, with no block in a
 /// direct room) and counts one `action` against `SEND_MAX_PER_MINUTE`,
-/// each action in a window of its own per user and room.
+/// each action in a window of its own per user and room. Returns the room
+/// and the ids of its members, read together.
 pub(crate) async fn writer_in(
     ctx: &Ctx,
     caller: &UserId,
     room: &RoomId,
     action: &str,
-) -> Result<()> {
-    let (found, _) = rooms::room_for_member(ctx, caller, room).await?;
-    rooms::check_may_write(ctx, caller, &found).await?;
+) -> Result<(Room, Vec<UserId>)> {
+    let (found, members) = rooms::room_with_members_for(ctx, caller, room).await?;
+    rooms::check_may_write(ctx, caller, &found, &members).await?;
     let window = format!("{action}:{caller}:{room}");
     match ctx
         .limiter
@@ -189,7 +190,7 @@ pub(crate) async fn writer_in(
         .await?
     {
         RateDecision::Limited { retry_after_secs } => Err(Error::RateLimited { retry_after_secs }),
-        RateDecision::Allowed => Ok(()),
+        RateDecision::Allowed => Ok((found, members.into_iter().map(|m| m.user_id).collect())),
     }
 }
 
@@ -218,7 +219,7 @@ pub async fn send_with_files(
     if body.is_none() && files.is_empty() {
         return Err(Error::field("message", "This field is required."));
     }
-    writer_in(ctx, caller, room, "send").await?;
+    let (found, members) = writer_in(ctx, caller, room, "send").await?;
     let now = ctx.clock.now();
     let sender = profile::me(ctx, caller).await?;
     let attachments = attachments::take(ctx, caller, room, files).await?;
@@ -238,26 +239,30 @@ pub async fn send_with_files(
         reactions: Vec::new(),
         attachments,
     };
-    Ok(match ctx.messages.append(&message).await? {
-        Append::Stored { seq } => {
-            let message = Message { seq, ..message };
-            // Whoever speaks has read the room.
-            if let Err(e) = ctx.receipts.mark_read(room, caller, seq).await {
-                tracing::warn!(error = %e, "marking the sender's own message read failed");
+    Ok(
+        match ctx.messages.append_after(&message, found.last_seq).await? {
+            Append::Stored { seq } => {
+                let message = Message { seq, ..message };
+                if ctx.notifier.pushes_stored_messages() {
+                    // Whoever speaks has read the room.
+                    if let Err(e) = ctx.receipts.mark_read(room, caller, seq).await {
+                        tracing::warn!(error = %e, "marking the sender's own message read failed");
+                    }
+                } else {
+                    // Pushes it, then records the sender's read mark with its deliveries.
+                    realtime::fan_out_message(ctx, &message, &members).await;
+                }
+                Sent {
+                    message,
+                    created: true,
+                }
             }
-            if !ctx.notifier.pushes_stored_messages() {
-                realtime::fan_out_message(ctx, &message).await;
-            }
-            Sent {
-                message,
-                created: true,
-            }
-        }
-        Append::Duplicate(existing) => Sent {
-            message: *existing,
-            created: false,
+            Append::Duplicate(existing) => Sent {
+                message: *existing,
+                created: false,
+            },
         },
-    })
+    )
 }
 
 /// Checks a client message id: 1-64 printable ASCII characters.

@@ -139,26 +139,46 @@ async fn broadcast_presence(ctx: &Ctx, user: &User, online: bool, last_seen: Opt
 /// process holds.
 pub type Held<'a> = &'a (dyn Fn(&Connection) -> bool + Sync);
 
-/// Pushes a new message to every connection of every member of its room
-/// (the sender's other devices included), then records and announces who
-/// it reached.
-pub async fn fan_out_message(ctx: &Ctx, message: &Message) {
-    match room_connections(ctx, &message.room_id).await {
-        Ok(audience) => {
-            let outcomes = push_message(ctx, message, &audience, &|_| true).await;
-            report_delivery(ctx, message, &audience, &outcomes, &|_| true).await;
+/// Pushes a new message to every connection of its room's `members`: first
+/// to the others, then records in one step that the sender has read it and
+/// whom it reached, then to the sender's own connections, each echo saying
+/// whom it reached (`delivered_to`, in place of a separate receipt).
+pub async fn fan_out_message(ctx: &Ctx, message: &Message, members: &[UserId]) {
+    let audience = match connections_in(ctx, &message.room_id, members).await {
+        Ok(audience) => audience,
+        Err(e) => {
+            tracing::warn!(error = %e, message = %message.id, "fan-out failed");
+            Vec::new()
         }
-        Err(e) => tracing::warn!(error = %e, message = %message.id, "fan-out failed"),
+    };
+    let (senders, others): (Vec<Connection>, Vec<Connection>) = audience
+        .into_iter()
+        .partition(|c| c.user_id == message.sender_id);
+    let outcomes = push(ctx, &others, &ServerEvent::message(message, None)).await;
+    let mut reached = reached_by(message, &outcomes);
+    if let Err(e) = ctx
+        .receipts
+        .mark_sent(&message.room_id, &message.sender_id, &reached, message.seq)
+        .await
+    {
+        // Nothing recorded: the echo does not claim it either.
+        tracing::warn!(error = %e, message = %message.id, "recording the send's receipts failed");
+        reached.clear();
     }
+    push(ctx, &senders, &ServerEvent::echo(message, reached)).await;
 }
 
 /// The live connections that want events of `room`: the audience of its
 /// messages.
 pub async fn room_connections(ctx: &Ctx, room: &RoomId) -> Result<Vec<Connection>> {
-    let members = rooms::member_ids(ctx, room).await?;
+    connections_in(ctx, room, &rooms::member_ids(ctx, room).await?).await
+}
+
+/// The live connections of `members` that want events of `room`.
+async fn connections_in(ctx: &Ctx, room: &RoomId, members: &[UserId]) -> Result<Vec<Connection>> {
     Ok(ctx
         .connections
-        .connections_of(&members, ctx.clock.now())
+        .connections_of(members, ctx.clock.now())
         .await?
         .into_iter()
         .filter(|c| c.wants(room))
@@ -180,6 +200,16 @@ pub async fn push_message(
     push(ctx, &here, &ServerEvent::message(message, None)).await
 }
 
+/// The users other than its sender that `message` reached, in id order.
+fn reached_by(message: &Message, outcomes: &[(Connection, Delivery)]) -> Vec<UserId> {
+    let reached: BTreeSet<UserId> = outcomes
+        .iter()
+        .filter(|(c, d)| *d == Delivery::Delivered && c.user_id != message.sender_id)
+        .map(|(c, _)| c.user_id.clone())
+        .collect();
+    reached.into_iter().collect()
+}
+
 /// Records who `message` reached (the `outcomes` of [`push_message`]) and
 /// tells the sender's connections: those it reached, and those `held`
 /// does not accept (their own process pushes the message to them).
@@ -190,20 +220,10 @@ pub async fn report_delivery(
     outcomes: &[(Connection, Delivery)],
     held: Held<'_>,
 ) {
-    let delivered: BTreeSet<&str> = outcomes
-        .iter()
-        .filter(|(_, d)| *d == Delivery::Delivered)
-        .map(|(c, _)| c.id.as_str())
-        .collect();
-    let reached: BTreeSet<UserId> = outcomes
-        .iter()
-        .filter(|(c, d)| *d == Delivery::Delivered && c.user_id != message.sender_id)
-        .map(|(c, _)| c.user_id.clone())
-        .collect();
+    let reached = reached_by(message, outcomes);
     if reached.is_empty() {
         return;
     }
-    let reached: Vec<UserId> = reached.into_iter().collect();
     if let Err(e) = ctx
         .receipts
         .mark_delivered(&message.room_id, &reached, message.seq)
@@ -212,6 +232,11 @@ pub async fn report_delivery(
         tracing::warn!(error = %e, message = %message.id, "recording delivery failed");
         return;
     }
+    let delivered: BTreeSet<&str> = outcomes
+        .iter()
+        .filter(|(_, d)| *d == Delivery::Delivered)
+        .map(|(c, _)| c.id.as_str())
+        .collect();
     let sender_connections: Vec<Connection> = audience
         .iter()
         .filter(|c| c.user_id == message.sender_id)

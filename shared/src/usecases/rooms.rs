@@ -182,13 +182,32 @@ pub async fn direct(ctx: &Ctx, caller: &UserId, other: &UserId) -> Result<Create
     })
 }
 
-/// Refuses `caller` writing to a direct room whose other participant is
-/// in a block with them, either way; group rooms are not affected.
-pub async fn check_may_write(ctx: &Ctx, caller: &UserId, room: &Room) -> Result<()> {
+/// The room `user` is a member of, with every member, read together (404
+/// to anyone else, as [`room_for_member`]).
+pub async fn room_with_members_for(
+    ctx: &Ctx,
+    user: &UserId,
+    room: &RoomId,
+) -> Result<(Room, Vec<Member>)> {
+    match ctx.rooms.room_and_members(room).await? {
+        Some((room, members)) if members.iter().any(|m| m.user_id == *user) => Ok((room, members)),
+        _ => Err(Error::room_not_found()),
+    }
+}
+
+/// Refuses `caller` writing to a direct room (whose `members` are given)
+/// whose other participant is in a block with them, either way; group rooms
+/// are not affected.
+pub async fn check_may_write(
+    ctx: &Ctx,
+    caller: &UserId,
+    room: &Room,
+    members: &[Member],
+) -> Result<()> {
     if room.kind != RoomKind::Direct {
         return Ok(());
     }
-    for member in ctx.rooms.members(&room.id).await? {
+    for member in members {
         if member.user_id != *caller {
             super::blocks::check_direct(ctx, caller, &member.user_id).await?;
         }

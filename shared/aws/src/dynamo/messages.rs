@@ -212,6 +212,45 @@ fn backoff(attempt: u32) -> Duration {
 
 impl DynamoStore {
     /// One transaction storing `m` as message `seq` of its room.
+    /// Appends `message` under the room's next seq, starting from the seq
+    /// this process last stored in the room or `hint` (the room's `last_seq`
+    /// as the caller read it), whichever is further, or else from a read.
+    async fn append_from(&self, message: &Message, hint: Option<u64>) -> Result<Append> {
+        let room = &message.room_id;
+        let mut queue = self.appends.queue(room).lock().await;
+        let mut known = match (queue.get(room).copied(), hint) {
+            (Some(remembered), Some(hint)) => Some(remembered.max(hint)),
+            (remembered, hint) => remembered.or(hint),
+        };
+        for attempt in 0..APPEND_ATTEMPTS {
+            let last = match known.take() {
+                Some(last) => last,
+                None => self.last_seq(room).await?,
+            };
+            match self.try_append(message, last + 1).await? {
+                Attempt::Stored(seq) => {
+                    if queue.len() >= REMEMBERED_ROOMS {
+                        queue.clear();
+                    }
+                    queue.insert(room.clone(), seq);
+                    return Ok(Append::Stored { seq });
+                }
+                Attempt::Duplicate => {
+                    drop(queue);
+                    let client_id = message.client_id.as_deref().unwrap_or_default();
+                    let existing = self.claimed(message, client_id).await?;
+                    return Ok(Append::Duplicate(Box::new(existing)));
+                }
+                // Another process wrote (or the remembered seq was stale): read, retry.
+                Attempt::Raced if attempt == 0 => {}
+                Attempt::Raced => tokio::time::sleep(backoff(attempt)).await,
+            }
+        }
+        Err(Error::unavailable(
+            "the room is too busy to take the message; try again",
+        ))
+    }
+
     async fn try_append(&self, m: &Message, seq: u64) -> Result<Attempt> {
         let put = |item: Item| -> Result<TransactWriteItem> {
             Ok(TransactWriteItem::builder()
@@ -456,36 +495,11 @@ impl DynamoStore {
 #[async_trait]
 impl MessageStore for DynamoStore {
     async fn append(&self, message: &Message) -> Result<Append> {
-        let room = &message.room_id;
-        let mut queue = self.appends.queue(room).lock().await;
-        let mut known = queue.get(room).copied();
-        for attempt in 0..APPEND_ATTEMPTS {
-            let last = match known.take() {
-                Some(last) => last,
-                None => self.last_seq(room).await?,
-            };
-            match self.try_append(message, last + 1).await? {
-                Attempt::Stored(seq) => {
-                    if queue.len() >= REMEMBERED_ROOMS {
-                        queue.clear();
-                    }
-                    queue.insert(room.clone(), seq);
-                    return Ok(Append::Stored { seq });
-                }
-                Attempt::Duplicate => {
-                    drop(queue);
-                    let client_id = message.client_id.as_deref().unwrap_or_default();
-                    let existing = self.claimed(message, client_id).await?;
-                    return Ok(Append::Duplicate(Box::new(existing)));
-                }
-                // Another process wrote (or the remembered seq was stale): read, retry.
-                Attempt::Raced if attempt == 0 => {}
-                Attempt::Raced => tokio::time::sleep(backoff(attempt)).await,
-            }
-        }
-        Err(Error::unavailable(
-            "the room is too busy to take the message; try again",
-        ))
+        self.append_from(message, None).await
+    }
+
+    async fn append_after(&self, message: &Message, last_seq: u64) -> Result<Append> {
+        self.append_from(message, Some(last_seq)).await
     }
 
     async fn message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>> {

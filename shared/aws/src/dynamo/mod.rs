@@ -70,21 +70,42 @@ impl DynamoStore {
     /// Every item of partition `pk` whose sort key starts with `prefix`,
     /// page after page, strongly consistent.
     async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<item::Item>> {
+        self.query_all(pk, "begins_with(sk, :from)", prefix, None)
+            .await
+    }
+
+    /// Every item of partition `pk` whose sort key is between `from` and
+    /// `to` (both included), strongly consistent, all pages.
+    async fn query_between(&self, pk: &str, from: &str, to: &str) -> Result<Vec<item::Item>> {
+        self.query_all(pk, "sk BETWEEN :from AND :to", from, Some(to))
+            .await
+    }
+
+    /// Every item of partition `pk` meeting `sort_condition` (on `:from`
+    /// and `:to`), strongly consistent, all pages.
+    async fn query_all(
+        &self,
+        pk: &str,
+        sort_condition: &str,
+        from: &str,
+        to: Option<&str>,
+    ) -> Result<Vec<item::Item>> {
         let mut out = Vec::new();
         let mut start: Option<item::Item> = None;
         loop {
-            let page = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .key_condition_expression(format!("pk = :pk AND {sort_condition}"))
                 .expression_attribute_values(":pk", item::s(pk))
-                .expression_attribute_values(":prefix", item::s(prefix))
+                .expression_attribute_values(":from", item::s(from))
                 .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| translate("Query", e))?;
+                .set_exclusive_start_key(start.take());
+            if let Some(to) = to {
+                query = query.expression_attribute_values(":to", item::s(to));
+            }
+            let page = query.send().await.map_err(|e| translate("Query", e))?;
             out.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),

@@ -96,6 +96,25 @@ impl ReceiptStore for DynamoStore {
         Ok(moved)
     }
 
+    async fn mark_sent(
+        &self,
+        room: &RoomId,
+        sender: &UserId,
+        delivered: &[UserId],
+        upto: u64,
+    ) -> Result<()> {
+        let attrs = [read_attr(sender), delivered_attr(sender)]
+            .into_iter()
+            .chain(
+                delivered
+                    .iter()
+                    .filter(|u| *u != sender)
+                    .map(delivered_attr),
+            )
+            .collect();
+        self.raise(room, attrs, upto).await.map(|_| ())
+    }
+
     async fn receipts(&self, room: &RoomId) -> Result<Receipts> {
         let i = self
             .get(&room_pk(room), RECEIPTS)

@@ -13,7 +13,7 @@ use super::item::{self, failed_at, n, s, ts, Item};
 use super::keys::{direct_pk, member_sk, room_pk, user_pk, DIRECT, MEMBER_PREFIX, META};
 use super::DynamoStore;
 use crate::sdk_error::{build_error, is_conditional_check_failed, translate};
-use crate::table::{GSI1, GSI1_PK, GSI1_SK};
+use crate::table::{GSI1, GSI1_PK, GSI1_SK, SK};
 
 /// Most actions in one DynamoDB transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -218,6 +218,24 @@ impl RoomStore for DynamoStore {
             .iter()
             .map(member_from)
             .collect()
+    }
+
+    async fn room_and_members(&self, id: &RoomId) -> Result<Option<(Room, Vec<Member>)>> {
+        // The room's item (`META`) sorts right after its members
+        // (`MEMBER#…`), so that one query reads both.
+        let items = self
+            .query_between(&room_pk(id), MEMBER_PREFIX, META)
+            .await?;
+        let mut room = None;
+        let mut members = Vec::with_capacity(items.len());
+        for item in &items {
+            if item::opt_s(item, SK).as_deref() == Some(META) {
+                room = Some(room_from(item)?);
+            } else {
+                members.push(member_from(item)?);
+            }
+        }
+        Ok(room.map(|room| (room, members)))
     }
 
     async fn rooms_of(&self, user: &UserId) -> Result<Vec<Room>> {
