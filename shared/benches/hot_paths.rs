@@ -86,6 +86,7 @@ fn room(
                 user_id: u.id.clone(),
                 role: Role::Member,
                 joined_at: NOW,
+                username: Some(u.username.clone()),
             });
             let id = format!("conn{i}");
             inboxes.push(sockets.register(&id));

@@ -342,6 +342,13 @@ pub trait RoomStore: Send + Sync {
     }
     /// Every room `user` belongs to.
     async fn rooms_of(&self, user: &UserId) -> Result<Vec<Room>>;
+    /// `user` was renamed: every membership that keeps a username takes the
+    /// new one. Idempotent. A store that keeps none ([`Member::username`]
+    /// always `None`) has nothing to do.
+    async fn set_member_username(&self, user: &UserId, username: &Username) -> Result<()> {
+        let _ = (user, username);
+        Ok(())
+    }
     /// Adds a member, keeping the room's counts in step, unless the room
     /// already has `limit` members: the limit is part of the write, so
     /// concurrent adds cannot overfill a room.

@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use chat_core::domain::{Role, Room, RoomKind, UserId};
+use chat_core::domain::{Role, Room, RoomKind, UserId, Username};
 use chat_core::ports::{AddMember, ChangeMember, CreateDirect};
 use chat_core::Ctx;
 
@@ -16,7 +16,71 @@ contract!(
     ten_adds_racing_for_one_free_place_add_one,
     muting_is_a_flag_of_the_membership,
     a_room_is_read_with_its_members,
+    a_renamed_member_keeps_no_old_name,
 );
+
+/// What a send reads as its sender's username never stays the old one
+/// after a rename: a store keeps the new name with every membership, or
+/// none (the profile is read then). A membership that went stays gone.
+async fn a_renamed_member_keeps_no_old_name(ctx: &Ctx) {
+    let first = group(ctx, &uid("a"));
+    let second = group(ctx, &uid("a"));
+    for room in [&first, &second] {
+        let members = [
+            member(room, &uid("a"), Role::Admin),
+            member(room, &uid("b"), Role::Member),
+        ];
+        ctx.rooms
+            .create_group(room, &members)
+            .await
+            .expect("create");
+    }
+    assert_eq!(
+        ctx.rooms.remove_member(&second.id, &uid("b")).await.ok(),
+        Some(ChangeMember::Done)
+    );
+    let bea = Username::parse("bea").expect("username");
+    ctx.rooms
+        .set_member_username(&uid("b"), &bea)
+        .await
+        .expect("rename");
+    ctx.rooms
+        .set_member_username(&uid("b"), &bea)
+        .await
+        .expect("the same again");
+    let name_of = |members: &[chat_core::domain::Member], user: &str| {
+        members
+            .iter()
+            .find(|m| m.user_id.as_str() == user)
+            .map(|m| m.username.as_ref().map(|u| u.as_str().to_owned()))
+    };
+    let (_, members) = ctx
+        .rooms
+        .room_and_members(&first.id)
+        .await
+        .expect("read")
+        .expect("found");
+    let b = name_of(&members, "b").expect("b is a member");
+    assert!(matches!(b.as_deref(), None | Some("bea")), "{b:?}");
+    let a = name_of(&members, "a").expect("a is a member");
+    assert!(
+        matches!(a.as_deref(), None | Some("a")),
+        "a is untouched: {a:?}"
+    );
+    let (_, members) = ctx
+        .rooms
+        .room_and_members(&second.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(name_of(&members, "b"), None, "b left the second room");
+    assert!(ctx
+        .rooms
+        .member(&second.id, &uid("b"))
+        .await
+        .expect("read")
+        .is_none());
+}
 
 /// What a send reads: the room and every member, as `room` and `members`
 /// give them; nothing for a room that does not exist.

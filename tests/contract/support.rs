@@ -151,5 +151,8 @@ pub fn member(room: &Room, user: &UserId, role: Role) -> Member {
         user_id: user.clone(),
         role,
         joined_at: T0,
+        // The use cases give the member's username; the id stands in for
+        // it here (the stores keep it, never check it).
+        username: Some(Username::from_trusted(user.to_string())),
     }
 }

@@ -46,16 +46,27 @@ async fn username_changes_stay_unique_case_insensitively() -> TestResult {
 async fn messages_keep_the_senders_name_at_sending_time() -> TestResult {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
-    let room = app.group(&alice, "Team", &[]).await;
+    let bob = app.user("bob").await;
+    let room = app.group(&alice, "Team", &[&bob]).await;
+    let (_, direct) = app
+        .post(
+            &format!("/api/chat/direct-chat/{}/", bob.id),
+            Some(&alice.access),
+            json!({}),
+        )
+        .await;
+    let direct = direct["id"].as_str().ok_or("id")?.to_owned();
     app.send(&alice, &room, "before").await;
     app.clock.advance_millis(1);
-    app.call(
-        Method::PATCH,
-        "/api/users/profile/",
-        Some(&alice.access),
-        Some(json!({ "username": "alicia" })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            Method::PATCH,
+            "/api/users/profile/",
+            Some(&alice.access),
+            Some(json!({ "username": "alicia" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     app.send(&alice, &room, "after").await;
     let (_, page) = app
         .get(&format!("/api/chat/rooms/{room}/messages/"), &alice.access)
@@ -63,6 +74,14 @@ async fn messages_keep_the_senders_name_at_sending_time() -> TestResult {
     assert_eq!(page["results"][0]["sender"]["username"], "alicia");
     assert_eq!(page["results"][1]["sender"]["username"], "alice");
     assert_eq!(page["results"][0]["sender"]["id"], alice.id.as_str());
+    // Every room she is in knows the new name, over the socket too; what
+    // bob receives says it.
+    let mut bobs = app.ws_room(&bob, &direct).await;
+    let mut hers = app.ws_room(&alice, &direct).await;
+    hers.send(json!({ "message": "renamed" })).await;
+    let got = bobs.next_of("message").await;
+    assert_eq!(got["message"], "renamed");
+    assert_eq!(got["sender"], "alicia");
     Ok(())
 }
 

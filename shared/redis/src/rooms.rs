@@ -171,6 +171,8 @@ impl RoomStore for RedisStore {
             user_id: user.clone(),
             role: role_of(&role)?,
             joined_at: Timestamp::from_millis(joined),
+            // Not kept here: a send reads the profile (one Redis read).
+            username: None,
         }))
     }
 
@@ -191,6 +193,7 @@ impl RoomStore for RedisStore {
                 user_id: UserId::from_trusted(user),
                 role: role_of(&role)?,
                 joined_at,
+                username: None,
             });
         }
         out.sort_by(|a, b| a.user_id.cmp(&b.user_id));

@@ -221,6 +221,12 @@ pub struct Member {
     pub role: Role,
     /// When the user joined.
     pub joined_at: Timestamp,
+    /// The user's username, where the store keeps it with the membership
+    /// (so that sending reads it with the room instead of reading the
+    /// profile; [`crate::ports::RoomStore::set_member_username`] keeps it
+    /// current). `None`: read the profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<Username>,
 }
 
 /// A stored message.

@@ -4,7 +4,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::domain::{
-    Emoji, Message, MessageBody, MessageId, Role, Room, RoomId, UserId, MAX_REACTIONS_PER_MESSAGE,
+    Emoji, Member, Message, MessageBody, MessageId, Role, Room, RoomId, UserId,
+    MAX_REACTIONS_PER_MESSAGE,
 };
 use crate::ports::{Append, ChangeMessage, MessageChange, RateDecision, Receipts};
 use crate::usecases::{attachments, profile, realtime, rooms};
@@ -169,13 +170,13 @@ async fn before_seq(ctx: &Ctx, room: &RoomId, raw: &str) -> Result<u64> {
 /// Checks that `caller` may write to `room` (a member, with no block in a
 /// direct room) and counts one `action` against `SEND_MAX_PER_MINUTE`,
 /// each action in a window of its own per user and room. Returns the room
-/// and the ids of its members, read together.
+/// and its members, read together.
 pub(crate) async fn writer_in(
     ctx: &Ctx,
     caller: &UserId,
     room: &RoomId,
     action: &str,
-) -> Result<(Room, Vec<UserId>)> {
+) -> Result<(Room, Vec<Member>)> {
     let (found, members) = rooms::room_with_members_for(ctx, caller, room).await?;
     rooms::check_may_write(ctx, caller, &found, &members).await?;
     let window = format!("{action}:{caller}:{room}");
@@ -190,7 +191,7 @@ pub(crate) async fn writer_in(
         .await?
     {
         RateDecision::Limited { retry_after_secs } => Err(Error::RateLimited { retry_after_secs }),
-        RateDecision::Allowed => Ok((found, members.into_iter().map(|m| m.user_id).collect())),
+        RateDecision::Allowed => Ok((found, members)),
     }
 }
 
@@ -221,14 +222,24 @@ pub async fn send_with_files(
     }
     let (found, members) = writer_in(ctx, caller, room, "send").await?;
     let now = ctx.clock.now();
-    let sender = profile::me(ctx, caller).await?;
+    // The membership keeps the sender's username where the store does;
+    // otherwise the profile has it.
+    let kept = members
+        .iter()
+        .find(|m| m.user_id == *caller)
+        .and_then(|m| m.username.clone());
+    let sender_username = match kept {
+        Some(username) => username,
+        None => profile::me(ctx, caller).await?.username,
+    };
+    let members: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
     let attachments = attachments::take(ctx, caller, room, files).await?;
     let body = body.unwrap_or_else(|| MessageBody::from_trusted(String::new()));
     let message = Message {
         id: MessageId::from_trusted(ctx.ids.new_id_at(now)),
         room_id: room.clone(),
         sender_id: caller.clone(),
-        sender_username: sender.username,
+        sender_username,
         body,
         created_at: now,
         client_id,

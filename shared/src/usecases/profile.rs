@@ -70,7 +70,16 @@ pub async fn update(
         return me(ctx, user).await;
     }
     match ctx.users.update_profile(user, &change).await? {
-        UpdateProfile::Updated(user) => Ok(*user),
+        UpdateProfile::Updated(user) => {
+            // Memberships keep the username for sending; a failure here is
+            // reported, and the same request again finishes the job.
+            if change.username.is_some() {
+                ctx.rooms
+                    .set_member_username(&user.id, &user.username)
+                    .await?;
+            }
+            Ok(*user)
+        }
         UpdateProfile::UsernameTaken => Err(Error::field(
             "username",
             "A user with that username already exists.",

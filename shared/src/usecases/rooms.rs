@@ -1,8 +1,8 @@
 //! Rooms and their members, with the admin rules of group rooms.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::domain::{Member, Role, Room, RoomId, RoomKind, RoomName, User, UserId};
+use crate::domain::{Member, Role, Room, RoomId, RoomKind, RoomName, User, UserId, Username};
 use crate::ports::{AddMember, ChangeMember, CreateDirect};
 use crate::{Ctx, Error, Result};
 
@@ -95,16 +95,16 @@ async fn group(
         ));
     }
     let wanted: Vec<UserId> = others.iter().cloned().collect();
-    let found: BTreeSet<UserId> = ctx
+    let found: BTreeMap<UserId, Username> = ctx
         .users
         .users_by_ids(&wanted)
         .await?
         .into_iter()
-        .map(|u| u.id)
+        .map(|u| (u.id, u.username))
         .collect();
     let unknown: Vec<String> = others
         .iter()
-        .filter(|id| !found.contains(*id))
+        .filter(|id| !found.contains_key(*id))
         .map(|id| format!("Unknown user id: {id}."))
         .collect();
     if !unknown.is_empty() {
@@ -112,6 +112,7 @@ async fn group(
         errors.insert("members".into(), unknown);
         return Err(Error::Validation(errors));
     }
+    let creator_name = super::profile::me(ctx, creator).await?.username;
     let now = ctx.clock.now();
     let room = Room {
         id: RoomId::from_trusted(ctx.ids.new_id()),
@@ -124,14 +125,15 @@ async fn group(
         last_message: None,
         last_seq: 0,
     };
-    let member = |user: &UserId, role| Member {
+    let member = |user: &UserId, username: &Username, role| Member {
         room_id: room.id.clone(),
         user_id: user.clone(),
         role,
         joined_at: now,
+        username: Some(username.clone()),
     };
-    let mut all = vec![member(creator, Role::Admin)];
-    all.extend(others.iter().map(|u| member(u, Role::Member)));
+    let mut all = vec![member(creator, &creator_name, Role::Admin)];
+    all.extend(found.iter().map(|(u, name)| member(u, name, Role::Member)));
     ctx.rooms.create_group(&room, &all).await?;
     Ok(Created {
         room,
@@ -147,10 +149,11 @@ pub async fn direct(ctx: &Ctx, caller: &UserId, other: &UserId) -> Result<Create
             "You cannot start a direct chat with yourself.".into(),
         ));
     }
-    if ctx.users.user_by_id(other).await?.is_none() {
+    let Some(other_user) = ctx.users.user_by_id(other).await? else {
         return Err(Error::user_not_found());
-    }
+    };
     super::blocks::check_direct(ctx, caller, other).await?;
+    let caller_name = super::profile::me(ctx, caller).await?.username;
     let now = ctx.clock.now();
     let room = Room {
         id: RoomId::from_trusted(ctx.ids.new_id()),
@@ -163,13 +166,17 @@ pub async fn direct(ctx: &Ctx, caller: &UserId, other: &UserId) -> Result<Create
         last_message: None,
         last_seq: 0,
     };
-    let member = |user: &UserId| Member {
+    let member = |user: &UserId, username: Username| Member {
         room_id: room.id.clone(),
         user_id: user.clone(),
         role: Role::Member,
         joined_at: now,
+        username: Some(username),
     };
-    let pair = [member(caller), member(other)];
+    let pair = [
+        member(caller, caller_name),
+        member(other, other_user.username),
+    ];
     Ok(match ctx.rooms.create_direct(&room, &pair).await? {
         CreateDirect::Created(room) => Created {
             room: *room,
@@ -289,9 +296,9 @@ pub async fn add_member(
     role: Role,
 ) -> Result<MemberView> {
     let room = admin_of_group(ctx, caller, room).await?;
-    if ctx.users.user_by_id(user).await?.is_none() {
+    let Some(added) = ctx.users.user_by_id(user).await? else {
         return Err(Error::field("user_id", "User not found."));
-    }
+    };
     if usize::try_from(room.member_count).unwrap_or(usize::MAX) >= ctx.settings.max_group_members {
         return Err(room_full(ctx));
     }
@@ -300,6 +307,7 @@ pub async fn add_member(
         user_id: user.clone(),
         role,
         joined_at: ctx.clock.now(),
+        username: Some(added.username),
     };
     let limit = u32::try_from(ctx.settings.max_group_members).unwrap_or(u32::MAX);
     match ctx.rooms.add_member(&member, limit).await? {

@@ -74,6 +74,9 @@ fn member_item(m: &Member) -> Item {
     out.insert("user_id".into(), s(m.user_id.as_str()));
     out.insert("role".into(), s(m.role.as_str()));
     out.insert("joined_at".into(), ts(m.joined_at));
+    if let Some(username) = &m.username {
+        out.insert("username".into(), s(username.as_str()));
+    }
     out.insert(GSI1_PK.into(), s(user_pk(&m.user_id)));
     out.insert(GSI1_SK.into(), s(room_pk(&m.room_id)));
     out
@@ -90,6 +93,7 @@ fn member_from(item: &Item) -> Result<Member> {
             })?
         },
         joined_at: item::get_ts(item, "joined_at")?,
+        username: item::opt_s(item, "username").map(Username::from_trusted),
     })
 }
 
@@ -160,6 +164,36 @@ impl DynamoStore {
                 .transact_items(TransactWriteItem::builder().update(update_room).build()),
         )
         .await
+    }
+}
+
+impl DynamoStore {
+    /// The partition keys (`ROOM#<id>`) of the rooms `user` is a member of,
+    /// from the memberships index.
+    async fn membership_rooms(&self, user: &UserId) -> Result<Vec<String>> {
+        let mut rooms = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("gsi1pk = :u")
+                .expression_attribute_values(":u", s(user_pk(user)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| translate("Query", e))?;
+            for i in page.items() {
+                rooms.push(item::get_s(i, GSI1_SK)?);
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(rooms)
     }
 }
 
@@ -239,29 +273,35 @@ impl RoomStore for DynamoStore {
     }
 
     async fn rooms_of(&self, user: &UserId) -> Result<Vec<Room>> {
-        let mut keys = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
+        let keys = self
+            .membership_rooms(user)
+            .await?
+            .into_iter()
+            .map(|room| (room, META.to_owned()))
+            .collect();
+        self.batch_get(keys).await?.iter().map(room_from).collect()
+    }
+
+    async fn set_member_username(&self, user: &UserId, username: &Username) -> Result<()> {
+        for room in self.membership_rooms(user).await? {
+            let result = self
                 .client
-                .query()
+                .update_item()
                 .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :u")
-                .expression_attribute_values(":u", s(user_pk(user)))
-                .set_exclusive_start_key(start.take())
+                .set_key(Some(item::key(&room, &member_sk(user))))
+                .update_expression("SET username = :u")
+                // A membership that went meanwhile stays gone.
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":u", s(username.as_str()))
                 .send()
-                .await
-                .map_err(|e| translate("Query", e))?;
-            for i in page.items() {
-                keys.push((item::get_s(i, GSI1_SK)?, META.to_owned()));
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e) if is_conditional_check_failed(&e) => {}
+                Err(e) => return Err(translate("UpdateItem", e)),
             }
         }
-        self.batch_get(keys).await?.iter().map(room_from).collect()
+        Ok(())
     }
 
     async fn add_member(&self, member: &Member, limit: u32) -> Result<AddMember> {

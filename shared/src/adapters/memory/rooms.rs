@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 
-use crate::domain::{Member, Role, Room, RoomId, UserId};
+use crate::domain::{Member, Role, Room, RoomId, UserId, Username};
 use crate::ports::{AddMember, ChangeMember, CreateDirect, RoomStore};
 use crate::Result;
 
@@ -135,6 +135,17 @@ impl RoomStore for MemoryStore {
             }
             s.muted.remove(&(room_id.clone(), user.clone()));
             Ok(ChangeMember::Done)
+        })
+        .await
+    }
+
+    async fn set_member_username(&self, user: &UserId, username: &Username) -> Result<()> {
+        self.write(|| {
+            let mut s = self.lock()?;
+            for member in s.members.values_mut().filter_map(|m| m.get_mut(user)) {
+                member.username = Some(username.clone());
+            }
+            Ok(())
         })
         .await
     }

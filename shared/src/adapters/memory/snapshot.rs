@@ -330,6 +330,7 @@ mod tests {
             user_id: UserId::from_trusted(user.into()),
             role,
             joined_at: Timestamp::from_millis(2_000),
+            username: None,
         }
     }
 
