@@ -167,6 +167,9 @@ impl DynamoStore {
     }
 }
 
+/// Membership updates a rename keeps in flight at once.
+const RENAME_CONCURRENCY: usize = 16;
+
 impl DynamoStore {
     /// The partition keys (`ROOM#<id>`) of the rooms `user` is a member of,
     /// from the memberships index.
@@ -283,25 +286,31 @@ impl RoomStore for DynamoStore {
     }
 
     async fn set_member_username(&self, user: &UserId, username: &Username) -> Result<()> {
-        for room in self.membership_rooms(user).await? {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(item::key(&room, &member_sk(user))))
-                .update_expression("SET username = :u")
-                // A membership that went meanwhile stays gone.
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":u", s(username.as_str()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => {}
-                Err(e) if is_conditional_check_failed(&e) => {}
-                Err(e) => return Err(translate("UpdateItem", e)),
-            }
-        }
-        Ok(())
+        use futures_util::{StreamExt, TryStreamExt};
+        let rooms = self.membership_rooms(user).await?;
+        futures_util::stream::iter(rooms)
+            .map(|room| async move {
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(item::key(&room, &member_sk(user))))
+                    .update_expression("SET username = :u")
+                    // A membership that went meanwhile stays gone.
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_values(":u", s(username.as_str()))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_conditional_check_failed(&e) => Ok(()),
+                    Err(e) => Err(translate("UpdateItem", e)),
+                }
+            })
+            // A user in many rooms: a few updates in flight, not one at a time.
+            .buffer_unordered(RENAME_CONCURRENCY)
+            .try_collect::<()>()
+            .await
     }
 
     async fn add_member(&self, member: &Member, limit: u32) -> Result<AddMember> {
