@@ -25,10 +25,10 @@ type Cost = BTreeMap<String, usize>;
 const BUDGETS: [(&str, usize); 6] = [
     ("send a message", 5),
     ("send a message over the socket", 6),
-    ("edit it", 8),
-    ("read it", 10),
-    ("react to it", 8),
-    ("delete it", 8),
+    ("edit it", 6),
+    ("read it", 7),
+    ("react to it", 7),
+    ("delete it", 6),
 ];
 
 /// In a fresh room of `size` members, each with an open connection: the

@@ -195,6 +195,11 @@ pub(crate) async fn writer_in(
     }
 }
 
+/// The ids of `members`.
+fn ids(members: Vec<Member>) -> Vec<UserId> {
+    members.into_iter().map(|m| m.user_id).collect()
+}
+
 /// Sends a message as `caller`. With a `client_id`, a retry returns the
 /// message stored the first time instead of storing another.
 pub async fn send(
@@ -232,7 +237,7 @@ pub async fn send_with_files(
         Some(username) => username,
         None => profile::me(ctx, caller).await?.username,
     };
-    let members: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
+    let members = ids(members);
     let attachments = attachments::take(ctx, caller, room, files).await?;
     let body = body.unwrap_or_else(|| MessageBody::from_trusted(String::new()));
     let message = Message {
@@ -326,7 +331,7 @@ pub async fn edit(
     message: &MessageId,
     body: MessageBody,
 ) -> Result<Message> {
-    rooms::room_for_member(ctx, caller, room).await?;
+    let (_, members) = rooms::room_with_members_for(ctx, caller, room).await?;
     let change = MessageChange::Edit {
         body,
         by: caller.clone(),
@@ -336,7 +341,7 @@ pub async fn edit(
         ctx.messages.change_message(room, message, &change).await?,
         || Error::forbidden("You can only edit your own messages."),
     )?;
-    realtime::fan_out_change(ctx, &edited).await;
+    realtime::fan_out_change(ctx, &edited, &ids(members)).await;
     Ok(edited)
 }
 
@@ -344,8 +349,11 @@ pub async fn edit(
 /// keeps its place and `seq` without its text, and every member's
 /// connections get `message_deleted`. Deleting it again changes nothing.
 pub async fn delete(ctx: &Ctx, caller: &UserId, room: &RoomId, message: &MessageId) -> Result<()> {
-    let (_, member) = rooms::room_for_member(ctx, caller, room).await?;
-    let by = (member.role != Role::Admin).then(|| caller.clone());
+    let (_, members) = rooms::room_with_members_for(ctx, caller, room).await?;
+    let is_admin = members
+        .iter()
+        .any(|m| m.user_id == *caller && m.role == Role::Admin);
+    let by = (!is_admin).then(|| caller.clone());
     let change = MessageChange::Delete {
         by,
         at: ctx.clock.now(),
@@ -356,7 +364,7 @@ pub async fn delete(ctx: &Ctx, caller: &UserId, room: &RoomId, message: &Message
             let deleted = changed(outcome, || {
                 Error::forbidden("Only the sender or an admin of the room can delete a message.")
             })?;
-            realtime::fan_out_change(ctx, &deleted).await;
+            realtime::fan_out_change(ctx, &deleted, &ids(members)).await;
             attachments::release(ctx, room, &deleted.sender_id, &deleted.attachments).await;
             Ok(())
         }
@@ -377,7 +385,7 @@ pub async fn react(
     emoji: Emoji,
     add: bool,
 ) -> Result<Message> {
-    writer_in(ctx, caller, room, "react").await?;
+    let (_, members) = writer_in(ctx, caller, room, "react").await?;
     let change = MessageChange::React {
         emoji,
         by: caller.clone(),
@@ -394,7 +402,7 @@ pub async fn react(
         ))),
         outcome => {
             let reacted = changed(outcome, Error::message_not_found)?;
-            realtime::fan_out_change(ctx, &reacted).await;
+            realtime::fan_out_change(ctx, &reacted, &ids(members)).await;
             Ok(reacted)
         }
     }

@@ -271,16 +271,19 @@ pub async fn typing(ctx: &Ctx, user: &User, room: &RoomId, is_typing: bool) -> R
     Ok(())
 }
 
-/// Records that `user` (a member) read `room` up to `message`, tells the
-/// room (`receipt`) and the user's own connections (`unread`, so that their
-/// other devices update the count); returns the room's unread count for
-/// them. A mark below the one they have changes nothing.
+/// Records that `user` read `room` up to `message`, tells the room
+/// (`receipt`) and the user's own connections (`unread`, so that their other
+/// devices update the count); returns the room's unread count for them. A
+/// mark below the one they have changes nothing. 404 unless `user` is a
+/// member; the room and its members are read once, for the check, the count
+/// and the audience.
 pub async fn read(
     ctx: &Ctx,
     user: &UserId,
     room: &RoomId,
     message: &MessageId,
 ) -> Result<rooms::Unread> {
+    let (found, members) = rooms::room_with_members_for(ctx, user, room).await?;
     let Some(read) = ctx.messages.message(room, message).await? else {
         return Err(Error::field(
             "message_id",
@@ -288,14 +291,10 @@ pub async fn read(
         ));
     };
     let moved = ctx.receipts.mark_read(room, user, read.seq).await?;
-    let found = ctx
-        .rooms
-        .room(room)
-        .await?
-        .ok_or_else(Error::room_not_found)?;
     let unread = rooms::unread_count(ctx, user, &found).await?;
     if moved {
-        let connections = room_connections(ctx, room).await?;
+        let members: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
+        let connections = connections_in(ctx, room, &members).await?;
         let event = ServerEvent::Receipt {
             room_id: room.clone(),
             message_id: message.clone(),
@@ -407,10 +406,10 @@ pub async fn sync(
 }
 
 /// Pushes a message's edit, deletion or reactions to every connection of
-/// its room's members (the sender's other devices included), each member's
-/// with the reactions as that member sees them.
-pub async fn fan_out_change(ctx: &Ctx, message: &Message) {
-    let connections = match room_connections(ctx, &message.room_id).await {
+/// its room's `members` (the sender's other devices included), each
+/// member's with the reactions as that member sees them.
+pub async fn fan_out_change(ctx: &Ctx, message: &Message, members: &[UserId]) {
+    let connections = match connections_in(ctx, &message.room_id, members).await {
         Ok(connections) => connections,
         Err(e) => {
             tracing::warn!(error = %e, "fan-out of a change failed");

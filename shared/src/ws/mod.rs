@@ -234,7 +234,6 @@ async fn dispatch(ctx: &Ctx, connection: &Connection, frame: ClientFrame) -> Res
             realtime::typing(ctx, &user, &room, typing.is_typing()).await
         }
         ClientFrame::Read(read) => {
-            rooms::room_for_member(ctx, &connection.user_id, &room).await?;
             realtime::read(ctx, &connection.user_id, &room, &read.message_id()?)
                 .await
                 .map(|_| ())

@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::ReturnValue;
 use chat_core::domain::{RoomId, UserId};
 use chat_core::ports::{ReceiptStore, Receipts};
 use chat_core::{Error, Result};
@@ -22,13 +23,14 @@ fn read_attr(user: &UserId) -> String {
 impl DynamoStore {
     /// Raises each named watermark attribute to `upto` in one request,
     /// conditional on every one of them being lower. If a concurrent writer
-    /// got further for some, re-reads and raises only the rest. Returns
-    /// whether the last write went through (false: all were already there).
-    async fn raise(&self, room: &RoomId, attrs: Vec<String>, upto: u64) -> Result<bool> {
+    /// got further for some, re-reads and raises only the rest. Returns the
+    /// watermarks item as the last write left it (`None`: all were already
+    /// there, nothing written).
+    async fn raise(&self, room: &RoomId, attrs: Vec<String>, upto: u64) -> Result<Option<Item>> {
         let mut pending = attrs;
         for _ in 0..RAISE_ATTEMPTS {
             if pending.is_empty() {
-                return Ok(false);
+                return Ok(None);
             }
             let mut sets = Vec::new();
             let mut conditions = Vec::new();
@@ -52,10 +54,11 @@ impl DynamoStore {
                 .set_expression_attribute_names(Some(names))
                 .expression_attribute_values(":w", n(upto))
                 .expression_attribute_values(":text", s("S"))
+                .return_values(ReturnValue::AllNew)
                 .send()
                 .await;
             match result {
-                Ok(_) => return Ok(true),
+                Ok(written) => return Ok(Some(written.attributes.unwrap_or_default())),
                 Err(e) if is_conditional_check_failed(&e) => {
                     let current = self
                         .get(&room_pk(room), RECEIPTS)
@@ -89,11 +92,16 @@ impl ReceiptStore for DynamoStore {
     }
 
     async fn mark_read(&self, room: &RoomId, user: &UserId, upto: u64) -> Result<bool> {
-        let moved = self.raise(room, vec![read_attr(user)], upto).await?;
-        if moved {
-            self.raise(room, vec![delivered_attr(user)], upto).await?;
+        let Some(after) = self.raise(room, vec![read_attr(user)], upto).await? else {
+            return Ok(false);
+        };
+        // Read implies delivered; usually it was delivered already, which
+        // the item the write returned says without another request.
+        let delivered = delivered_attr(user);
+        if item::opt_n::<u64>(&after, &delivered).is_none_or(|d| d < upto) {
+            self.raise(room, vec![delivered], upto).await?;
         }
-        Ok(moved)
+        Ok(true)
     }
 
     async fn mark_sent(
