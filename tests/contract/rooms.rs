@@ -23,18 +23,8 @@ contract!(
 /// after a rename: a store keeps the new name with every membership, or
 /// none (the profile is read then). A membership that went stays gone.
 async fn a_renamed_member_keeps_no_old_name(ctx: &Ctx) {
-    let first = group(ctx, &uid("a"));
-    let second = group(ctx, &uid("a"));
-    for room in [&first, &second] {
-        let members = [
-            member(room, &uid("a"), Role::Admin),
-            member(room, &uid("b"), Role::Member),
-        ];
-        ctx.rooms
-            .create_group(room, &members)
-            .await
-            .expect("create");
-    }
+    let first = founded(ctx, &["a", "b"]).await;
+    let second = founded(ctx, &["a", "b"]).await;
     assert_eq!(
         ctx.rooms.remove_member(&second.id, &uid("b")).await.ok(),
         Some(ChangeMember::Done)
@@ -85,21 +75,7 @@ async fn a_renamed_member_keeps_no_old_name(ctx: &Ctx) {
 /// What a send reads: the room and every member, as `room` and `members`
 /// give them; nothing for a room that does not exist.
 async fn a_room_is_read_with_its_members(ctx: &Ctx) {
-    let room = group(ctx, &uid("a"));
-    let members: Vec<_> = ["a", "b", "c"]
-        .iter()
-        .map(|u| {
-            member(
-                &room,
-                &uid(u),
-                if *u == "a" { Role::Admin } else { Role::Member },
-            )
-        })
-        .collect();
-    ctx.rooms
-        .create_group(&room, &members)
-        .await
-        .expect("create");
+    let room = founded(ctx, &["a", "b", "c"]).await;
     let (read, mut with) = ctx
         .rooms
         .room_and_members(&room.id)
@@ -140,21 +116,7 @@ async fn a_room_is_read_with_its_members(ctx: &Ctx) {
 /// The size limit is part of the write: ten members added at once into a
 /// room with one free place make it full, never over.
 async fn ten_adds_racing_for_one_free_place_add_one(ctx: &Ctx) {
-    let room = group(ctx, &uid("a"));
-    let founders: Vec<_> = ["a", "b", "c", "d"]
-        .iter()
-        .map(|u| {
-            member(
-                &room,
-                &uid(u),
-                if *u == "a" { Role::Admin } else { Role::Member },
-            )
-        })
-        .collect();
-    ctx.rooms
-        .create_group(&room, &founders)
-        .await
-        .expect("create");
+    let room = founded(ctx, &["a", "b", "c", "d"]).await;
     let adds = (0..10).map(|i| {
         let joiner = member(&room, &uid(&format!("joiner{i}")), Role::Member);
         async move { ctx.rooms.add_member(&joiner, 5).await }
@@ -181,6 +143,24 @@ async fn ten_adds_racing_for_one_free_place_add_one(ctx: &Ctx) {
 
 fn uid(s: &str) -> UserId {
     UserId::from_trusted(s.to_owned())
+}
+
+/// A stored group of `users`, the first its admin.
+async fn founded(ctx: &Ctx, users: &[&str]) -> Room {
+    let room = group(ctx, &uid(users[0]));
+    let members: Vec<_> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let role = if i == 0 { Role::Admin } else { Role::Member };
+            member(&room, &uid(u), role)
+        })
+        .collect();
+    ctx.rooms
+        .create_group(&room, &members)
+        .await
+        .expect("create");
+    room
 }
 
 async fn groups_keep_members_and_counts(ctx: &Ctx) {

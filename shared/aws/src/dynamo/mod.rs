@@ -67,6 +67,34 @@ impl DynamoStore {
             .map_err(|e| translate("GetItem", e))
     }
 
+    /// Sets one attribute of the item at `pk`/`sk` if it exists; a missing
+    /// item stays missing (a condition of the write, not a read before it).
+    async fn set_if_exists(
+        &self,
+        pk: &str,
+        sk: &str,
+        attribute: &str,
+        value: AttributeValue,
+    ) -> Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, item::s(pk))
+            .key(SK, item::s(sk))
+            .update_expression("SET #a = :v")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_values(":v", value)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if crate::sdk_error::is_conditional_check_failed(&e) => Ok(()),
+            Err(e) => Err(translate("UpdateItem", e)),
+        }
+    }
+
     /// Every item of partition `pk` whose sort key starts with `prefix`,
     /// page after page, strongly consistent.
     async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<item::Item>> {

@@ -290,22 +290,9 @@ impl RoomStore for DynamoStore {
         let rooms = self.membership_rooms(user).await?;
         futures_util::stream::iter(rooms)
             .map(|room| async move {
-                let result = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(item::key(&room, &member_sk(user))))
-                    .update_expression("SET username = :u")
-                    // A membership that went meanwhile stays gone.
-                    .condition_expression("attribute_exists(pk)")
-                    .expression_attribute_values(":u", s(username.as_str()))
-                    .send()
-                    .await;
-                match result {
-                    Ok(_) => Ok(()),
-                    Err(e) if is_conditional_check_failed(&e) => Ok(()),
-                    Err(e) => Err(translate("UpdateItem", e)),
-                }
+                // A membership that went meanwhile stays gone.
+                self.set_if_exists(&room, &member_sk(user), "username", s(username.as_str()))
+                    .await
             })
             // A user in many rooms: a few updates in flight, not one at a time.
             .buffer_unordered(RENAME_CONCURRENCY)

@@ -10,8 +10,8 @@ use super::keys::{
     BLOCKS_PREFIX, EMAIL, PROFILE, USERNAME,
 };
 use super::DynamoStore;
-use crate::sdk_error::{build_error, is_conditional_check_failed, translate};
-use crate::table::{PK, SK};
+use crate::sdk_error::build_error;
+use crate::table::SK;
 
 fn to_item(user: &User) -> Item {
     let mut item = item::key(&user_pk(&user.id), PROFILE);
@@ -76,23 +76,8 @@ impl DynamoStore {
         attribute: &str,
         value: aws_sdk_dynamodb::types::AttributeValue,
     ) -> Result<()> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(user_pk(id)))
-            .key(SK, s(PROFILE))
-            .update_expression("SET #a = :v")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#a", attribute)
-            .expression_attribute_values(":v", value)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_check_failed(&e) => Ok(()),
-            Err(e) => Err(translate("UpdateItem", e)),
-        }
+        self.set_if_exists(&user_pk(id), PROFILE, attribute, value)
+            .await
     }
 
     async fn user_by_claim(&self, pk: String, kind: &str) -> Result<Option<User>> {
