@@ -255,30 +255,29 @@ pub async fn send_with_files(
         reactions: Vec::new(),
         attachments,
     };
-    Ok(
-        match ctx.messages.append_after(&message, found.last_seq).await? {
-            Append::Stored { seq } => {
-                let message = Message { seq, ..message };
-                if ctx.notifier.pushes_stored_messages() {
-                    // Whoever speaks has read the room.
-                    if let Err(e) = ctx.receipts.mark_read(room, caller, seq).await {
-                        tracing::warn!(error = %e, "marking the sender's own message read failed");
-                    }
-                } else {
-                    // Pushes it, then records the sender's read mark with its deliveries.
-                    realtime::fan_out_message(ctx, &message, &members).await;
-                }
-                Sent {
-                    message,
-                    created: true,
-                }
-            }
-            Append::Duplicate(existing) => Sent {
+    let seq = match ctx.messages.append_after(&message, found.last_seq).await? {
+        Append::Stored { seq } => seq,
+        Append::Duplicate(existing) => {
+            return Ok(Sent {
                 message: *existing,
                 created: false,
-            },
-        },
-    )
+            })
+        }
+    };
+    let message = Message { seq, ..message };
+    if ctx.notifier.pushes_stored_messages() {
+        // Whoever speaks has read the room.
+        if let Err(e) = ctx.receipts.mark_read(room, caller, seq).await {
+            tracing::warn!(error = %e, "marking the sender's own message read failed");
+        }
+    } else {
+        // Pushes it, then records the sender's read mark with its deliveries.
+        realtime::fan_out_message(ctx, &message, &members).await;
+    }
+    Ok(Sent {
+        message,
+        created: true,
+    })
 }
 
 /// Checks a client message id: 1-64 printable ASCII characters.
