@@ -3,7 +3,7 @@
 //! `CHAT_BACKEND` chooses the adapters: `aws` (the default) uses DynamoDB,
 //! and S3, SES and API Gateway only where the route needs them; `embedded`
 //! keeps all state in the process, for trying a function locally with
-//! `cargo lambda watch`.
+//! `CHAT_ROUTE=<function> cargo lambda watch`.
 
 use std::sync::Arc;
 
