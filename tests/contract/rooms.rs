@@ -82,12 +82,7 @@ async fn a_room_is_read_with_its_members(ctx: &Ctx) {
         .await
         .expect("read")
         .expect("found");
-    let stored = ctx
-        .rooms
-        .room(&room.id)
-        .await
-        .expect("read")
-        .expect("found");
+    let stored = stored_room(ctx, &room.id).await;
     assert_eq!((read.id.clone(), read.member_count), (stored.id, 3));
     let mut alone = ctx.rooms.members(&room.id).await.expect("members");
     with.sort_by(|x, y| x.user_id.cmp(&y.user_id));
@@ -131,18 +126,18 @@ async fn ten_adds_racing_for_one_free_place_add_one(ctx: &Ctx) {
         .filter(|o| matches!(o, Ok(AddMember::Full)))
         .count();
     assert_eq!((added, full), (1, 9), "{outcomes:?}");
-    let stored = ctx
-        .rooms
-        .room(&room.id)
-        .await
-        .expect("read")
-        .expect("found");
+    let stored = stored_room(ctx, &room.id).await;
     assert_eq!(stored.member_count, 5);
     assert_eq!(ctx.rooms.members(&room.id).await.expect("members").len(), 5);
 }
 
 fn uid(s: &str) -> UserId {
     UserId::from_trusted(s.to_owned())
+}
+
+/// The room as the store has it now.
+async fn stored_room(ctx: &Ctx, id: &chat_core::domain::RoomId) -> Room {
+    ctx.rooms.room(id).await.expect("read").expect("found")
 }
 
 /// A stored group of `users`, the first its admin.
@@ -173,12 +168,7 @@ async fn groups_keep_members_and_counts(ctx: &Ctx) {
         .create_group(&room, &members)
         .await
         .expect("create");
-    let stored = ctx
-        .rooms
-        .room(&room.id)
-        .await
-        .expect("read")
-        .expect("found");
+    let stored = stored_room(ctx, &room.id).await;
     assert_eq!((stored.member_count, stored.admin_count), (2, 1));
     assert_eq!(stored.name.as_ref().map(|n| n.as_str()), Some("Team"));
     assert_eq!(
@@ -211,12 +201,7 @@ async fn groups_keep_members_and_counts(ctx: &Ctx) {
             .is_none(),
         "nothing half-written"
     );
-    let stored = ctx
-        .rooms
-        .room(&room.id)
-        .await
-        .expect("read")
-        .expect("found");
+    let stored = stored_room(ctx, &room.id).await;
     assert_eq!((stored.member_count, stored.admin_count), (3, 1));
     let listed: HashSet<String> = ctx
         .rooms
@@ -264,12 +249,7 @@ async fn groups_keep_members_and_counts(ctx: &Ctx) {
         Some(ChangeMember::NotMember)
     );
     assert_eq!(ctx.rooms.rooms_of(&uid("c")).await.expect("read").len(), 1);
-    let stored = ctx
-        .rooms
-        .room(&room.id)
-        .await
-        .expect("read")
-        .expect("found");
+    let stored = stored_room(ctx, &room.id).await;
     assert_eq!(stored.member_count, 2);
 }
 
@@ -311,12 +291,7 @@ async fn the_last_admin_rule(ctx: &Ctx) {
         Some(ChangeMember::Done),
         "no-op"
     );
-    let stored = ctx
-        .rooms
-        .room(&room.id)
-        .await
-        .expect("read")
-        .expect("found");
+    let stored = stored_room(ctx, &room.id).await;
     assert_eq!(stored.admin_count, 2);
     assert_eq!(
         ctx.rooms
@@ -341,12 +316,7 @@ async fn the_last_admin_rule(ctx: &Ctx) {
         ctx.rooms.remove_member(&room.id, &uid("b")).await.ok(),
         Some(ChangeMember::Done)
     );
-    let stored = ctx
-        .rooms
-        .room(&room.id)
-        .await
-        .expect("read")
-        .expect("found");
+    let stored = stored_room(ctx, &room.id).await;
     assert_eq!((stored.member_count, stored.admin_count), (0, 0));
 }
 
@@ -460,12 +430,7 @@ async fn racing_admins_always_leave_one_admin(ctx: &Ctx) {
             [ChangeMember::Done, ChangeMember::LastAdmin],
             "leave: {leave}"
         );
-        let stored = ctx
-            .rooms
-            .room(&room.id)
-            .await
-            .expect("read")
-            .expect("found");
+        let stored = stored_room(ctx, &room.id).await;
         assert_eq!(stored.admin_count, 1, "leave: {leave}");
         let admins = ctx
             .rooms

@@ -836,6 +836,18 @@ async fn functions_serve_the_events_sam_generates() {
     assert_eq!(refused.status, 400, "{:?}", refused.body);
 }
 
+/// Starts the function `route` with `env`, checks that its cold start fails
+/// (the process exits unsuccessfully during init) and returns its log.
+async fn failed_init_logs(route: &str, env: &[(String, String)]) -> String {
+    let mut function = Function::start(route, BINARY, env).await;
+    let status = function
+        .exit_status(Duration::from_secs(30))
+        .await
+        .expect("the process exits during init");
+    assert!(!status.success(), "{status}");
+    function.logs()
+}
+
 #[tokio::test]
 async fn a_function_whose_route_is_unknown_or_unset_fails_its_init_and_says_why() {
     for (route, expected) in [
@@ -845,13 +857,7 @@ async fn a_function_whose_route_is_unknown_or_unset_fails_its_init_and_says_why(
         ),
         ("", "CHAT_ROUTE is not set"),
     ] {
-        let mut function = Function::start(route, BINARY, &[]).await;
-        let status = function
-            .exit_status(Duration::from_secs(30))
-            .await
-            .expect("the process exits during init");
-        assert!(!status.success(), "{status}");
-        let logs = function.logs();
+        let logs = failed_init_logs(route, &[]).await;
         assert!(logs.contains(expected), "the log says why: {logs}");
         if !route.is_empty() {
             assert!(
@@ -876,13 +882,7 @@ async fn a_function_whose_secret_is_missing_fails_its_init_and_says_why() {
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .to_vec();
-    let mut function = Function::start("profile-get", BINARY, &env).await;
-    let status = function
-        .exit_status(Duration::from_secs(30))
-        .await
-        .expect("the process exits during init");
-    assert!(!status.success(), "{status}");
-    let logs = function.logs();
+    let logs = failed_init_logs("profile-get", &env).await;
     assert!(
         logs.contains("signing secret") && logs.contains("/chat/no-such-parameter"),
         "the log names what is missing: {logs}"
