@@ -7,8 +7,41 @@ use crate::support::{group, member, T0};
 contract!(
     watermarks_only_rise,
     a_send_marks_its_sender_read_and_whom_it_reached,
+    a_send_reaching_hundreds_of_members_marks_each_of_them,
     unread_counts_hold_under_concurrent_senders
 );
+
+/// A large room: a send that reached 300 members records every one of
+/// them (DynamoDB takes at most 300 operators in one condition, so its
+/// store writes them in groups), never lowering one already further.
+async fn a_send_reaching_hundreds_of_members_marks_each_of_them(ctx: &Ctx) {
+    let room = RoomId::from_trusted("r-large".into());
+    let sender = UserId::from_trusted("sender".into());
+    let reached: Vec<UserId> = (0..300)
+        .map(|i| UserId::from_trusted(format!("01JD5Z8K3V7Q2W9X4Y6Z8A{i:04}")))
+        .collect();
+    ctx.receipts
+        .mark_delivered(&room, &reached[..1], 9)
+        .await
+        .expect("mark");
+    ctx.receipts
+        .mark_sent(&room, &sender, &reached, 5)
+        .await
+        .expect("mark");
+    let r = ctx.receipts.receipts(&room).await.expect("read");
+    assert_eq!(r.read.get(&sender), Some(&5));
+    assert_eq!(r.delivered.get(&reached[0]), Some(&9), "never lowered");
+    for user in &reached[1..] {
+        assert_eq!(r.delivered.get(user), Some(&5), "{user}");
+    }
+    ctx.receipts
+        .mark_delivered(&room, &reached, 6)
+        .await
+        .expect("mark");
+    let r = ctx.receipts.receipts(&room).await.expect("read");
+    assert_eq!(r.delivered.get(&reached[299]), Some(&6));
+    assert_eq!(r.delivered.get(&reached[0]), Some(&9));
+}
 
 async fn a_send_marks_its_sender_read_and_whom_it_reached(ctx: &Ctx) {
     let room = RoomId::from_trusted("r-sent".into());

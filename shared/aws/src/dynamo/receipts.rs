@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chat_core::domain::{RoomId, UserId};
 use chat_core::ports::{ReceiptStore, Receipts};
 use chat_core::{Error, Result};
@@ -12,6 +12,11 @@ use crate::table::{PK, SK};
 
 /// Tries at raising several watermarks at once before giving up.
 const RAISE_ATTEMPTS: usize = 4;
+/// DynamoDB refuses a condition of more than 300 operators or 4 KB: each
+/// write raises the watermarks whose conditions fit under these, and a
+/// room with more members takes one write more per this many.
+const MAX_OPERATORS: usize = 290;
+const MAX_CONDITION_LEN: usize = 3_800;
 
 fn delivered_attr(user: &UserId) -> String {
     format!("d#{user}")
@@ -20,13 +25,74 @@ fn read_attr(user: &UserId) -> String {
     format!("r#{user}")
 }
 
+/// The condition that raising watermark `#a{i}` keeps it rising, and the
+/// operators it counts. A text watermark predates seqs (it held a message
+/// id): it may be replaced, which takes a longer condition, used only for
+/// the watermarks a failed write found to be text.
+fn rises(i: usize, text: bool) -> (String, usize) {
+    if text {
+        (
+            format!("(attribute_not_exists(#a{i}) OR attribute_type(#a{i}, :text) OR #a{i} < :w)"),
+            6,
+        )
+    } else {
+        (format!("(attribute_not_exists(#a{i}) OR #a{i} < :w)"), 4)
+    }
+}
+
+/// `attrs` cut into groups whose conditions DynamoDB accepts in one write.
+fn writes(attrs: Vec<(String, bool)>) -> Vec<Vec<(String, bool)>> {
+    let mut groups: Vec<Vec<(String, bool)>> = Vec::new();
+    let (mut operators, mut len) = (0, 0);
+    for attr in attrs {
+        let (condition, ops) = rises(groups.last().map_or(0, Vec::len), attr.1);
+        let full = operators + ops > MAX_OPERATORS || len + condition.len() + 5 > MAX_CONDITION_LEN;
+        match groups.last_mut() {
+            Some(group) if !full => {
+                group.push(attr);
+                operators += ops;
+                len += condition.len() + 5;
+            }
+            _ => {
+                groups.push(vec![attr]);
+                operators = ops;
+                len = condition.len();
+            }
+        }
+    }
+    groups
+}
+
 impl DynamoStore {
-    /// Raises each named watermark attribute to `upto` in one request,
-    /// conditional on every one of them being lower. If a concurrent writer
-    /// got further for some, re-reads and raises only the rest. Returns the
-    /// watermarks item as the last write left it (`None`: all were already
-    /// there, nothing written).
+    /// Raises each named watermark attribute to `upto`, conditional on every
+    /// one of them being lower: one request for up to about seventy, the
+    /// writes of more sent together. Returns the watermarks item as the
+    /// last write left it (`None`: all were already there, nothing written).
     async fn raise(&self, room: &RoomId, attrs: Vec<String>, upto: u64) -> Result<Option<Item>> {
+        let groups = writes(attrs.into_iter().map(|a| (a, false)).collect());
+        let written = futures_util::future::join_all(
+            groups
+                .into_iter()
+                .map(|group| self.raise_group(room, group, upto)),
+        )
+        .await;
+        let mut last = None;
+        for item in written {
+            if let Some(item) = item? {
+                last = Some(item);
+            }
+        }
+        Ok(last)
+    }
+
+    /// Raises one group of watermarks in one write. If a concurrent writer
+    /// got further for some, re-reads and raises only the rest.
+    async fn raise_group(
+        &self,
+        room: &RoomId,
+        attrs: Vec<(String, bool)>,
+        upto: u64,
+    ) -> Result<Option<Item>> {
         let mut pending = attrs;
         for _ in 0..RAISE_ATTEMPTS {
             if pending.is_empty() {
@@ -35,15 +101,14 @@ impl DynamoStore {
             let mut sets = Vec::new();
             let mut conditions = Vec::new();
             let mut names = std::collections::HashMap::new();
-            for (i, attr) in pending.iter().enumerate() {
+            let mut any_text = false;
+            for (i, (attr, text)) in pending.iter().enumerate() {
                 sets.push(format!("#a{i} = :w"));
-                // A text watermark predates seqs (it held a message id): replace it.
-                conditions.push(format!(
-                    "(attribute_not_exists(#a{i}) OR attribute_type(#a{i}, :text) OR #a{i} < :w)"
-                ));
+                conditions.push(rises(i, *text).0);
                 names.insert(format!("#a{i}"), attr.clone());
+                any_text |= *text;
             }
-            let result = self
+            let mut request = self
                 .client
                 .update_item()
                 .table_name(&self.table)
@@ -53,18 +118,27 @@ impl DynamoStore {
                 .condition_expression(conditions.join(" AND "))
                 .set_expression_attribute_names(Some(names))
                 .expression_attribute_values(":w", n(upto))
-                .expression_attribute_values(":text", s("S"))
-                .return_values(ReturnValue::AllNew)
-                .send()
-                .await;
-            match result {
+                .return_values(ReturnValue::AllNew);
+            if any_text {
+                request = request.expression_attribute_values(":text", s("S"));
+            }
+            match request.send().await {
                 Ok(written) => return Ok(Some(written.attributes.unwrap_or_default())),
                 Err(e) if is_conditional_check_failed(&e) => {
                     let current = self
                         .get(&room_pk(room), RECEIPTS)
                         .await?
                         .unwrap_or_default();
-                    pending.retain(|a| item::opt_n::<u64>(&current, a).is_none_or(|w| w < upto));
+                    pending = pending
+                        .into_iter()
+                        .filter_map(|(attr, _)| match current.get(&attr) {
+                            Some(AttributeValue::S(_)) => Some((attr, true)),
+                            _ if item::opt_n::<u64>(&current, &attr).is_some_and(|w| w >= upto) => {
+                                None
+                            }
+                            _ => Some((attr, false)),
+                        })
+                        .collect();
                 }
                 Err(e) => return Err(translate("UpdateItem", e)),
             }
