@@ -376,6 +376,10 @@ pub enum Append {
     Stored {
         /// The message's place in the room.
         seq: u64,
+        /// The id it is stored under: the given one, or that id extended by
+        /// a store that finds messages by id faster when the id says where
+        /// it is (the DynamoDB store adds the seq).
+        id: MessageId,
     },
     /// The sender had already sent a message with this client id; here it is.
     Duplicate(Box<Message>),
@@ -385,10 +389,13 @@ pub enum Append {
 #[async_trait]
 pub trait MessageStore: Send + Sync {
     /// Stores a message under the room's next `seq` and makes it the room's
-    /// last message, in one atomic step: the seqs of a room are 1, 2, 3, …
-    /// in commit order, with no gap even if a writer dies half-way. The
-    /// message's own `seq` is ignored. A message whose `client_id` the sender
-    /// already used in this room is not stored again.
+    /// last message: the seqs of a room are 1, 2, 3, … in commit order, with
+    /// no gap even if a writer dies half-way. (A store may update the room's
+    /// summary in a second step; a writer dying between the two leaves the
+    /// summary behind until the next message, never the messages.) The
+    /// message's own `seq` is ignored, and its id may be extended (see
+    /// [`Append::Stored`]). A message whose `client_id` the sender already
+    /// used in this room is not stored again.
     async fn append(&self, message: &Message) -> Result<Append>;
     /// [`append`](Self::append), told the room's `last_seq` as the caller has
     /// just read it: an adapter that would read it first can start from it

@@ -46,10 +46,21 @@ fn message(
 }
 
 fn stored(append: Append) -> u64 {
+    stored_as(append).0
+}
+
+/// The seq and the id a message was stored under (a store may extend the
+/// id it was given).
+fn stored_as(append: Append) -> (u64, MessageId) {
     match append {
-        Append::Stored { seq } => seq,
+        Append::Stored { seq, id } => (seq, id),
         Append::Duplicate(m) => panic!("a duplicate of {}", m.id),
     }
+}
+
+/// Appends `m`, returning the id it was stored under.
+async fn append(ctx: &Ctx, m: &Message) -> MessageId {
+    stored_as(ctx.messages.append(m).await.expect("append")).1
 }
 
 async fn room(ctx: &Ctx) -> chat_core::domain::Room {
@@ -74,13 +85,17 @@ async fn history_pages_newest_first_without_gaps(ctx: &Ctx) {
     for i in 0..25 {
         // Several messages share a millisecond.
         let m = message(ctx, &room, T0.plus_secs(i / 3), &format!("m{i}"), None);
-        let seq = stored(ctx.messages.append(&m).await.expect("append"));
+        let (seq, id) = stored_as(ctx.messages.append(&m).await.expect("append"));
         assert_eq!(
             seq,
             u64::try_from(i).expect("small") + 1,
             "seqs count from 1"
         );
-        sent.push(m.id.clone());
+        assert!(
+            id.as_str().starts_with(m.id.as_str()),
+            "the stored id extends the given one"
+        );
+        sent.push(id);
     }
     let mut seen = Vec::new();
     let mut before: Option<u64> = None;
@@ -133,14 +148,12 @@ async fn client_ids_make_sends_idempotent(ctx: &Ctx) {
     let room = room(ctx).await;
     let first = message(ctx, &room, T0, "once", Some("c1"));
     let retry = message(ctx, &room, T0.plus_secs(1), "once", Some("c1"));
-    assert_eq!(
-        stored(ctx.messages.append(&first).await.expect("append")),
-        1
-    );
+    let (seq, first_id) = stored_as(ctx.messages.append(&first).await.expect("append"));
+    assert_eq!(seq, 1);
     let Append::Duplicate(existing) = ctx.messages.append(&retry).await.expect("append") else {
         panic!("stored twice");
     };
-    assert_eq!((&existing.id, existing.seq), (&first.id, 1));
+    assert_eq!((&existing.id, existing.seq), (&first_id, 1));
     let results = futures_util::future::join_all((0..10).map(|i| {
         let m = message(ctx, &room, T0.plus_secs(2 + i), "race", Some("c2"));
         async move { ctx.messages.append(&m).await }
@@ -148,7 +161,7 @@ async fn client_ids_make_sends_idempotent(ctx: &Ctx) {
     .await;
     let stored = results
         .iter()
-        .filter(|r| matches!(r, Ok(Append::Stored { seq: 2 })))
+        .filter(|r| matches!(r, Ok(Append::Stored { seq: 2, .. })))
         .count();
     assert_eq!(stored, 1);
     let all = ctx
@@ -340,6 +353,129 @@ async fn on_redis_the_append_publishes_each_stored_message_once() {
     );
 }
 
+/// On DynamoDB the room's summary follows the message in a second write.
+/// A writer that died between the two left it behind: the next message,
+/// from a process that knows nothing of that writer, still takes the next
+/// seq (no gap, nothing overwritten) and brings the summary up to date,
+/// whether the sender read the stale summary first or not. Ids carry their
+/// seq: one naming a seq that holds another message finds nothing, and a
+/// message stored before ids carried their seq is found by its pointer.
+#[tokio::test]
+async fn on_dynamodb_a_summary_left_behind_costs_no_gap() {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    let (ctx, resources) = crate::support::dynamodb().await;
+    let raw = aws_sdk_dynamodb::Client::new(&resources.sdk);
+    let room = room(&ctx).await;
+    let meta = || {
+        raw.update_item()
+            .table_name(&resources.table)
+            .key("pk", S(format!("ROOM#{}", room.id)))
+            .key("sk", S("META".into()))
+    };
+    let first = append(&ctx, &message(&ctx, &room, T0, "one", None)).await;
+    let second = append(&ctx, &message(&ctx, &room, T0, "two", None)).await;
+    let leave_behind = || async {
+        meta()
+            .update_expression("SET last_seq = :one")
+            .expression_attribute_values(":one", N("1".into()))
+            .send()
+            .await
+            .expect("summary put back");
+    };
+    leave_behind().await;
+    let sender = crate::support::dynamodb_on(&resources);
+    let three = message(&sender, &room, T0, "three", None);
+    assert_eq!(
+        stored(
+            sender
+                .messages
+                .append_after(&three, 1)
+                .await
+                .expect("append")
+        ),
+        3
+    );
+    leave_behind().await;
+    let another = crate::support::dynamodb_on(&resources);
+    let four = message(&another, &room, T0, "four", None);
+    assert_eq!(
+        stored(another.messages.append(&four).await.expect("append")),
+        4
+    );
+    let history = ctx
+        .messages
+        .history(&room.id, None, 10)
+        .await
+        .expect("history");
+    assert_eq!(
+        history
+            .iter()
+            .map(|m| (m.seq, m.body.as_str()))
+            .collect::<Vec<_>>(),
+        [(4, "four"), (3, "three"), (2, "two"), (1, "one")]
+    );
+    let summary = ctx
+        .rooms
+        .room(&room.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(
+        (summary.last_seq, summary.last_message.map(|m| m.seq)),
+        (4, Some(4))
+    );
+
+    let read = |id: MessageId| {
+        let ctx = &ctx;
+        let room = &room.id;
+        async move { ctx.messages.message(room, &id).await.expect("read") }
+    };
+    assert_eq!(read(second.clone()).await.map(|m| m.seq), Some(2));
+    let forged = MessageId::from_trusted(format!(
+        "{}-2",
+        first.as_str().rsplit_once('-').expect("a seq").0
+    ));
+    assert!(read(forged).await.is_none(), "seq 2 is another message");
+
+    // A message as stored before ids carried their seq: a bare id, and a
+    // pointer from it to the seq.
+    let legacy = MessageId::from_trusted(ctx.ids.new_id_at(T0));
+    let key = |sk: String| {
+        std::collections::HashMap::from([
+            ("pk".to_owned(), S(format!("ROOM#{}", room.id))),
+            ("sk".to_owned(), S(sk)),
+        ])
+    };
+    let mut old = raw
+        .get_item()
+        .table_name(&resources.table)
+        .set_key(Some(key(format!("SEQ#{:020}", 1))))
+        .send()
+        .await
+        .expect("read the first message")
+        .item
+        .expect("stored");
+    old.insert("id".into(), S(legacy.as_str().into()));
+    let mut pointer = key(format!("MSG#{legacy}"));
+    pointer.insert("seq".into(), N("1".into()));
+    for item in [old, pointer] {
+        raw.put_item()
+            .table_name(&resources.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .expect("legacy item");
+    }
+    assert_eq!(
+        read(legacy).await.map(|m| m.body.as_str().to_owned()),
+        Some("one".to_owned())
+    );
+    assert!(
+        read(first).await.is_none(),
+        "its id changed with the rewrite"
+    );
+}
+
 fn edit(text: &str, by: &str) -> MessageChange {
     MessageChange::Edit {
         body: MessageBody::from_trusted(text.into()),
@@ -363,8 +499,7 @@ async fn edits_and_deletions_are_numbered_and_caught_up(ctx: &Ctx) {
     let mut ids = Vec::new();
     for (i, text) in ["one", "two", "three"].iter().enumerate() {
         let m = message(ctx, &room, T0.plus_secs(i as i64), text, None);
-        ctx.messages.append(&m).await.expect("append");
-        ids.push(m.id);
+        ids.push(append(ctx, &m).await);
     }
     let m = &ctx.messages;
     let two = changed(
@@ -463,8 +598,7 @@ async fn concurrent_changes_take_distinct_numbers(ctx: &Ctx) {
     let mut ids = Vec::new();
     for i in 0..10 {
         let m = message(ctx, &room, T0.plus_secs(i), &format!("m{i}"), None);
-        ctx.messages.append(&m).await.expect("append");
-        ids.push(m.id);
+        ids.push(append(ctx, &m).await);
     }
     let room_id = &room.id;
     let edits = ids.iter().map(|id| async move {
@@ -504,8 +638,8 @@ fn react(emoji: &str, by: &str, add: bool) -> MessageChange {
 async fn reactions_count_each_member_once_under_concurrency(ctx: &Ctx) {
     let room = room(ctx).await;
     let m = message(ctx, &room, T0, "react to me", None);
-    ctx.messages.append(&m).await.expect("append");
-    let (room_id, id) = (&room.id, &m.id);
+    let id = append(ctx, &m).await;
+    let (room_id, id) = (&room.id, &id);
     let reactors: Vec<String> = (0..10).map(|i| format!("u{i}")).collect();
     let reactions = reactors.iter().map(|u| async move {
         ctx.messages

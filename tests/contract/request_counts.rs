@@ -1,13 +1,16 @@
 //! What sending (over REST and over the socket), editing, reacting to,
-//! deleting and reading a message cost in DynamoDB requests, counted by an
-//! SDK interceptor: none may grow with the room beyond the batched reads of
-//! the members' connections, and none may cost more than its budget.
+//! deleting and reading a message cost in DynamoDB requests and capacity
+//! units, counted by an SDK interceptor: none may grow with the room beyond
+//! the batched reads of the members' connections, and none may cost more
+//! than its budget. Write units are checked on Amazon's DynamoDB Local
+//! (`DYNAMODB_ENDPOINT`), which reports them as DynamoDB bills them; moto's
+//! figures are only printed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_aws::metrics::RequestCounter;
+use chat_aws::metrics::{RequestCounter, Units};
 use chat_aws::setup::{AwsSettings, Needs};
 use chat_core::adapters::ChannelNotifier;
 use chat_core::domain::{Connection, Emoji, MessageBody, Role};
@@ -17,18 +20,19 @@ use chat_core::Ctx;
 
 use crate::support::{config, group, member, user};
 
-/// Requests per DynamoDB operation.
-type Cost = BTreeMap<String, usize>;
+/// Requests per DynamoDB operation, and the capacity they consumed.
+type Cost = (BTreeMap<String, usize>, Units);
 
-/// The most requests each operation may make (the first is a send over
-/// REST; over the socket the connection is read first).
-const BUDGETS: [(&str, usize); 6] = [
-    ("send a message", 5),
-    ("send a message over the socket", 6),
-    ("edit it", 6),
-    ("read it", 7),
-    ("react to it", 7),
-    ("delete it", 6),
+/// The most requests and write units each operation may take in a room of
+/// two (the first is a send over REST without a client id; over the socket
+/// the connection is read first, and that send carries a client id).
+const BUDGETS: [(&str, usize, f64); 6] = [
+    ("send a message", 6, 4.0),
+    ("send a message over the socket", 7, 7.0),
+    ("edit it", 4, 4.0),
+    ("read it", 6, 1.0),
+    ("react to it", 5, 5.0),
+    ("delete it", 4, 4.0),
 ];
 
 /// In a fresh room of `size` members, each with an open connection: the
@@ -98,7 +102,7 @@ async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 6] {
     let sent = messages::send(&ctx, &users[0].id, &room.id, body, None)
         .await
         .expect("send");
-    let send = counter.snapshot();
+    let send = (counter.snapshot(), counter.units());
     // Every member's connection got the message.
     for inbox in &mut inboxes {
         let got = drain(inbox);
@@ -112,6 +116,7 @@ async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 6] {
         "action": "send",
         "room_id": room.id.as_str(),
         "message": "and over the socket",
+        "client_id": "over-the-socket-1",
     });
     let answer = ws::handle(
         &ctx,
@@ -127,7 +132,7 @@ async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 6] {
     )
     .await;
     assert_eq!(answer.status_code, 200);
-    let socket_send = counter.snapshot();
+    let socket_send = (counter.snapshot(), counter.units());
     for inbox in &mut inboxes {
         let got = drain(inbox);
         assert!(
@@ -141,23 +146,23 @@ async fn costs_in_a_room_of(size: usize) -> [(&'static str, Cost); 6] {
     messages::edit(&ctx, &users[0].id, &room.id, &id, body)
         .await
         .expect("edit");
-    let edit = counter.snapshot();
+    let edit = (counter.snapshot(), counter.units());
     counter.reset();
     realtime::read(&ctx, &users[1].id, &room.id, &id)
         .await
         .expect("read");
-    let read = counter.snapshot();
+    let read = (counter.snapshot(), counter.units());
     counter.reset();
     let emoji = Emoji::parse("👍").expect("emoji");
     messages::react(&ctx, &users[1].id, &room.id, &id, emoji, true)
         .await
         .expect("react");
-    let react = counter.snapshot();
+    let react = (counter.snapshot(), counter.units());
     counter.reset();
     messages::delete(&ctx, &users[0].id, &room.id, &id)
         .await
         .expect("delete");
-    let delete = counter.snapshot();
+    let delete = (counter.snapshot(), counter.units());
     [
         ("send a message", send),
         ("send a message over the socket", socket_send),
@@ -176,10 +181,11 @@ fn drain(inbox: &mut chat_core::adapters::SocketQueue) -> String {
 }
 
 #[tokio::test]
-async fn messages_cost_the_same_in_a_room_of_2_and_of_50() {
+async fn on_dynamodb_messages_cost_the_same_in_a_room_of_2_and_of_50() {
     let small = costs_in_a_room_of(2).await;
     let large = costs_in_a_room_of(50).await;
-    for ((what, small), (_, large)) in small.iter().zip(large.iter()) {
+    let units_are_billed = chat_tests::dynamodb_endpoint().is_some();
+    for ((what, (small, units)), (_, (large, large_units))) in small.iter().zip(large.iter()) {
         println!("DynamoDB requests: {what} (room of 2 | room of 50):");
         let operations: std::collections::BTreeSet<&String> =
             small.keys().chain(large.keys()).collect();
@@ -196,6 +202,15 @@ async fn messages_cost_the_same_in_a_room_of_2_and_of_50() {
             small.values().sum::<usize>(),
             large.values().sum::<usize>()
         );
+        println!(
+            "  {:<20} {:>5.1} | {:>5.1}\n  {:<20} {:>5.1} | {:>5.1}",
+            "read units",
+            units.read,
+            large_units.read,
+            "write units",
+            units.write,
+            large_units.write
+        );
         // Connection reads are batched (100 users per BatchGetItem), member
         // reads paged (1 MB per Query page): 50 members fit in one of each.
         assert_eq!(
@@ -203,14 +218,21 @@ async fn messages_cost_the_same_in_a_room_of_2_and_of_50() {
             "the cost of \"{what}\" must not grow with the room"
         );
         assert!(!small.contains_key("Scan"), "never a scan");
-        let budget = BUDGETS
+        let (requests, write_units) = BUDGETS
             .iter()
-            .find(|(name, _)| name == what)
-            .map(|(_, budget)| *budget)
+            .find(|(name, _, _)| name == what)
+            .map(|(_, requests, units)| (*requests, *units))
             .unwrap_or_default();
         assert!(
-            small.values().sum::<usize>() <= budget,
-            "{what} costs more than {budget} requests: {small:?}"
+            small.values().sum::<usize>() <= requests,
+            "{what} costs more than {requests} requests: {small:?}"
         );
+        if units_are_billed {
+            assert!(
+                units.write > 0.0 && units.write <= write_units,
+                "{what} costs {} write units, its budget is {write_units}",
+                units.write
+            );
+        }
     }
 }

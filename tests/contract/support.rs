@@ -85,6 +85,12 @@ pub fn redis_over(store: chat_redis::RedisStore) -> Ctx {
 
 pub async fn dynamodb() -> (Ctx, chat_tests::AwsResources) {
     let resources = chat_tests::provision().await;
+    (dynamodb_on(&resources), resources)
+}
+
+/// The ports on `resources`, as one more process would have them (with
+/// nothing remembered of the others' writes).
+pub fn dynamodb_on(resources: &chat_tests::AwsResources) -> Ctx {
     let aws = AwsSettings {
         table: resources.table.clone(),
         bucket: Some(resources.bucket.clone()),
@@ -97,15 +103,14 @@ pub async fn dynamodb() -> (Ctx, chat_tests::AwsResources) {
         blobs: true,
         notifier: false,
     };
-    let ctx = chat_aws::setup::context(
+    chat_aws::setup::context(
         &config(&resources.mail_from),
         &aws,
         &resources.sdk,
         needs,
         None,
     )
-    .expect("context");
-    (ctx, resources)
+    .expect("context")
 }
 
 pub const T0: Timestamp = Timestamp::from_millis(1_800_000_000_000);

@@ -94,7 +94,10 @@ impl MessageStore for RedisStore {
             )
             .await?;
         match outcome {
-            1 => Ok(Append::Stored { seq }),
+            1 => Ok(Append::Stored {
+                seq,
+                id: message.id.clone(),
+            }),
             0 => {
                 let earlier = self.messages_at(room, &[seq]).await?;
                 let earlier = earlier

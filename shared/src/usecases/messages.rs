@@ -255,8 +255,8 @@ pub async fn send_with_files(
         reactions: Vec::new(),
         attachments,
     };
-    let seq = match ctx.messages.append_after(&message, found.last_seq).await? {
-        Append::Stored { seq } => seq,
+    let (seq, id) = match ctx.messages.append_after(&message, found.last_seq).await? {
+        Append::Stored { seq, id } => (seq, id),
         Append::Duplicate(existing) => {
             return Ok(Sent {
                 message: *existing,
@@ -264,7 +264,7 @@ pub async fn send_with_files(
             })
         }
     };
-    let message = Message { seq, ..message };
+    let message = Message { seq, id, ..message };
     if ctx.notifier.pushes_stored_messages() {
         // Whoever speaks has read the room.
         if let Err(e) = ctx.receipts.mark_read(room, caller, seq).await {

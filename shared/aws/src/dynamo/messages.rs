@@ -1,12 +1,21 @@
 //! Messages, numbered per room at commit.
 //!
-//! `append` reads the room's `last_seq`, then writes in one transaction the
-//! message at `SEQ#<last_seq + 1>`, the room's new `last_seq` and last
-//! message (on condition that `last_seq` did not move), the id → seq pointer
-//! and the client-id claim. Two senders racing for one seq: one commits, the
-//! other's condition fails and it retries with the next. So seqs are
-//! contiguous and in commit order, and a crash leaves either everything or
-//! nothing.
+//! `append` puts the message at `SEQ#<n>` on condition that no message holds
+//! that key, where `n - 1` is a seq known to be taken (the room's `last_seq`
+//! as read, the seq this process last stored, or the room's newest message
+//! found by a query after losing a race). Two senders racing for one seq:
+//! one put succeeds, the other's condition fails and it tries the next. So
+//! seqs are contiguous and in commit order, and a crash leaves the message
+//! stored or not, never a gap. With a client id the put and the claim of the
+//! client id are one transaction.
+//!
+//! The room's summary (`last_seq`, `last_message`) follows in a plain
+//! update that never moves it back. A writer that dies between the two
+//! leaves the summary one message behind until the next message, which
+//! finds the newest seq itself (one query more) and brings it up to date.
+//!
+//! A message's id carries its seq (`<id>-<seq>`), so it is read by id in one
+//! request; messages stored before that have an id → seq pointer item.
 //!
 //! Appends to one room from one process queue up behind each other instead
 //! of racing (and remember the room's last seq, which saves the read when no
@@ -28,7 +37,7 @@ use super::item::preview_value;
 use super::item::{self, failed_at, n, s, ts, Item};
 use super::keys::{change_sk, client_sk, message_sk, room_pk, seq_sk, CHANGE_END, META, SEQ_END};
 use super::DynamoStore;
-use crate::sdk_error::{build_error, translate};
+use crate::sdk_error::{build_error, is_conditional_check_failed, translate};
 
 /// Tries at taking the room's next seq before answering "busy".
 const APPEND_ATTEMPTS: u32 = 40;
@@ -193,11 +202,27 @@ const CHANGE_ATTEMPTS: u32 = 20;
 
 /// What became of one try at appending.
 enum Attempt {
-    Stored(u64),
+    Stored(Box<Message>),
     /// The client id was claimed already.
     Duplicate,
     /// Another message took the seq first (or the transaction collided).
     Raced,
+}
+
+/// The id a message is stored under: the given one with its seq, so that
+/// reading it by id needs no pointer.
+fn id_with_seq(id: &MessageId, seq: u64) -> MessageId {
+    MessageId::from_trusted(format!("{id}-{seq}"))
+}
+
+/// The seq an id made by [`id_with_seq`] carries (`None` for ids stored
+/// before ids carried their seq: generated ids have no `-`).
+fn seq_in_id(id: &MessageId) -> Option<u64> {
+    let (head, seq) = id.as_str().rsplit_once('-')?;
+    if head.is_empty() || seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    seq.parse().ok().filter(|seq| *seq > 0)
 }
 
 /// A pause that doubles with each attempt (from 2 ms, at most 128 ms), with
@@ -211,7 +236,6 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 impl DynamoStore {
-    /// One transaction storing `m` as message `seq` of its room.
     /// Appends `message` under the room's next seq, starting from the seq
     /// this process last stored in the room or `hint` (the room's `last_seq`
     /// as the caller read it), whichever is further, or else from a read.
@@ -222,18 +246,26 @@ impl DynamoStore {
             (Some(remembered), Some(hint)) => Some(remembered.max(hint)),
             (remembered, hint) => remembered.or(hint),
         };
+        let mut raced = false;
         for attempt in 0..APPEND_ATTEMPTS {
             let last = match known.take() {
                 Some(last) => last,
+                // After a lost race the summary may be behind: ask the messages.
+                None if raced => self.newest_seq(room).await?,
                 None => self.last_seq(room).await?,
             };
             match self.try_append(message, last + 1).await? {
-                Attempt::Stored(seq) => {
+                Attempt::Stored(stored) => {
                     if queue.len() >= REMEMBERED_ROOMS {
                         queue.clear();
                     }
-                    queue.insert(room.clone(), seq);
-                    return Ok(Append::Stored { seq });
+                    queue.insert(room.clone(), stored.seq);
+                    drop(queue);
+                    self.summarise(&stored).await;
+                    return Ok(Append::Stored {
+                        seq: stored.seq,
+                        id: stored.id,
+                    });
                 }
                 Attempt::Duplicate => {
                     drop(queue);
@@ -242,8 +274,12 @@ impl DynamoStore {
                     return Ok(Append::Duplicate(Box::new(existing)));
                 }
                 // Another process wrote (or the remembered seq was stale): read, retry.
-                Attempt::Raced if attempt == 0 => {}
-                Attempt::Raced => tokio::time::sleep(backoff(attempt)).await,
+                Attempt::Raced => {
+                    if raced {
+                        tokio::time::sleep(backoff(attempt)).await;
+                    }
+                    raced = true;
+                }
             }
         }
         Err(Error::unavailable(
@@ -251,74 +287,89 @@ impl DynamoStore {
         ))
     }
 
+    /// Puts `m` at `seq` if no message holds it, with its client-id claim
+    /// in the same transaction when it has one.
     async fn try_append(&self, m: &Message, seq: u64) -> Result<Attempt> {
-        let put = |item: Item| -> Result<TransactWriteItem> {
-            Ok(TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(item))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build()
-                        .map_err(build_error)?,
-                )
-                .build())
+        let stored = Message {
+            seq,
+            id: id_with_seq(&m.id, seq),
+            ..m.clone()
         };
-        let stored = Message { seq, ..m.clone() };
-        let previous = if seq == 1 {
-            "attribute_not_exists(last_seq)"
-        } else {
-            "last_seq = :prev"
+        let new_item = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
         };
-        let mut room = Update::builder()
+        let message = message_item(&stored, seq);
+        let Some(client_id) = &m.client_id else {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(message))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await;
+            return match put {
+                Ok(_) => Ok(Attempt::Stored(Box::new(stored))),
+                Err(e) if is_conditional_check_failed(&e) => Ok(Attempt::Raced),
+                Err(e) => Err(translate("PutItem", e)),
+            };
+        };
+        let mut claim = item::key(&room_pk(&m.room_id), &client_sk(&m.sender_id, client_id));
+        claim.insert("message_id".into(), s(stored.id.as_str()));
+        claim.insert("seq".into(), n(seq));
+        // Actions: 0 the message, 1 the client-id claim.
+        let request = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(new_item(message).build().map_err(build_error)?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(new_item(claim).build().map_err(build_error)?)
+                    .build(),
+            );
+        match item::transact(request).await? {
+            Ok(()) => Ok(Attempt::Stored(Box::new(stored))),
+            Err(codes) if failed_at(&codes, 1) => Ok(Attempt::Duplicate),
+            Err(codes) if failed_at(&codes, 0) => Ok(Attempt::Raced),
+            Err(codes) if codes.iter().any(|c| c == "TransactionConflict") => Ok(Attempt::Raced),
+            Err(codes) => Err(Error::internal(format!("append refused: {codes:?}"))),
+        }
+    }
+
+    /// Makes `m` the room's last message unless a later one is already
+    /// (the summary never moves back). The message is stored whatever
+    /// happens here: a failure leaves the summary behind until the next
+    /// message, so it is logged, not returned.
+    async fn summarise(&self, m: &Message) {
+        let result = self
+            .client
+            .update_item()
             .table_name(&self.table)
             .set_key(Some(item::key(&room_pk(&m.room_id), META)))
             .update_expression("SET last_seq = :seq, last_message = :m")
-            .condition_expression(format!("attribute_exists(pk) AND {previous}"))
-            .expression_attribute_values(":seq", n(seq))
-            .expression_attribute_values(":m", preview_value(&stored.preview()));
-        if seq > 1 {
-            room = room.expression_attribute_values(":prev", n(seq - 1));
-        }
-        let mut pointer = item::key(&room_pk(&m.room_id), &message_sk(&m.id));
-        pointer.insert("seq".into(), n(seq));
-        // Actions: 0 the message, 1 the room, 2 the id pointer, 3 the client-id claim.
-        let mut request = self
-            .client
-            .transact_write_items()
-            .transact_items(put(message_item(m, seq))?)
-            .transact_items(
-                TransactWriteItem::builder()
-                    .update(room.build().map_err(build_error)?)
-                    .build(),
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(last_seq) OR last_seq < :seq)",
             )
-            .transact_items(put(pointer)?);
-        if let Some(client_id) = &m.client_id {
-            let mut claim = item::key(&room_pk(&m.room_id), &client_sk(&m.sender_id, client_id));
-            claim.insert("message_id".into(), s(m.id.as_str()));
-            claim.insert("seq".into(), n(seq));
-            request = request.transact_items(put(claim)?);
+            .expression_attribute_values(":seq", n(m.seq))
+            .expression_attribute_values(":m", preview_value(&m.preview()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {}
+            // A later message's summary is there already (or the room is gone).
+            Err(e) if is_conditional_check_failed(&e) => {}
+            Err(e) => {
+                tracing::warn!(room = %m.room_id, seq = m.seq, error = %translate("UpdateItem", e),
+                    "the room's summary was not updated; the next message brings it up to date");
+            }
         }
-        let codes = match item::transact(request).await? {
-            Ok(()) => return Ok(Attempt::Stored(seq)),
-            Err(codes) => codes,
-        };
-        if m.client_id.is_some() && failed_at(&codes, 3) {
-            return Ok(Attempt::Duplicate);
-        }
-        if failed_at(&codes, 2) {
-            return Err(Error::internal(format!(
-                "message id {} is stored already",
-                m.id
-            )));
-        }
-        if failed_at(&codes, 0)
-            || failed_at(&codes, 1)
-            || codes.iter().any(|c| c == "TransactionConflict")
-        {
-            return Ok(Attempt::Raced);
-        }
-        Err(Error::internal(format!("append refused: {codes:?}")))
     }
 
     /// One transaction applying `change` to the message at `seq`, read as
@@ -424,13 +475,61 @@ impl DynamoStore {
         }
     }
 
-    /// The room's `last_seq`, or not found.
+    /// The room's `last_seq` as its summary says, or not found.
     async fn last_seq(&self, room: &RoomId) -> Result<u64> {
         let meta = self
             .get(&room_pk(room), META)
             .await?
             .ok_or_else(Error::room_not_found)?;
         Ok(item::opt_n(&meta, "last_seq").unwrap_or(0))
+    }
+
+    /// The seq message `id` is stored at, from the id or (for messages
+    /// stored before ids carried their seq) from its pointer.
+    async fn seq_of(&self, room: &RoomId, id: &MessageId) -> Result<Option<u64>> {
+        if let Some(seq) = seq_in_id(id) {
+            return Ok(Some(seq));
+        }
+        self.get(&room_pk(room), &message_sk(id))
+            .await?
+            .map(|pointer| item::get_n(&pointer, "seq"))
+            .transpose()
+    }
+
+    /// Message `id` (if the room has it) and the room's summary, read
+    /// together.
+    async fn message_and_room(
+        &self,
+        room: &RoomId,
+        id: &MessageId,
+    ) -> Result<(Option<Message>, Item)> {
+        let Some(seq) = self.seq_of(room, id).await? else {
+            let meta = self.get(&room_pk(room), META).await?;
+            return Ok((None, meta.ok_or_else(Error::room_not_found)?));
+        };
+        let (pk, sk) = (room_pk(room), seq_sk(seq));
+        let mut found = self
+            .batch_get(vec![(pk.clone(), sk.clone()), (pk, META.to_owned())])
+            .await?;
+        let meta = found
+            .iter()
+            .position(|i| item::opt_s(i, crate::table::SK).as_deref() == Some(META))
+            .map(|at| found.swap_remove(at))
+            .ok_or_else(Error::room_not_found)?;
+        let message = found.first().map(message_from).transpose()?;
+        // An id naming a seq that holds another message finds nothing.
+        Ok((message.filter(|m| m.id == *id), meta))
+    }
+
+    /// The seq of the room's newest message (0 for none), read from the
+    /// messages themselves: right even when the summary is behind.
+    async fn newest_seq(&self, room: &RoomId) -> Result<u64> {
+        let newest = self
+            .query_range(room, (seq_sk(1), SEQ_END.to_owned()), true, 1)
+            .await?;
+        newest
+            .first()
+            .map_or(Ok(0), |i| item::get_n::<u64>(i, "seq"))
     }
 
     /// The message a sender's client id already stored.
@@ -503,14 +602,15 @@ impl MessageStore for DynamoStore {
     }
 
     async fn message(&self, room: &RoomId, id: &MessageId) -> Result<Option<Message>> {
-        let Some(pointer) = self.get(&room_pk(room), &message_sk(id)).await? else {
+        let Some(seq) = self.seq_of(room, id).await? else {
             return Ok(None);
         };
-        let seq = item::get_n(&pointer, "seq")?;
-        self.get(&room_pk(room), &seq_sk(seq))
-            .await?
-            .map(|i| message_from(&i))
-            .transpose()
+        let Some(found) = self.get(&room_pk(room), &seq_sk(seq)).await? else {
+            return Ok(None);
+        };
+        // An id naming a seq that holds another message finds nothing.
+        let found = message_from(&found)?;
+        Ok((found.id == *id).then_some(found))
     }
 
     async fn history(
@@ -540,13 +640,10 @@ impl MessageStore for DynamoStore {
         change: &MessageChange,
     ) -> Result<ChangeMessage> {
         for attempt in 0..CHANGE_ATTEMPTS {
-            let Some(current) = self.message(room, id).await? else {
+            let (current, meta) = self.message_and_room(room, id).await?;
+            let Some(current) = current else {
                 return Ok(ChangeMessage::NotFound);
             };
-            let meta = self
-                .get(&room_pk(room), META)
-                .await?
-                .ok_or_else(Error::room_not_found)?;
             if let Some(outcome) = self.try_change(room, &meta, &current, change).await? {
                 return Ok(outcome);
             }

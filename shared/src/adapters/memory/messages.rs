@@ -44,7 +44,10 @@ impl MessageStore for MemoryStore {
                 .entry(room_id.clone())
                 .or_default()
                 .insert(seq, stored);
-            Ok(Append::Stored { seq })
+            Ok(Append::Stored {
+                seq,
+                id: message.id.clone(),
+            })
         })
         .await
     }
