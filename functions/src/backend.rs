@@ -48,6 +48,38 @@ pub async fn init(needs: Needs) -> Result<Arc<Ctx>, BackendError> {
         })
 }
 
+/// The configuration from the environment. On AWS the signing secret comes
+/// from the SSM parameter named by `JWT_SECRET_PARAMETER` unless
+/// `JWT_SECRET` itself is set.
+async fn config_with_secret(sdk: &setup::SdkConfig) -> Result<Config, BackendError> {
+    // The template declares JWT_SECRET empty, so that `sam local`'s
+    // env-vars file can set it: empty counts as unset.
+    let secret = std::env::var("JWT_SECRET").ok().filter(|s| !s.is_empty());
+    let from_ssm = match (&secret, std::env::var("JWT_SECRET_PARAMETER")) {
+        (None, Ok(name)) => Some(
+            secrets::from_ssm(sdk, &name)
+                .await
+                .map_err(|source| BackendError::Secret { name, source })?,
+        ),
+        _ => None,
+    };
+    Ok(Config::from_lookup(|name| match name {
+        "JWT_SECRET" => secret.clone().or_else(|| from_ssm.clone()),
+        _ => std::env::var(name).ok(),
+    })?)
+}
+
+/// The context of a function that only reads tokens (the `$connect`
+/// authorizer): the configuration and signing secret, and no store or
+/// other client; the in-process adapters stand in, unused.
+pub async fn init_token_reader() -> Result<Arc<Ctx>, BackendError> {
+    let config = match std::env::var("CHAT_BACKEND").as_deref() {
+        Ok("embedded") => Config::from_env()?,
+        _ => config_with_secret(&setup::load_sdk_config().await?).await?,
+    };
+    Ok(Arc::new(chat_core::adapters::embedded_context(&config, "")))
+}
+
 /// Reads the environment and builds the context with the clients `needs` names.
 /// On AWS the signing secret comes from the SSM parameter named by
 /// `JWT_SECRET_PARAMETER` unless `JWT_SECRET` itself is set.
@@ -57,21 +89,7 @@ pub async fn context_from_env(needs: Needs) -> Result<Ctx, BackendError> {
         "aws" => {
             let aws = AwsSettings::from_lookup(|name| std::env::var(name).ok())?;
             let sdk = setup::load_sdk_config().await?;
-            // The template declares JWT_SECRET empty, so that `sam local`'s
-            // env-vars file can set it: empty counts as unset.
-            let secret = std::env::var("JWT_SECRET").ok().filter(|s| !s.is_empty());
-            let from_ssm = match (&secret, std::env::var("JWT_SECRET_PARAMETER")) {
-                (None, Ok(name)) => Some(
-                    secrets::from_ssm(&sdk, &name)
-                        .await
-                        .map_err(|source| BackendError::Secret { name, source })?,
-                ),
-                _ => None,
-            };
-            let config = Config::from_lookup(|name| match name {
-                "JWT_SECRET" => secret.clone().or_else(|| from_ssm.clone()),
-                _ => std::env::var(name).ok(),
-            })?;
+            let config = config_with_secret(&sdk).await?;
             let ctx = setup::context(&config, &aws, &sdk, needs, None)?;
             setup::open_connections(&sdk, &aws).await;
             Ok(ctx)

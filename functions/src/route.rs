@@ -17,6 +17,9 @@ pub const WEBSOCKET_FUNCTIONS: &[(&str, &str)] = &[
     ("ws-disconnect", "$disconnect"),
 ];
 
+/// The function that authorizes `$connect` (see [`chat_core::ws::authorize`]).
+pub const AUTHORIZER_FUNCTION: &str = "ws-authorize";
+
 /// What `CHAT_ROUTE` can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Function {
@@ -24,6 +27,8 @@ pub enum Function {
     Http(Route),
     /// A WebSocket route key (`$connect`, `$default`, `$disconnect`).
     WebSocket(&'static str),
+    /// The `$connect` route's authorizer.
+    Authorizer,
 }
 
 /// Why the function cannot tell which route it serves.
@@ -43,6 +48,7 @@ pub fn names() -> Vec<&'static str> {
         .iter()
         .map(|spec| spec.function)
         .chain(WEBSOCKET_FUNCTIONS.iter().map(|(name, _)| *name))
+        .chain([AUTHORIZER_FUNCTION])
         .collect()
 }
 
@@ -50,6 +56,9 @@ pub fn names() -> Vec<&'static str> {
 pub fn function_named(name: &str) -> Result<Function, RouteError> {
     if let Some(spec) = ROUTES.iter().find(|spec| spec.function == name) {
         return Ok(Function::Http(spec.route));
+    }
+    if name == AUTHORIZER_FUNCTION {
+        return Ok(Function::Authorizer);
     }
     WEBSOCKET_FUNCTIONS
         .iter()
@@ -68,6 +77,7 @@ pub async fn run_from_env() -> Result<(), lambda_runtime::Error> {
     };
     match function {
         Ok(Function::WebSocket(key)) => websocket::run(key).await,
+        Ok(Function::Authorizer) => websocket::run_authorizer().await,
         Ok(Function::Http(route)) => http::run(route).await,
         Err(e) => {
             // The init error Lambda reports; the log says it too.
@@ -85,7 +95,7 @@ mod tests {
     #[test]
     fn every_function_is_named_once_and_found_by_its_name() {
         let names = names();
-        assert_eq!(names.len(), ROUTES.len() + WEBSOCKET_FUNCTIONS.len());
+        assert_eq!(names.len(), ROUTES.len() + WEBSOCKET_FUNCTIONS.len() + 1);
         for name in &names {
             assert_eq!(names.iter().filter(|n| *n == name).count(), 1, "{name}");
             assert!(function_named(name).is_ok(), "{name}");
@@ -97,6 +107,10 @@ mod tests {
         assert_eq!(
             function_named("ws-connect").ok(),
             Some(Function::WebSocket("$connect"))
+        );
+        assert_eq!(
+            function_named("ws-authorize").ok(),
+            Some(Function::Authorizer)
         );
     }
 

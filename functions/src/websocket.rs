@@ -1,6 +1,6 @@
 //! API Gateway WebSocket events to and from the shared handler.
 
-use chat_core::ws::{self, WsEvent, WsResponse};
+use chat_core::ws::{self, AuthorizerEvent, WsEvent, WsResponse};
 use lambda_runtime::{service_fn, LambdaEvent};
 
 use chat_aws::setup::Needs;
@@ -27,6 +27,20 @@ pub async fn run(route_key: &'static str) -> Result<(), lambda_runtime::Error> {
             }
             Ok(ws::handle(&ctx, event).await)
         }
+    }))
+    .await
+}
+
+/// Serves the `$connect` authorizer until the runtime stops: it reads the
+/// token only (no store, no pushes), so it builds no such client.
+pub async fn run_authorizer() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let ctx = backend::init_token_reader()
+        .await
+        .inspect_err(|e| tracing::error!("cannot start: {e}"))?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerEvent>| {
+        let ctx = ctx.clone();
+        async move { Ok::<_, std::convert::Infallible>(ws::authorize(&ctx, &event.payload)) }
     }))
     .await
 }

@@ -41,7 +41,7 @@ use base64::Engine;
 use chat_core::adapters::{SocketCommand, SocketQueue};
 use chat_core::http::ApiRequest;
 use chat_core::security::random;
-use chat_core::ws::{self, WsEvent, WsRequestContext};
+use chat_core::ws::{self, AuthorizerEvent, ConnectionContext, WsEvent, WsRequestContext};
 use chat_core::Ctx;
 use futures_util::{SinkExt, StreamExt};
 use http::StatusCode;
@@ -123,7 +123,14 @@ fn new_connection_id() -> String {
     STANDARD.encode(bytes)
 }
 
-fn event(route_key: &str, event_type: &str, connection_id: &str) -> WsEvent {
+/// An event of connection `connection_id`, carrying what its authorizer
+/// returned, as API Gateway's do.
+fn event(
+    route_key: &str,
+    event_type: &str,
+    connection_id: &str,
+    authorizer: &ConnectionContext,
+) -> WsEvent {
     WsEvent {
         request_context: WsRequestContext {
             route_key: route_key.to_owned(),
@@ -131,6 +138,7 @@ fn event(route_key: &str, event_type: &str, connection_id: &str) -> WsEvent {
             event_type: Some(event_type.to_owned()),
             domain_name: Some("localhost".to_owned()),
             stage: Some(LOCAL_STAGE.to_owned()),
+            authorizer: Some(authorizer.clone()),
         },
         ..WsEvent::default()
     }
@@ -164,7 +172,20 @@ async fn open(
             return crate::into_axum(chat_core::http::errors::to_response(e));
         }
     }
-    let mut connect = event("$connect", "CONNECT", &id);
+    // The `$connect` authorizer runs first; its context goes with every
+    // event of the connection.
+    let authorized = ws::authorize(
+        &rt.ctx,
+        &AuthorizerEvent {
+            headers: Some(header_map.clone()),
+            query_string_parameters: Some(params.clone()),
+            method_arn: format!(
+                "arn:aws:execute-api:local:000000000000:local/{LOCAL_STAGE}/$connect"
+            ),
+        },
+    );
+    let authorizer = authorized.context;
+    let mut connect = event("$connect", "CONNECT", &id, &authorizer);
     connect.headers = Some(header_map);
     connect.query_string_parameters = Some(params);
     let answer = ws::handle(&rt.ctx, connect).await;
@@ -186,7 +207,7 @@ async fn open(
     upgrade
         .max_frame_size(MAX_FRAME_BYTES)
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| run(rt, id, socket, outgoing, token_expiry))
+        .on_upgrade(move |socket| run(rt, id, authorizer, socket, outgoing, token_expiry))
 }
 
 /// When the token the connection opened with expires (its recorded
@@ -234,6 +255,7 @@ fn close_for(error: axum::Error) -> Option<CloseFrame> {
 async fn run(
     rt: Realtime,
     id: String,
+    authorizer: ConnectionContext,
     socket: WebSocket,
     mut outgoing: SocketQueue,
     token_expiry: Option<Instant>,
@@ -309,7 +331,7 @@ async fn run(
             Some(Ok(Message::Close(_))) | None => break None,
             Some(Err(e)) => break close_for(e),
         };
-        let mut message = event("$default", "MESSAGE", &id);
+        let mut message = event("$default", "MESSAGE", &id, &authorizer);
         message.body = Some(body);
         message.is_base64_encoded = is_base64;
         ws::handle(&rt.ctx, message).await;
@@ -333,5 +355,9 @@ async fn run(
         }
         None => stop_writer.abort(),
     }
-    ws::handle(&rt.ctx, event("$disconnect", "DISCONNECT", &id)).await;
+    ws::handle(
+        &rt.ctx,
+        event("$disconnect", "DISCONNECT", &id, &authorizer),
+    )
+    .await;
 }

@@ -178,8 +178,8 @@ fn every_function_has_exactly_one_template_function_all_one_binary() {
     assert!(problems.is_empty(), "{problems:#?}");
     assert_eq!(
         function_names().len(),
-        ROUTES.len() + 3,
-        "one function per REST route and three WebSocket routes"
+        ROUTES.len() + 4,
+        "one function per REST route, three WebSocket routes and the $connect authorizer"
     );
     let binary = root()
         .join("functions/src/bin")
@@ -430,4 +430,39 @@ fn sam_builds_the_binary_once_for_every_function() {
     different["Resources"]["TokenFunction"]["Metadata"]["BuildProperties"]["Binary"] =
         Value::String("token".to_owned());
     assert_eq!(build_definitions(&different).len(), 2);
+}
+
+/// `$connect` runs the authorizer function first (whose context API Gateway
+/// hands to every event of the connection), which API Gateway may invoke,
+/// and which may read only the signing secret.
+#[test]
+fn connect_is_authorized_by_the_authorizer_function() {
+    let t = template();
+    let resources = &t["Resources"];
+    let route = &resources["ConnectRoute"]["Properties"];
+    assert_eq!(route["AuthorizationType"], "CUSTOM");
+    assert!(
+        format!("{:?}", route["AuthorizerId"]).contains("ConnectAuthorizer"),
+        "{route:?}"
+    );
+    let authorizer = &resources["ConnectAuthorizer"]["Properties"];
+    assert_eq!(authorizer["AuthorizerType"], "REQUEST");
+    assert!(
+        format!("{:?}", authorizer["AuthorizerUri"])
+            .contains("${WsAuthorizeFunction.Arn}/invocations"),
+        "{authorizer:?}"
+    );
+    let permission = &resources["ConnectAuthorizerPermission"]["Properties"];
+    assert_eq!(permission["Principal"], "apigateway.amazonaws.com");
+    assert!(
+        format!("{:?}", permission["SourceArn"]).contains("/authorizers/${ConnectAuthorizer}"),
+        "{permission:?}"
+    );
+    let function = &resources["WsAuthorizeFunction"];
+    assert_eq!(function_of(function), "ws-authorize");
+    let policy = format!("{:?}", function["Properties"]["Policies"]);
+    assert!(
+        policy.contains("ssm:GetParameter") && !policy.contains("dynamodb:"),
+        "{policy}"
+    );
 }

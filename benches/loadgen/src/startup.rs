@@ -245,6 +245,7 @@ pub const FUNCTIONS: &[&str] = &[
     "room-read",
     "room-mute",
     "direct-chat",
+    "ws-authorize",
     "ws-connect",
     "ws-default",
     "ws-disconnect",

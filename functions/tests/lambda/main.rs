@@ -245,10 +245,38 @@ async fn rest_and_websocket_functions_serve_api_gateway_events() {
     assert_eq!(shown.status, 200, "{:?}", shown.body);
     assert_eq!(shown.body["member_count"], 2);
 
-    // Bob connects through `$connect` with the token and room in the query.
+    // Bob connects with the token and room in the query: API Gateway asks
+    // the authorizer first, then hands its context (with its own keys) to
+    // every event of the connection.
+    let authorized = stack
+        .invoke(
+            "ws-authorize",
+            json!({
+                "type": "REQUEST",
+                "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef123/default/$connect",
+                "headers": { "Host": "abcdef123.execute-api.us-east-1.amazonaws.com" },
+                "queryStringParameters": { "token": bob, "room_id": room },
+                "requestContext": { "routeKey": "$connect", "eventType": "CONNECT", "connectionId": "Bob0Conn=" }
+            }),
+        )
+        .await;
+    assert_eq!(
+        authorized["policyDocument"]["Statement"][0]["Effect"], "Allow",
+        "{authorized}"
+    );
+    assert_eq!(authorized["principalId"], bob_id.as_str(), "{authorized}");
+    assert_eq!(
+        authorized["context"]["room_id"],
+        room.as_str(),
+        "{authorized}"
+    );
+    let mut authorizer = authorized["context"].clone();
+    authorizer["principalId"] = authorized["principalId"].clone();
+    authorizer["integrationLatency"] = json!(3);
     let mut bob_socket = stack.sockets.register("Bob0Conn=");
     let mut connect = ws_event("$connect", "Bob0Conn=");
     connect["queryStringParameters"] = json!({ "token": bob, "room_id": room });
+    connect["requestContext"]["authorizer"] = authorizer.clone();
     let connected = stack.invoke("ws-connect", connect).await;
     assert_eq!(connected["statusCode"], 200, "{connected}");
 
@@ -272,6 +300,7 @@ async fn rest_and_websocket_functions_serve_api_gateway_events() {
     // Bob answers with the seed's frame through `$default`.
     let mut frame = ws_event("$default", "Bob0Conn=");
     frame["body"] = json!({ "message": "hi back" }).to_string().into();
+    frame["requestContext"]["authorizer"] = authorizer;
     let answered = stack.invoke("ws-default", frame).await;
     assert_eq!(answered["statusCode"], 200, "{answered}");
     let own = loop {

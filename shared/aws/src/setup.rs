@@ -14,7 +14,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::BehaviorVersion;
+/// The SDK configuration every client is built from.
+pub use aws_config::SdkConfig;
 use chat_core::adapters::{SystemClock, Unconfigured};
 use chat_core::config::{Config, ConfigError};
 use chat_core::ports::{BlobStore, Mailer, Notifier};

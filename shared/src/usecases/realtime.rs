@@ -29,6 +29,13 @@ pub const SYNC_BATCH: usize = 100;
 /// Most messages one `sync` frame sends (then `has_more`).
 pub const MAX_SYNC: usize = 200;
 
+/// When a socket opened at `now` with `token` stops being served: the
+/// token's expiry, or API Gateway's two-hour limit.
+pub fn connection_expiry(now: Timestamp, token: &Claims) -> Timestamp {
+    now.plus_secs(CONNECTION_TTL_SECS)
+        .min(Timestamp::from_millis(token.exp.saturating_mul(1000)))
+}
+
 /// Opens a connection with a verified access `token`: for one room (which
 /// the user must be a member of) or, without a room, for all their rooms.
 /// A token from before the user's last password change or of a session
@@ -65,9 +72,7 @@ pub async fn connect(
         user_id,
         room_id,
         connected_at: now,
-        expires_at: now
-            .plus_secs(CONNECTION_TTL_SECS)
-            .min(Timestamp::from_millis(token.exp.saturating_mul(1000))),
+        expires_at: connection_expiry(now, token),
         family: token.fam.clone(),
     };
     let limit = ctx.settings.max_sockets_per_user;
