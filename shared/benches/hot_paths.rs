@@ -87,6 +87,7 @@ fn room(
                 role: Role::Member,
                 joined_at: NOW,
                 username: Some(u.username.clone()),
+                muted: None,
             });
             let id = format!("conn{i}");
             inboxes.push(sockets.register(&id));

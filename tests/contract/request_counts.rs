@@ -31,7 +31,7 @@ const BUDGETS: [(&str, usize, f64); 6] = [
     ("send a message", 6, 4.0),
     ("send a message over the socket", 6, 7.0),
     ("edit it", 4, 4.0),
-    ("read it", 6, 1.0),
+    ("read it", 4, 1.0),
     ("react to it", 5, 5.0),
     ("delete it", 4, 4.0),
 ];

@@ -159,5 +159,6 @@ pub fn member(room: &Room, user: &UserId, role: Role) -> Member {
         // The use cases give the member's username; the id stands in for
         // it here (the stores keep it, never check it).
         username: Some(Username::from_trusted(user.to_string())),
+        muted: None,
     }
 }

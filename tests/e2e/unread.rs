@@ -149,11 +149,20 @@ async fn a_muted_room_counts_no_unread_messages_but_still_delivers_them() -> Tes
         answer,
         json!({ "room_id": room, "unread_count": 0, "muted": true })
     );
+    let mut ids = Vec::new();
     for text in ["one", "two", "three"] {
-        let (status, _) = app.send(&alice, &room, text).await;
+        let (status, sent) = app.send(&alice, &room, text).await;
         assert_eq!(status, StatusCode::CREATED);
         assert_eq!(bob_socket.next_of("message").await["message"], text);
+        ids.push(sent["id"].clone());
     }
+    // Reading one says so too: muted, none counted.
+    let (status, body) = read_over_rest(&app, &bob, &room, &ids[1]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({ "room_id": room, "unread_count": 0, "muted": true })
+    );
     let entry = listed(&app, &bob, &room).await?;
     assert_eq!(
         (
@@ -175,11 +184,18 @@ async fn a_muted_room_counts_no_unread_messages_but_still_delivers_them() -> Tes
         (&json!(false), &json!(0))
     );
 
-    // Unmuting brings the count back; "false" as text is read as DRF does.
+    // Unmuting brings the count back (the one after what bob read); "false"
+    // as text is read as DRF does.
     let (status, answer) = mute(&app, &bob, &room, json!("false")).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(answer["unread_count"], 3);
-    assert_eq!(unread_in_list(&app, &bob, &room).await?, 3);
+    assert_eq!(answer["unread_count"], 1);
+    assert_eq!(unread_in_list(&app, &bob, &room).await?, 1);
+    // And a read answers with it, unmuted.
+    let (_, body) = read_over_rest(&app, &bob, &room, &ids[1]).await;
+    assert_eq!(
+        body,
+        json!({ "room_id": room, "unread_count": 1, "muted": false })
+    );
 
     // The flag goes with the membership.
     mute(&app, &bob, &room, json!(true)).await;

@@ -173,6 +173,7 @@ impl RoomStore for RedisStore {
             joined_at: Timestamp::from_millis(joined),
             // Not kept here: a send reads the profile (one Redis read).
             username: None,
+            muted: None,
         }))
     }
 
@@ -194,6 +195,7 @@ impl RoomStore for RedisStore {
                 role: role_of(&role)?,
                 joined_at,
                 username: None,
+                muted: None,
             });
         }
         out.sort_by(|a, b| a.user_id.cmp(&b.user_id));

@@ -227,6 +227,11 @@ pub struct Member {
     /// current). `None`: read the profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<Username>,
+    /// Whether the user muted the room, where the store keeps it with the
+    /// membership (so that a read mark's unread count needs no other read).
+    /// `None`: ask [`crate::ports::RoomStore::muted_among`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<bool>,
 }
 
 /// A stored message.

@@ -296,7 +296,19 @@ pub async fn read(
         ));
     };
     let moved = ctx.receipts.mark_read(room, user, read.seq).await?;
-    let unread = rooms::unread_count(ctx, user, &found).await?;
+    // Moved: the reader's mark is this message's seq now; with the mute
+    // flag on the membership, the count needs no other read.
+    let muted = members
+        .iter()
+        .find(|m| m.user_id == *user)
+        .and_then(|m| m.muted);
+    let unread = match muted {
+        Some(muted) if moved => rooms::Unread {
+            messages: found.last_seq.saturating_sub(read.seq),
+            muted,
+        },
+        _ => rooms::unread_count(ctx, user, &found).await?,
+    };
     if moved {
         let members: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
         let connections = connections_in(ctx, room, &members).await?;

@@ -131,6 +131,7 @@ async fn group(
         role,
         joined_at: now,
         username: Some(username.clone()),
+        muted: None,
     };
     let mut all = vec![member(creator, &creator_name, Role::Admin)];
     all.extend(found.iter().map(|(u, name)| member(u, name, Role::Member)));
@@ -172,6 +173,7 @@ pub async fn direct(ctx: &Ctx, caller: &UserId, other: &UserId) -> Result<Create
         role: Role::Member,
         joined_at: now,
         username: Some(username),
+        muted: None,
     };
     let pair = [
         member(caller, caller_name),
@@ -308,6 +310,7 @@ pub async fn add_member(
         role,
         joined_at: ctx.clock.now(),
         username: Some(added.username),
+        muted: None,
     };
     let limit = u32::try_from(ctx.settings.max_group_members).unwrap_or(u32::MAX);
     match ctx.rooms.add_member(&member, limit).await? {

@@ -94,6 +94,7 @@ fn member_from(item: &Item) -> Result<Member> {
         },
         joined_at: item::get_ts(item, "joined_at")?,
         username: item::opt_s(item, "username").map(Username::from_trusted),
+        muted: Some(item::get_bool(item, "muted")),
     })
 }
 

@@ -331,6 +331,7 @@ mod tests {
             role,
             joined_at: Timestamp::from_millis(2_000),
             username: None,
+            muted: None,
         }
     }
 
