@@ -8,7 +8,7 @@ use chat_core::ports::{Append, ChangeMessage, MessageChange};
 use chat_core::{Ctx, Error};
 
 use crate::contract;
-use crate::support::{group, member, T0};
+use crate::support::{group, member, stored_room, T0};
 
 contract!(
     history_pages_newest_first_without_gaps,
@@ -213,17 +213,9 @@ async fn seqs_are_contiguous_in_commit_order_under_concurrency(ctx: &Ctx) {
     let caught_up = ctx.messages.after(&room.id, 0, 1_000).await.expect("after");
     let seqs: Vec<u64> = caught_up.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (1..=WRITERS * EACH).collect::<Vec<_>>());
-    let stored_room = ctx
-        .rooms
-        .room(&room.id)
-        .await
-        .expect("read")
-        .expect("found");
-    assert_eq!(stored_room.last_seq, WRITERS * EACH);
-    assert_eq!(
-        stored_room.last_message.map(|m| m.seq),
-        Some(WRITERS * EACH)
-    );
+    let stored = stored_room(ctx, &room.id).await;
+    assert_eq!(stored.last_seq, WRITERS * EACH);
+    assert_eq!(stored.last_message.map(|m| m.seq), Some(WRITERS * EACH));
 }
 
 async fn after_pages_oldest_first_from_a_seq(ctx: &Ctx) {
@@ -270,12 +262,7 @@ async fn last_message_follows_commit_order(ctx: &Ctx) {
     let late = message(ctx, &room, T0.plus_secs(5), "late clock", None);
     ctx.messages.append(&first).await.expect("append");
     ctx.messages.append(&late).await.expect("append");
-    let stored = ctx
-        .rooms
-        .room(&room.id)
-        .await
-        .expect("read")
-        .expect("found");
+    let stored = stored_room(ctx, &room.id).await;
     assert_eq!(stored.last_seq, 2);
     assert_eq!(
         stored
@@ -414,12 +401,7 @@ async fn on_dynamodb_a_summary_left_behind_costs_no_gap() {
             .collect::<Vec<_>>(),
         [(4, "four"), (3, "three"), (2, "two"), (1, "one")]
     );
-    let summary = ctx
-        .rooms
-        .room(&room.id)
-        .await
-        .expect("read")
-        .expect("found");
+    let summary = stored_room(&ctx, &room.id).await;
     assert_eq!(
         (summary.last_seq, summary.last_message.map(|m| m.seq)),
         (4, Some(4))
@@ -576,12 +558,7 @@ async fn edits_and_deletions_are_numbered_and_caught_up(ctx: &Ctx) {
     let seqs: Vec<u64> = history.iter().map(|h| h.seq).collect();
     assert_eq!(seqs, vec![3, 2, 1]);
     assert!(history[1].is_deleted() && history[1].body.as_str().is_empty());
-    let stored = ctx
-        .rooms
-        .room(&room.id)
-        .await
-        .expect("room")
-        .expect("found");
+    let stored = stored_room(ctx, &room.id).await;
     assert_eq!(
         stored.last_message.map(|p| p.body.as_str().to_owned()),
         Some("three, edited".to_owned())

@@ -5,7 +5,7 @@ use chat_core::ports::{AddMember, ChangeMember, CreateDirect};
 use chat_core::Ctx;
 
 use crate::contract;
-use crate::support::{group, id, member, T0};
+use crate::support::{group, id, member, stored_room, T0};
 
 contract!(
     groups_keep_members_and_counts,
@@ -133,11 +133,6 @@ async fn ten_adds_racing_for_one_free_place_add_one(ctx: &Ctx) {
 
 fn uid(s: &str) -> UserId {
     UserId::from_trusted(s.to_owned())
-}
-
-/// The room as the store has it now.
-async fn stored_room(ctx: &Ctx, id: &chat_core::domain::RoomId) -> Room {
-    ctx.rooms.room(id).await.expect("read").expect("found")
 }
 
 /// A stored group of `users`, the first its admin.

@@ -113,6 +113,11 @@ pub fn dynamodb_on(resources: &chat_tests::AwsResources) -> Ctx {
     .expect("context")
 }
 
+/// The room as the store has it now.
+pub async fn stored_room(ctx: &Ctx, id: &RoomId) -> Room {
+    ctx.rooms.room(id).await.expect("read").expect("found")
+}
+
 pub const T0: Timestamp = Timestamp::from_millis(1_800_000_000_000);
 
 pub fn id(ctx: &Ctx) -> String {
