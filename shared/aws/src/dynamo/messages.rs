@@ -383,6 +383,11 @@ impl DynamoStore {
         change: &MessageChange,
     ) -> Result<Option<ChangeMessage>> {
         let last_change: u64 = item::opt_n(meta, "last_change").unwrap_or(0);
+        // Read together, the message and the room may straddle another
+        // change (the room read before it, the message after): read again.
+        if current.change > last_change {
+            return Ok(None);
+        }
         let changed = match change.apply(current, last_change + 1) {
             Ok(changed) => changed,
             Err(refused) => return Ok(Some(refused)),
