@@ -344,7 +344,8 @@ async fn on_redis_the_append_publishes_each_stored_message_once() {
 /// A writer that died between the two left it behind: the next message,
 /// from a process that knows nothing of that writer, still takes the next
 /// seq (no gap, nothing overwritten) and brings the summary up to date,
-/// whether the sender read the stale summary first or not. Ids carry their
+/// whether the sender read the stale summary first or not; a client that
+/// saw the newest message catches up from it meanwhile. Ids carry their
 /// seq: one naming a seq that holds another message finds nothing, and a
 /// message stored before ids carried their seq is found by its pointer.
 #[tokio::test]
@@ -383,6 +384,20 @@ async fn on_dynamodb_a_summary_left_behind_costs_no_gap() {
         3
     );
     leave_behind().await;
+    // A client that saw seq 3 catches up from it while the summary says 1;
+    // a seq beyond the newest message is still refused.
+    let member = UserId::from_trusted("a".into());
+    let after = |seq: u64| {
+        chat_core::usecases::messages::history(
+            &ctx,
+            &member,
+            &room.id,
+            chat_core::usecases::messages::Window::After(seq),
+            10,
+        )
+    };
+    assert!(after(3).await.expect("after 3").messages.is_empty());
+    assert!(matches!(after(4).await, Err(Error::Validation(_))));
     let another = crate::support::dynamodb_on(&resources);
     let four = message(&another, &room, T0, "four", None);
     assert_eq!(

@@ -115,7 +115,7 @@ pub async fn history(
             (messages, next)
         }
         Window::After(after) => {
-            rooms::check_after_seq(&room, after)?;
+            rooms::check_after_seq(ctx, &room, after).await?;
             let mut messages = ctx.messages.after(room_id, after, limit + 1).await?;
             let more = messages.len() > limit;
             messages.truncate(limit);

@@ -351,7 +351,7 @@ pub async fn sync(
     after_change: Option<u64>,
 ) -> Result<()> {
     let (found, _) = rooms::room_for_member(ctx, &connection.user_id, room).await?;
-    rooms::check_after_seq(&found, after_seq)?;
+    rooms::check_after_seq(ctx, &found, after_seq).await?;
     let mut upto = after_seq;
     let mut sent = 0;
     let has_more = loop {
